@@ -1,0 +1,67 @@
+"""The exception tree of emolens.
+
+    EmolensError                  base of everything emolens raises on purpose
+    ├── ConfigError               a job/CLI/settings configuration that breaks a rule
+    ├── ArchiveError              an archive (JSON/zip/CSV) that cannot be read; names the file
+    ├── StoreError                the embedded database (missing result, bad data dir)
+    ├── MediaError                media that cannot be decoded, too long, no audio track
+    ├── EngineError               a measurement model failed or is missing
+    └── APIError                  a Hume-compatible service answered with an error (status, message)
+
+Pages catch EmolensError and show ``st.error``; the service maps them to HTTP status + Hume-style JSON; the CLI
+prints one error line and exits non-zero. Nothing shows a traceback to a user.
+"""
+
+from __future__ import annotations
+
+
+class EmolensError(Exception):
+    """Base class: every error emolens raises on purpose. ``str(err)`` is a user-facing message."""
+
+    #: HTTP status the service answers with when this error reaches it.
+    http_status: int = 400
+
+
+class ConfigError(EmolensError, ValueError):
+    """A configuration (job request, CLI flags, settings) that breaks a rule; the message says what to change."""
+
+
+class ArchiveError(EmolensError):
+    """An archive that cannot be read. ``file`` names the file (or archive member) at fault."""
+
+    def __init__(self, message: str, file: str | None = None) -> None:
+        self.file = file
+        super().__init__(f"{file}: {message}" if file else message)
+        self.reason = message
+
+
+class StoreError(EmolensError):
+    """The embedded store could not do what was asked (unknown id, unwritable data dir, newer schema)."""
+
+    http_status = 404
+
+
+class MediaError(EmolensError):
+    """Media that cannot be measured: not decodable, empty, no audio track, or too long."""
+
+    def __init__(self, message: str, file: str | None = None, file_type: str | None = None) -> None:
+        self.file = file
+        self.file_type = file_type
+        super().__init__(f"{file}: {message}" if file else message)
+        self.reason = message
+
+
+class EngineError(EmolensError):
+    """A measurement model failed or is not installed; the message says what to install."""
+
+    http_status = 500
+
+
+class APIError(EmolensError):
+    """An error answer from a Hume-compatible service (or no answer at all: status 0)."""
+
+    def __init__(self, status: int, message: str, code: str | None = None) -> None:
+        self.status = status
+        self.message = message
+        self.code = code
+        super().__init__(f"HTTP {status}: {message}" if status else message)

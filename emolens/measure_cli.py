@@ -1,0 +1,125 @@
+"""`python -m emolens measure`: flags -> a Hume job request -> the engine -> predictions JSON (+ the store)."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from emolens.errors import ConfigError
+from emolens.schema import JobRequest, parse_job_request, parse_predictions
+
+MODEL_CHOICES = ("prosody", "language", "ner")
+
+
+def request_from_args(args: argparse.Namespace) -> dict[str, Any]:
+    """Build the job request (Hume's JSON shape) that the flags describe; validated by the schema."""
+    models: dict[str, Any] = {}
+    names = [m.strip() for m in args.models.split(",") if m.strip()] if args.models else list(MODEL_CHOICES)
+    bad = [m for m in names if m not in MODEL_CHOICES]
+    if bad:
+        raise ConfigError(f"unknown model(s) {', '.join(bad)}: use a comma-separated subset of "
+                          f"{','.join(MODEL_CHOICES)}")
+    speakers = bool(args.identify_speakers)
+    if "prosody" in names:
+        pc: dict[str, Any] = {"identify_speakers": speakers}
+        if args.window:
+            try:
+                length, step = (float(x) for x in args.window.split(","))
+            except ValueError:
+                raise ConfigError(f"--window takes LENGTH,STEP in seconds, e.g. 4,1 (got {args.window!r})") from None
+            pc["window"] = {"length": length, "step": step}
+        elif args.granularity:
+            pc["granularity"] = args.granularity
+        models["prosody"] = pc
+    if "language" in names:
+        lc: dict[str, Any] = {"identify_speakers": speakers}
+        if args.granularity:
+            lc["granularity"] = args.granularity
+        if args.sentiment:
+            lc["sentiment"] = {}
+        if args.toxicity:
+            lc["toxicity"] = {}
+        models["language"] = lc
+    if "ner" in names:
+        models["ner"] = {"identify_speakers": speakers}
+    tr: dict[str, Any] = {"identify_speakers": speakers, "model": args.asr}
+    if args.language:
+        tr["language"] = args.language
+    if args.confidence_threshold is not None:
+        tr["confidence_threshold"] = args.confidence_threshold
+    return {"models": models, "transcription": tr}
+
+
+def collect_texts(args: argparse.Namespace) -> list[str]:
+    """Texts from --text, --text-file (whole file) and --text-lines (one per non-empty line), in that order."""
+    texts = list(args.text)
+    for f in args.text_file:
+        texts.append(_read_text(f))
+    for f in args.text_lines:
+        texts += [line for line in _read_text(f).splitlines() if line.strip()]
+    return texts
+
+
+def _read_text(path: str) -> str:
+    p = Path(path)
+    try:
+        return p.read_bytes().decode("utf-8-sig")
+    except OSError as e:
+        raise ConfigError(f"{path}: cannot read ({e.strerror})") from None
+    except UnicodeDecodeError:
+        raise ConfigError(f"{path}: not UTF-8 text; save it as UTF-8") from None
+
+
+def run_measure(args: argparse.Namespace, store_factory: Callable[[argparse.Namespace], Any]) -> int:
+    from emolens.engine import measure_media, measure_text
+
+    texts = collect_texts(args)
+    files = [Path(f) for f in args.files]
+    if not texts and not files:
+        raise ConfigError("nothing to measure: give media FILEs and/or --text/--text-file/--text-lines")
+    missing = [str(f) for f in files if not f.is_file()]
+    if missing:
+        raise ConfigError(f"no such file: {', '.join(missing)}")
+    raw_request = request_from_args(args)
+    request: JobRequest = parse_job_request(raw_request)
+    bar = None
+    if not args.no_progress and sys.stderr.isatty() or getattr(args, "force_progress", False):
+        from tqdm import tqdm
+
+        bar = tqdm(total=100, unit="%", desc="measuring", file=sys.stderr,
+                   bar_format="{desc}: {percentage:3.0f}%|{bar}| {elapsed}<{remaining} {postfix}")
+    share_text = len(texts) / (len(texts) + 10 * len(files))  # media is the slow part: weight it 10x
+
+    def progress_in(offset: float, span: float) -> Callable[[float, str], None]:
+        def cb(fraction: float, message: str = "") -> None:
+            if bar is not None:
+                bar.n = round(100 * (offset + span * max(0.0, min(1.0, fraction))), 1)
+                bar.set_postfix_str(message[:40], refresh=False)
+                bar.refresh()
+        return cb
+
+    out: list[dict[str, Any]] = []
+    if texts:
+        out += measure_text(texts, request, progress=progress_in(0.0, share_text))
+    if files:
+        out += measure_media(files, request, progress=progress_in(share_text, 1 - share_text), asr=args.asr)
+    if bar is not None:
+        bar.n = 100
+        bar.close()
+    parse_predictions(out)  # the engine's output must be valid Hume format; fail loudly here if not
+    data = json.dumps(out, ensure_ascii=False).encode()
+    if args.output in (None, "-"):
+        sys.stdout.buffer.write(data + b"\n")
+    else:
+        Path(args.output).write_bytes(data)
+    if args.store:
+        store = store_factory(args)
+        media = {f.name: store.put_media(f) for f in files}
+        name = args.name or (files[0].name if files else (texts[0][:40] or "text"))
+        rid = store.add_result(name, out, origin="measured", config=raw_request, media=media)
+        print(f"stored as {rid}", file=sys.stderr)
+    return 0
