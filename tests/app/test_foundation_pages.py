@@ -1,0 +1,133 @@
+"""AppTest of Library, Explore and Compare: smoke, import via the uploader, explore, compare."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from emolens import synth
+from emolens.store import Store
+
+ROOT = Path(__file__).resolve().parents[2]
+TIMEOUT = 60
+
+
+def page(name: str) -> AppTest:
+    return AppTest.from_file(str(ROOT / "pages" / f"{name}.py"), default_timeout=TIMEOUT)
+
+
+def _store(data_dir: Path) -> Store:
+    return Store(data_dir)
+
+
+@pytest.fixture
+def two_results(data_dir):
+    store = _store(data_dir)
+    a = store.add_result("meeting-words", synth.word_level_result(200, seed=1), origin="imported")
+    b = store.add_result("awkward", synth.awkward_result(), origin="imported")
+    return a, b
+
+
+def _no_exceptions(at: AppTest) -> None:
+    assert not at.exception, [e.value for e in at.exception]
+
+
+def test_library_empty_shows_hint():
+    at = page("library").run()
+    _no_exceptions(at)
+    assert any("No results yet" in i.value for i in at.info)
+
+
+def test_library_import_via_uploader(data_dir):
+    at = page("library").run()
+    payload = json.dumps(synth.awkward_result()).encode()
+    at.file_uploader[0].set_value([("hume.json", payload, "application/json"),
+                                   ("bad.json", b'[{"source": {"type"', "application/json")])
+    at.button[0].click().run()  # the form's Import button
+    _no_exceptions(at)
+    assert any("Imported hume.json" in s.value for s in at.success)
+    assert any("bad.json" in e.value and "truncated JSON" in e.value for e in at.error)
+    rows = _store(data_dir).list_results()
+    assert [r.name for r in rows] == ["hume"]
+    assert rows[0].summary["models"] == ["prosody", "language", "ner", "burst", "face"]
+
+
+def test_library_lists_renames_and_deletes(two_results, data_dir):
+    at = page("library").run()
+    _no_exceptions(at)
+    assert "stored result(s)" in at.subheader[0].value
+    names = at.dataframe[0].value["name"].tolist()
+    assert set(names) == {"meeting-words", "awkward"}
+    rid = at.dataframe[0].value["id"].tolist()[0]
+    at.text_input(key=f"library_rename_{rid}").set_value("renamed").run()
+    at.button(key=f"library_rename_btn_{rid}").click().run()
+    _no_exceptions(at)
+    assert _store(data_dir).get_result(rid).name == "renamed"
+    at.checkbox(key=f"library_delete_sure_{rid}").check().run()
+    at.button(key=f"library_delete_{rid}").click().run()
+    _no_exceptions(at)
+    assert rid not in [r.id for r in _store(data_dir).list_results()]
+
+
+def test_explore_language_result_draws_charts(two_results):
+    a, _ = two_results
+    at = page("explore")
+    at.session_state["explore_result"] = a
+    at.run()
+    _no_exceptions(at)
+    at.selectbox(key=f"pick_model_{a}_0").set_value("language").run()
+    _no_exceptions(at)
+    keys = {c.proto.id for c in at.get("plotly_chart")}
+    assert len(keys) >= 5  # timeline, lanes, sentiment x2, toxicity, top-k
+    emotions = at.multiselect(key=f"explore_emotions_{a}_0_meeting.wav_language").value
+    assert len(emotions) == 5
+    assert at.query_params["model"] == ["language"] or at.query_params["model"] == "language"
+
+
+def test_explore_url_selection_is_restored(two_results):
+    a, _ = two_results
+    at = page("explore")
+    at.query_params["result"] = a
+    at.query_params["model"] = "language"
+    at.query_params["emotions"] = "Joy,Anger"
+    at.run()
+    _no_exceptions(at)
+    assert at.multiselect(key=f"explore_emotions_{a}_0_meeting.wav_language").value == ["Joy", "Anger"]
+
+
+def test_explore_awkward_archive_every_model(two_results):
+    _, b = two_results
+    at = page("explore")
+    at.session_state["explore_result"] = b
+    at.run()
+    _no_exceptions(at)
+    files = at.selectbox(key=f"pick_file_{b}").options
+    assert len(files) == 2  # the failed source has no file
+    at.selectbox(key=f"pick_file_{b}").set_value(1).run()  # clip.mp4: face, burst, prosody
+    for model in at.selectbox(key=f"pick_model_{b}_1").options:
+        at.selectbox(key=f"pick_model_{b}_1").set_value(model).run()
+        _no_exceptions(at)
+
+
+def test_compare_two_results(two_results):
+    a, b = two_results
+    at = page("compare")
+    at.session_state["compare_results"] = [a, a]
+    at.run()
+    _no_exceptions(at)
+    at.selectbox(key=f"b_pick_model_{a}_0").set_value("language").run()
+    _no_exceptions(at)
+    # prosody (A) vs language (B): the 48 shared names are compared
+    diff_titles = [json.loads(c.proto.spec)["layout"]["title"]["text"] for c in at.get("plotly_chart")]
+    assert any("Difference of means" in t for t in diff_titles)
+    assert any(t.startswith("A:") for t in diff_titles) and any(t.startswith("B:") for t in diff_titles)
+
+
+def test_pages_handle_empty_store():
+    for name in ("explore", "compare"):
+        at = page(name).run()
+        _no_exceptions(at)
+        assert any("library is empty" in i.value for i in at.info)
