@@ -136,7 +136,9 @@ def _parse_json(text: str, name: str) -> Any:
     try:
         return json.loads(text)
     except json.JSONDecodeError as e:
-        what = "truncated" if e.pos >= len(text.rstrip()) - 1 else "invalid"
+        # The parser fails at the very end (or inside a string that never closes) when a file was cut short.
+        cut = e.pos >= len(text.rstrip()) - 1 or (e.msg.startswith("Unterminated string") and "\n" not in text[e.pos:])
+        what = "truncated" if cut else "invalid"
         raise ArchiveError(f"{what} JSON at line {e.lineno} column {e.colno}: {e.msg}", name) from None
     except RecursionError:
         raise ArchiveError("JSON nested too deeply", name) from None
@@ -281,10 +283,7 @@ def _load_zip(data: bytes, name: str, report: ImportReport) -> None:
         if report.predictions:
             # predictions JSON and the CSVs describe the same results: the JSON is the complete record.
             return
-        before = len(report.problems)
-        prefixed = {f"{name}/{k}": v for k, v in csvs.items()}
-        _load_csvs(prefixed, report)
-        del before
+        _load_csvs({f"{name}/{k}": v for k, v in csvs.items()}, report)
 
 
 # ---------------------------------------------------------------------------------------------------------------

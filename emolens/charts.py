@@ -103,7 +103,7 @@ def speaker_lanes(df: pd.DataFrame, emotion: str, title: str | None = None) -> g
         y=data["speaker"].astype(str).to_numpy(), orientation="h",
         marker={"color": data[emotion].to_numpy(), "colorscale": "Viridis", "cmin": 0,
                 "cmax": float(max(df[emotion].max(), 1e-6)), "colorbar": {"title": "score"}},
-        text=data["text"].fillna("").astype(str).str.slice(0, 80).to_numpy(),
+        text=data["text"].fillna("").astype(str).str.slice(0, 80).to_numpy(), textposition="none",
         hovertemplate="%{y} %{base:.2f}s<br>%{text}<br>" + emotion + ": %{marker.color:.3f}<extra></extra>",
     ))
     n = data["speaker"].nunique()
@@ -187,12 +187,12 @@ def entities_chart(ner: pd.DataFrame, title: str = "Entities") -> go.Figure:
     if ner.empty or "text" not in ner.columns:
         return _empty(title, "No entities found.")
     emos = emotion_columns(ner)
-    groups = ner.groupby(ner["text"].astype(str))
-    counts = groups.size().sort_values(ascending=True).tail(25)
+    keyed = ner.assign(_entity=ner["text"].astype(str))
+    counts = keyed.groupby("_entity").size().sort_values(ascending=True).tail(25)
+    mean_scores = keyed.groupby("_entity")[emos].mean() if emos else None
     hover = []
     for name in counts.index:
-        g = groups.get_group(name)
-        top = g[emos].mean().sort_values(ascending=False).head(3) if emos else pd.Series(dtype=float)
+        top = mean_scores.loc[name].sort_values(ascending=False).head(3) if emos else pd.Series(dtype=float)
         hover.append(", ".join(f"{k} {v:.2f}" for k, v in top.items()))
     fig = go.Figure(go.Bar(x=counts.to_numpy(), y=counts.index.tolist(), orientation="h",
                            marker_color=PALETTE[2], customdata=hover,

@@ -1,0 +1,88 @@
+"""Charts are pure: checked through fig.to_dict()."""
+
+from __future__ import annotations
+
+import base64
+
+import numpy as np
+
+from emolens import charts, synth
+from emolens.frames import wide_frame
+
+
+def vals(x):
+    """Values of a to_dict() array: plotly encodes numpy arrays as {"dtype", "bdata"[, "shape"]}."""
+    if isinstance(x, dict) and "bdata" in x:
+        arr = np.frombuffer(base64.b64decode(x["bdata"]), dtype=x["dtype"])
+        if "shape" in x:
+            arr = arr.reshape([int(n) for n in str(x["shape"]).split(",")])
+        return arr.tolist()
+    return list(x)
+
+
+def _lang(n=30):
+    return wide_frame(synth.word_level_result(n, seed=7), model="language")
+
+
+def test_timeline_traces_hover_and_webgl():
+    df = _lang(30)
+    fig = charts.emotion_timeline(df, ["Joy", "Anger", "Nope"]).to_dict()
+    assert [t["name"] for t in fig["data"]] == ["Joy", "Anger"]
+    assert fig["data"][0]["type"] == "scatter"
+    assert "top-3:" in fig["data"][0]["text"][0]
+    assert fig["layout"]["xaxis"]["title"]["text"] == "time (s)"
+    big = charts.emotion_timeline(_lang(600), ["Joy", "Anger"]).to_dict()
+    assert big["data"][0]["type"] == "scattergl"
+    ranged = charts.emotion_timeline(df, ["Joy"], x_range=(0, 100)).to_dict()
+    assert list(ranged["layout"]["xaxis"]["range"]) == [0, 100]
+
+
+def test_timeline_raw_text_uses_segment_index():
+    df = wide_frame(synth.awkward_result(), model="language")
+    fig = charts.emotion_timeline(df, ["Joy"]).to_dict()
+    assert fig["layout"]["xaxis"]["title"]["text"] == "segment"
+
+
+def test_empty_inputs_give_an_explaining_figure():
+    fig = charts.emotion_timeline(_lang(5).iloc[0:0], ["Joy"]).to_dict()
+    assert "No segments" in fig["layout"]["annotations"][0]["text"]
+    pros = wide_frame(synth.word_level_result(20), model="prosody")
+    assert "No sentiment" in charts.sentiment_distribution(pros).to_dict()["layout"]["annotations"][0]["text"]
+    assert "No toxicity" in charts.toxicity_heatmap(pros).to_dict()["layout"]["annotations"][0]["text"]
+
+
+def test_sentiment_distribution_marks_expected_value():
+    df = _lang(40)
+    fig = charts.sentiment_distribution(df).to_dict()
+    bars = fig["data"][0]
+    assert vals(bars["x"]) == [str(i) for i in range(1, 10)]
+    assert abs(sum(vals(bars["y"])) - 1) < 1e-6
+    ev = sum((i + 1) * p for i, p in enumerate(vals(bars["y"])))
+    assert f"expected {ev:.2f}" in fig["layout"]["annotations"][0]["text"]
+    seg = charts.sentiment_by_segment(df).to_dict()
+    assert seg["data"][0]["type"] == "heatmap" and len(vals(seg["data"][1]["y"])) == 40
+
+
+def test_toxicity_heatmap_highlights_threshold():
+    df = _lang(25)
+    fig = charts.toxicity_heatmap(df, threshold=0.5).to_dict()
+    z = vals(fig["data"][0]["z"])
+    hot = sum(1 for row in z for v in row if v >= 0.5)
+    assert len(vals(fig["data"][1]["x"])) == hot
+    assert vals(fig["data"][0]["y"]) == ["toxic", "severe_toxic", "obscene", "threat", "insult", "identity_hate"]
+
+
+def test_other_charts():
+    df = _lang(30)
+    assert len(vals(charts.top_k_bars(df, 7).to_dict()["data"][0]["y"])) == 7
+    lanes = charts.speaker_lanes(df, "Joy").to_dict()
+    assert set(vals(lanes["data"][0]["y"])) == {"spk_0", "spk_1"}
+    heat = charts.emotion_heatmap(df, ["Joy", "Anger"]).to_dict()
+    assert vals(heat["data"][0]["y"]) == ["Joy", "Anger"]
+    ner = wide_frame(synth.awkward_result(), model="ner")
+    assert vals(charts.entities_chart(ner).to_dict()["data"][0]["y"]) == ["Paris"]
+    a, b = df.iloc[:15], df.iloc[15:]
+    diff = charts.difference_of_means(a, b, k=5).to_dict()
+    name = vals(diff["data"][0]["y"])[-1]
+    assert abs(vals(diff["data"][0]["x"])[-1] - (b[name].mean() - a[name].mean())) < 1e-9
+    assert charts.shared_range(a, b) == (df["begin"].min(), df["end"].max())

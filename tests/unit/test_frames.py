@@ -1,0 +1,99 @@
+"""Frames: wide/long layout, helpers."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from emolens import synth
+from emolens.emotions import LANGUAGE_EMOTIONS, PROSODY_EMOTIONS, SENTIMENT_COLUMNS, TOXICITY_CATEGORIES
+from emolens.frames import (
+    SEGMENT_COLUMNS,
+    emotion_columns,
+    file_options,
+    long_frame,
+    mean_sentiment,
+    means,
+    peaks,
+    sentiment_expected,
+    top_emotions,
+    top_k,
+    wide_frame,
+)
+
+
+def test_wide_layout_per_model():
+    payload = synth.word_level_result(50, seed=1)
+    lang = wide_frame(payload, model="language")
+    assert list(lang.columns) == SEGMENT_COLUMNS + list(LANGUAGE_EMOTIONS) + list(SENTIMENT_COLUMNS) + list(
+        TOXICITY_CATEGORIES)
+    assert len(lang) == 50 and set(lang["speaker"]) == {"spk_0", "spk_1"}
+    first = payload[0]["results"]["predictions"][0]["models"]["language"]["grouped_predictions"][0]["predictions"][0]
+    row = lang.iloc[0]
+    assert row["text"] == first["text"] and row["begin"] == first["time"]["begin"]
+    assert row["Surprise (negative)"] == next(e["score"] for e in first["emotions"]
+                                              if e["name"] == "Surprise (negative)")
+    pros = wide_frame(payload, model="prosody")
+    assert emotion_columns(pros) == list(PROSODY_EMOTIONS)
+    both = wide_frame(payload)
+    assert set(both["model"]) == {"prosody", "language"} and len(both) == len(lang) + len(pros)
+    assert both.loc[both["model"] == "prosody", "Gratitude"].isna().all()
+
+
+def test_shuffled_and_missing_emotions_land_in_the_right_columns():
+    payload = synth.awkward_result()
+    pred = payload[0]["results"]["predictions"][0]["models"]["language"]["grouped_predictions"][0]["predictions"][0]
+    pred["emotions"] = list(reversed(pred["emotions"]))[:-1]  # reversed, one missing
+    df = wide_frame(payload, model="language")
+    want = {e["name"]: e["score"] for e in pred["emotions"]}
+    assert df.iloc[0]["Joy"] == want["Joy"]
+    assert np.isnan(df.iloc[0][pred["emotions"][-1]["name"] if False else "Admiration"])
+
+
+def test_face_burst_and_ner_frames():
+    payload = synth.awkward_result()
+    face = wide_frame(payload, model="face")
+    assert len(face) == 3 and face["begin"].tolist() == [0, 1 / 3, 2 / 3] and face["speaker"].iloc[0] == "face_0"
+    assert len(wide_frame(payload, model="burst")) == 1
+    ner = wide_frame(payload, model="ner")
+    assert ner.iloc[0]["text"] == "Paris" and ner.iloc[0]["uri"].endswith("Q90")
+    assert wide_frame([], model="language").empty
+
+
+def test_long_frame():
+    payload = synth.word_level_result(20, seed=3)
+    wide = wide_frame(payload, model="language")
+    long = long_frame(wide)
+    assert len(long) == 20 * 53
+    assert set(long.columns) >= {"emotion", "score", "text", "begin"}
+    joy = long[(long["emotion"] == "Joy")]["score"].to_numpy()
+    np.testing.assert_allclose(joy, wide["Joy"].to_numpy())
+
+
+def test_helpers():
+    df = pd.DataFrame({"file": ["a", "a", "b"], "speaker": ["x", "y", "x"], "segment": [0, 1, 0],
+                       "source": 0, "model": "language", "text": ["t1", "t2", "t3"], "begin": [0.0, 1.0, 0.0],
+                       "end": [1.0, 2.0, 1.0], "Joy": [0.9, 0.1, 0.5], "Anger": [0.2, 0.8, 0.1]})
+    assert top_emotions(df, 1) == ["Joy"]
+    tk = top_k(df, 2)
+    assert tk["top1"].tolist() == ["Joy", "Anger", "Joy"] and tk["top2_score"].tolist() == [0.2, 0.1, 0.1]
+    assert means(df, "file").loc["a", "Joy"] == 0.5
+    assert means(df, "speaker").loc["y", "Anger"] == 0.8
+    pk = peaks(df, ["Joy", "Anger"], threshold=0.75)
+    assert pk[["text", "emotion"]].values.tolist() == [["t1", "Joy"], ["t2", "Anger"]]
+
+
+def test_sentiment_helpers():
+    df = pd.DataFrame({c: [0.0, 0.0] for c in SENTIMENT_COLUMNS})
+    df.loc[0, "sentiment_9"] = 1.0
+    df.loc[1, "sentiment_1"] = 0.5
+    df.loc[1, "sentiment_3"] = 0.5
+    assert sentiment_expected(df).tolist() == [9.0, 2.0]
+    dist, ev = mean_sentiment(df)
+    assert dist[0] == 0.25 and ev == 5.5
+    assert mean_sentiment(pd.DataFrame({"Joy": [1.0]})) is None
+
+
+def test_file_options():
+    opts = file_options(synth.awkward_result())
+    assert opts == [(0, "0", ["language", "ner"]), (1, "clip.mp4", ["face", "burst", "prosody"])]
