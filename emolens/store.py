@@ -230,7 +230,13 @@ class Store:
             r = con.execute("SELECT predictions FROM results WHERE id = ?", (result_id,)).fetchone()
         if r is None:
             raise StoreError(f"no result with id {result_id!r}; `python -m emolens list` shows the stored ids")
-        return json.loads(zlib.decompress(r["predictions"]))
+        raw = zlib.decompress(r["predictions"])
+        try:
+            import orjson  # 2x faster than json on large results
+
+            return orjson.loads(raw)
+        except ImportError:  # pragma: no cover
+            return json.loads(raw)
 
     def rename_result(self, result_id: str, name: str) -> None:
         name = name.strip()

@@ -150,6 +150,16 @@ def test_partly_bad_json_keeps_valid_sources():
     assert "source 1 skipped" in r.problems[0] and "time" in r.problems[0]
 
 
+def test_bad_score_is_reported_with_its_path():
+    payload = synth.word_level_result(10)
+    grp = payload[0]["results"]["predictions"][0]["models"]["language"]["grouped_predictions"][0]
+    grp["predictions"][3]["emotions"][5]["score"] = "high"
+    payload.append(synth.awkward_result()[0])
+    r = load_archive(json.dumps(payload).encode(), "p.json")
+    assert len(r.predictions) == 1
+    assert "grouped_predictions.0.predictions.3.emotions.5: expected {name: string, score: number}" in r.problems[0]
+
+
 def test_exports():
     payload = synth.word_level_result(40)
     assert json.loads(export(payload, "json")) == payload
