@@ -1,0 +1,60 @@
+"""Regenerate data/samples/*.json with the emolens engine from the sample media and texts in data/.
+
+Run: .venv/bin/python scripts/make_samples.py   (a few minutes on 2 cores)
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from emolens.engine import measure_media, measure_text  # noqa: E402
+from emolens.schema import parse_job_request, parse_predictions  # noqa: E402
+
+DATA = ROOT / "data"
+OUT = DATA / "samples"
+
+LANG = {"sentiment": {}, "toxicity": {}}
+SAMPLES = [
+    # (file name, result name, kind, inputs, request)
+    ("dialogue_utterance.json", "Dialogue · utterance (sample)", "media", ["media/dialogue_flite.wav"],
+     {"models": {"prosody": {"granularity": "utterance", "identify_speakers": True},
+                 "language": {"granularity": "sentence", "identify_speakers": True, **LANG},
+                 "ner": {"identify_speakers": True}},
+      "transcription": {"identify_speakers": True}}),
+    ("dialogue_word.json", "Dialogue · word (sample)", "media", ["media/dialogue_flite.wav"],
+     {"models": {"prosody": {"granularity": "word", "identify_speakers": True},
+                 "language": {"granularity": "word", "identify_speakers": True, **LANG}},
+      "transcription": {"identify_speakers": True}}),
+    ("austen_sentence.json", "Sense and Sensibility · LibriVox (sample)", "media", ["media/austen_librivox.flac"],
+     {"models": {"prosody": {"granularity": "sentence"}, "language": {"granularity": "word", **LANG}, "ner": {}}}),
+    ("texts_sentence.json", "Team chat · text (sample)", "text", ["samples_texts.txt"],
+     {"models": {"language": {"granularity": "sentence", "identify_speakers": True, **LANG}, "ner": {}}}),
+]
+
+
+def main() -> None:
+    OUT.mkdir(exist_ok=True)
+    manifest = {}
+    for fname, name, kind, inputs, request in SAMPLES:
+        req = parse_job_request(request)
+        print(f"==> {fname}", flush=True)
+        if kind == "media":
+            preds = measure_media([DATA / p for p in inputs], req, asr="base")
+            media = {Path(p).name: p for p in inputs}
+        else:
+            text = (DATA / inputs[0]).read_text()
+            preds = measure_text([text], req)
+            media = {}
+        parse_predictions(preds)
+        (OUT / fname).write_text(json.dumps(preds, ensure_ascii=False, separators=(",", ":")))
+        manifest[fname] = {"name": name, "origin": "measured", "config": request, "media": media}
+    (OUT / "manifest.json").write_text(json.dumps(manifest, indent=1))
+
+
+if __name__ == "__main__":
+    main()
