@@ -54,8 +54,13 @@ def emotion_timeline(
     title: str = "Emotion timeline",
     x_range: tuple[float, float] | None = None,
     height: int = 380,
+    smooth: int = 1,
 ) -> go.Figure:
-    """Chosen emotions over time (or segment order for raw text); hover shows the text and the top-3 emotions."""
+    """Chosen emotions over time (or segment order for raw text); hover shows the text and the top-3 emotions.
+
+    ``smooth`` > 1 draws a centred rolling mean over that many segments (word-level results are spiky); the hover
+    still shows each segment's own top-3.
+    """
     emotions = [e for e in emotions if e in df.columns]
     if df.empty or not emotions:
         return _empty(title, "No segments to show: pick a file and at least one emotion.")
@@ -65,8 +70,11 @@ def emotion_timeline(
     trace = go.Scattergl if len(data) * len(emotions) > WEBGL_THRESHOLD else go.Scatter
     fig = go.Figure()
     for i, emo in enumerate(emotions):
+        y = data[emo]
+        if smooth > 1:
+            y = y.rolling(smooth, center=True, min_periods=1).mean()
         fig.add_trace(trace(
-            x=x.to_numpy(), y=data[emo].to_numpy(), name=emo, mode="lines+markers" if len(data) < 400 else "lines",
+            x=x.to_numpy(), y=y.to_numpy(), name=emo, mode="lines+markers" if len(data) < 400 else "lines",
             line={"color": PALETTE[i % len(PALETTE)], "width": 2}, marker={"size": 5},
             text=hover, hovertemplate="%{text}<br>" + emo + ": %{y:.3f}<extra></extra>",
         ))

@@ -90,7 +90,9 @@ def main() -> None:
     st.caption(f"{n_words} segment(s) · {df['speaker'].nunique()} speaker(s)" +
                (f" · {dur:.1f} s" if dur is not None else ""))
 
-    st.plotly_chart(charts.emotion_timeline(df, chosen, title=f"Emotion timeline · {sel.model}"),
+    smooth = st.slider("Smoothing (rolling mean over N segments)", 1, 25, 5 if len(df) > 200 else 1,
+                       key="explore_smooth", help="Word-level results are spiky: smooth to see trends.")
+    st.plotly_chart(charts.emotion_timeline(df, chosen, title=f"Emotion timeline · {sel.model}", smooth=smooth),
                     key="explore_timeline")
     if df["speaker"].nunique() > 1 and chosen and df["begin"].notna().any():
         st.plotly_chart(charts.speaker_lanes(df, chosen[0]), key="explore_lanes")

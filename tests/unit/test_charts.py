@@ -37,6 +37,14 @@ def test_timeline_traces_hover_and_webgl():
     assert list(ranged["layout"]["xaxis"]["range"]) == [0, 100]
 
 
+def test_timeline_smoothing_is_a_centred_rolling_mean():
+    df = _lang(30)
+    fig = charts.emotion_timeline(df, ["Joy"], smooth=3).to_dict()
+    y = vals(fig["data"][0]["y"])
+    data = df.sort_values(["begin", "segment"])["Joy"].to_numpy()
+    assert abs(y[5] - data[4:7].mean()) < 1e-12 and abs(y[0] - data[:2].mean()) < 1e-12
+
+
 def test_timeline_raw_text_uses_segment_index():
     df = wide_frame(synth.awkward_result(), model="language")
     fig = charts.emotion_timeline(df, ["Joy"]).to_dict()
