@@ -1,0 +1,90 @@
+"""Benchmark the text engine: texts/second for language (emotions + sentiment + toxicity) and NER, cold start,
+and the ratio to the sentence encoder's bare forward pass measured in the same run.
+
+    python bench/text.py [--n 1000] [--threads 2]
+
+Texts are GoEmotions dev comments when ../shared/datasets is present (else built-in sentences repeated with
+numbers so that none are duplicates: the engine deduplicates, which would flatter the figures).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+DATASETS = ROOT.parent / "shared" / "datasets"
+SAMPLES = [
+    "Thank you so much for your help, I really appreciate it!",
+    "I can't believe they cancelled the show, what a disappointment.",
+    "Barack Obama met Angela Merkel in Berlin on Tuesday.",
+    "This is the worst service I have ever had, you idiots.",
+    "I miss the summers we spent at grandma's house as kids.",
+]
+
+COLD = """
+import time; t = time.perf_counter()
+from emolens.engine.text import measure_text
+measure_text(["I love this!"], {{"models": {{"language": {{"granularity": "sentence", "sentiment": {{}},
+             "toxicity": {{}}}}{ner}}}}})
+print(time.perf_counter() - t)
+"""
+
+
+def texts(n: int) -> list[str]:
+    if (DATASETS / "goemotions" / "dev.tsv").exists():
+        lines = (DATASETS / "goemotions" / "dev.tsv").read_text(encoding="utf-8").splitlines()
+        out = list(dict.fromkeys(line.split("\t")[0] for line in lines))
+        return out[:n]
+    return [f"{SAMPLES[i % len(SAMPLES)]} ({i})" for i in range(n)]
+
+
+def cold_start(ner: bool) -> float:
+    code = COLD.format(ner=', "ner": {}' if ner else "")
+    res = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, check=True)
+    return float(res.stdout.strip().splitlines()[-1])
+
+
+def rate(fn, items: list[str]) -> float:
+    t = time.perf_counter()
+    fn(items)
+    return len(items) / (time.perf_counter() - t)
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--n", type=int, default=1000)
+    ap.add_argument("--threads", type=int, default=2)
+    args = ap.parse_args()
+    os.environ["EMOLENS_THREADS"] = str(args.threads)
+    os.environ["OMP_NUM_THREADS"] = str(args.threads)
+    sys.path.insert(0, str(ROOT))
+    from emolens.engine import language, text
+
+    items = texts(args.n)
+    cpu = next((line.split(":", 1)[1].strip() for line in open("/proc/cpuinfo") if line.startswith("model name")),
+               platform.processor()) if Path("/proc/cpuinfo").exists() else platform.processor()
+    print(f"machine: {cpu}; {os.cpu_count()} cpus visible; {args.threads} threads; python {platform.python_version()}")
+    print(f"texts: {len(items)} (mean {sum(map(len, items)) / len(items):.0f} chars)")
+    print(f"cold start, language (emotions+sentiment+toxicity), fresh process: {cold_start(False):.2f} s")
+    print(f"cold start, language + ner, fresh process: {cold_start(True):.2f} s")
+
+    text.predict_arrays(items[:64], sentiment=True, toxicity=True)  # warm up every model
+    text._ner_many(items[:8], [None] * 8)
+    base = rate(language.encode, items)
+    lang = rate(lambda x: text.predict_arrays(x, sentiment=True, toxicity=True), items)
+    emo_only = rate(lambda x: text.predict_arrays(x, sentiment=False, toxicity=False), items)
+    ner = rate(lambda x: text._ner_many(x, [None] * len(x)), items)
+    print(f"baseline: MiniLM int8 ONNX bare forward (tokenize+encode+pool): {base:.0f} texts/s")
+    print(f"language emotions only: {emo_only:.0f} texts/s (ratio to baseline {emo_only / base:.2f})")
+    print(f"language emotions+sentiment+toxicity: {lang:.0f} texts/s (ratio to baseline {lang / base:.2f})")
+    print(f"ner (entities + beam confidence + sentence emotions): {ner:.0f} texts/s (ratio {ner / base:.2f})")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,212 @@
+"""53-emotion language model: inference in numpy + onnxruntime (no sklearn / torch at run time).
+
+Three parts, all loaded lazily once per process:
+
+1. ``encode``: all-MiniLM-L6-v2 (int8 ONNX, exported by :mod:`emolens.train.text_encoder`) -> mean-pooled,
+   L2-normalised 384-d sentence embeddings.
+2. ``goemotion_probs``: the 28 GoEmotions labels from a blend of a TF-IDF (word + char n-gram) logistic
+   regression and a small MLP on the MiniLM embedding, calibrated per label so that the label's
+   dev-tuned decision threshold maps to 0.5 (weights in ``weights/language/emotions.npz``).
+3. ``emotion_scores``: the 53 Hume names, each either a GoEmotions label (or a documented mix of labels) or,
+   for names GoEmotions lacks, the cosine similarity of the embedding to written prototype sentences,
+   calibrated to the same score range (see docs/models_language.md and ``text_emotions.MAPPING``).
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from emolens.errors import EngineError
+
+WEIGHTS = Path(__file__).resolve().parents[1] / "weights" / "language"
+MAX_TOKENS = 128
+
+
+def _threads() -> int:
+    try:
+        return max(1, int(os.environ.get("EMOLENS_THREADS", "0")) or min(2, os.cpu_count() or 1))
+    except ValueError:
+        return 2
+
+
+@lru_cache(maxsize=1)
+def _encoder() -> tuple[Any, Any]:
+    try:
+        import onnxruntime as ort
+        from tokenizers import Tokenizer
+    except ImportError as e:  # pragma: no cover - dependency missing
+        raise EngineError(f"the language model needs onnxruntime and tokenizers: pip install them ({e})") from e
+    onnx_path = WEIGHTS / "minilm_l6_int8.onnx"
+    if not onnx_path.exists():
+        raise EngineError(f"missing {onnx_path}: run python -m emolens.train.text_encoder")
+    opts = ort.SessionOptions()
+    opts.intra_op_num_threads = _threads()
+    opts.inter_op_num_threads = 1
+    sess = ort.InferenceSession(str(onnx_path), opts, providers=["CPUExecutionProvider"])
+    tok = Tokenizer.from_file(str(WEIGHTS / "minilm_tokenizer.json"))
+    tok.enable_truncation(max_length=MAX_TOKENS)
+    tok.no_padding()
+    return sess, tok
+
+
+def encode(texts: list[str], batch_size: int = 64) -> np.ndarray:
+    """Sentence embeddings (n, 384), float32, L2-normalised; batches sorted by length to limit padding."""
+    sess, tok = _encoder()
+    out = np.zeros((len(texts), 384), dtype=np.float32)
+    if not texts:
+        return out
+    encs = tok.encode_batch([t if t.strip() else "." for t in texts])
+    order = np.argsort([len(e.ids) for e in encs], kind="stable")
+    for start in range(0, len(order), batch_size):
+        idx = order[start : start + batch_size]
+        width = max(len(encs[i].ids) for i in idx)
+        ids = np.zeros((len(idx), width), dtype=np.int64)
+        mask = np.zeros((len(idx), width), dtype=np.int64)
+        for row, i in enumerate(idx):
+            n = len(encs[i].ids)
+            ids[row, :n] = encs[i].ids
+            mask[row, :n] = 1
+        hidden = sess.run(None, {"input_ids": ids, "attention_mask": mask})[0]
+        m = mask[:, :, None].astype(np.float32)
+        pooled = (hidden * m).sum(axis=1) / np.maximum(m.sum(axis=1), 1e-9)
+        out[idx] = pooled / np.maximum(np.linalg.norm(pooled, axis=1, keepdims=True), 1e-12)
+    return out
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# TF-IDF features, reimplemented in numpy so inference needs no sklearn. The same analyzers are handed to
+# sklearn's TfidfVectorizer at training time, and training checks both paths agree.
+
+_WORD_RE = re.compile(r"(?u)\b\w\w+\b")
+_SPACE_RE = re.compile(r"\s\s+")
+
+
+def word_ngrams(text: str) -> list[str]:
+    """Lower-cased word unigrams and bigrams (tokens of 2+ word characters, as sklearn's default pattern)."""
+    toks = _WORD_RE.findall(text.lower())
+    return toks + [f"{a} {b}" for a, b in zip(toks, toks[1:])]
+
+
+def char_ngrams(text: str, lo: int = 2, hi: int = 5) -> list[str]:
+    """Character n-grams inside word boundaries (sklearn's ``char_wb``), lower-cased."""
+    out: list[str] = []
+    for w in _SPACE_RE.sub(" ", text.lower()).split():
+        w = f" {w} "
+        size = len(w)
+        for n in range(lo, hi + 1):
+            if size <= n:
+                out.append(w)
+                break
+            out.extend(w[i : i + n] for i in range(size - n + 1))
+    return out
+
+
+class TfidfBlock:
+    """One sublinear-tf, l2-normalised TF-IDF block: vocabulary -> column, idf per column."""
+
+    def __init__(self, vocab: list[str], idf: np.ndarray, analyzer: Any) -> None:
+        self.index = {term: i for i, term in enumerate(vocab)}
+        self.idf = idf.astype(np.float32)
+        self.analyzer = analyzer
+
+    def rows(self, texts: list[str]) -> list[tuple[np.ndarray, np.ndarray]]:
+        """Sparse rows: (column indices, values) per text."""
+        rows = []
+        index = self.index
+        for text in texts:
+            counts: dict[int, int] = {}
+            for term in self.analyzer(text):
+                j = index.get(term)
+                if j is not None:
+                    counts[j] = counts.get(j, 0) + 1
+            cols = np.fromiter(counts.keys(), dtype=np.int64, count=len(counts))
+            tf = np.fromiter(counts.values(), dtype=np.float32, count=len(counts))
+            vals = (1.0 + np.log(tf)) * self.idf[cols]
+            norm = float(np.linalg.norm(vals))
+            rows.append((cols, vals / norm if norm > 0 else vals))
+        return rows
+
+
+def sparse_dot(rows: list[tuple[np.ndarray, np.ndarray]], weights: np.ndarray) -> np.ndarray:
+    """(n, k) = sparse rows @ dense weights (n_features, k), without scipy."""
+    out = np.zeros((len(rows), weights.shape[1]), dtype=np.float32)
+    for i, (cols, vals) in enumerate(rows):
+        if len(cols):
+            out[i] = vals @ weights[cols].astype(np.float32)
+    return out
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Emotion model
+
+
+@lru_cache(maxsize=1)
+def _emotion_model() -> dict[str, Any]:
+    from emolens.emotions import LANGUAGE_EMOTIONS
+    from emolens.train.text_emotions import MAPPING
+
+    path = WEIGHTS / "emotions.npz"
+    if not path.exists():
+        raise EngineError(f"missing {path}: run python -m emolens.train.text_emotions")
+    with np.load(path) as z:
+        m = {k: z[k] for k in z.files}
+    m["word"] = TfidfBlock(str(m.pop("word_vocab")).split("\n"), m.pop("word_idf"), word_ngrams)
+    m["char"] = TfidfBlock(str(m.pop("char_vocab")).split("\n"), m.pop("char_idf"), char_ngrams)
+    n_word = len(m["word"].idf)
+    m["w_word"] = m["w_tfidf"][:n_word].astype(np.float32)
+    m["w_char"] = m["w_tfidf"][n_word:].astype(np.float32)
+    for k in ("mlp_w1", "mlp_b1", "mlp_w2", "mlp_b2"):
+        m[k] = m[k].astype(np.float32)
+    m["proto_centroids"] = m["proto_centroids"].astype(np.float32)
+    # Mixing matrix (n_sources, 53): sources = 28 GoEmotions labels then the prototype names.
+    labels = [str(x) for x in m["labels"]]
+    protos = [str(x) for x in m["proto_names"]]
+    mix = np.zeros((len(labels) + len(protos), len(LANGUAGE_EMOTIONS)), dtype=np.float32)
+    for j, name in enumerate(LANGUAGE_EMOTIONS):
+        for source, weight in MAPPING[name]:
+            row = len(labels) + protos.index(name) if source == "proto" else labels.index(source)
+            mix[row, j] = weight
+    m["mix"] = mix
+    return m
+
+
+def _sigmoid(z: np.ndarray) -> np.ndarray:
+    return 1.0 / (1.0 + np.exp(-np.clip(z, -30, 30)))
+
+
+def goemotion_probs(texts: list[str], embeddings: np.ndarray) -> np.ndarray:
+    """Blended (uncalibrated) probabilities (n, 28) of the GoEmotions labels."""
+    m = _emotion_model()
+    z_t = sparse_dot(m["word"].rows(texts), m["w_word"]) + sparse_dot(m["char"].rows(texts), m["w_char"])
+    p_t = _sigmoid(z_t + m["b_tfidf"])
+    hidden = np.maximum(embeddings @ m["mlp_w1"] + m["mlp_b1"], 0.0)
+    p_e = _sigmoid(hidden @ m["mlp_w2"] + m["mlp_b2"])
+    w = float(m["blend"])
+    return w * p_t + (1 - w) * p_e
+
+
+def emotion_scores(texts: list[str], embeddings: np.ndarray) -> np.ndarray:
+    """Scores (n, 53) in [0, 1], columns in LANGUAGE_EMOTIONS order."""
+    m = _emotion_model()
+    thr = m["thresholds"]
+    p = goemotion_probs(texts, embeddings)
+    calibrated = np.where(p < thr, 0.5 * p / thr, 0.5 + 0.5 * (p - thr) / (1 - thr))
+    cos = embeddings @ m["proto_centroids"].T
+    proto = np.empty_like(cos)
+    for k in range(cos.shape[1]):  # quantile mapping onto the trained labels' score distribution
+        proto[:, k] = np.interp(cos[:, k], m["proto_cos_q"][k], m["proto_target_q"])
+    scores = np.concatenate([calibrated, proto], axis=1) @ m["mix"]
+    return np.clip(scores, 0.0, 1.0)
+
+
+def clean_for_model(text: str) -> str:
+    """Text safe for tokenizers: lone surrogates and NULs replaced (offsets are kept on the original)."""
+    if text.isascii() and "\x00" not in text:
+        return text
+    return text.encode("utf-8", "replace").decode("utf-8").replace("\x00", " ")

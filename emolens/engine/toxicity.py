@@ -1,0 +1,83 @@
+"""Toxicity (six Jigsaw categories): tox-block's BiLSTM, forward pass in numpy.
+
+Weights come from tox-block 0.1.2 (MIT) via :mod:`emolens.train.toxicity`. Tokenisation reproduces keras'
+``Tokenizer.texts_to_sequences`` (lower-case, filter punctuation, split on spaces, drop words outside the
+20,000-word vocabulary) and ``pad_sequences(maxlen=100)`` (pre-padding with 0, keep the last 100 tokens).
+The embedding has no mask, so padding steps run through the LSTM exactly as in Keras.
+Scores are the model's sigmoid outputs (probabilities in [0, 1]); tox-block's optional min-max rescaling is not
+applied, so scores keep their probability meaning.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from emolens.errors import EngineError
+
+WEIGHTS = Path(__file__).resolve().parents[1] / "weights" / "language" / "toxicity.npz"
+
+
+@lru_cache(maxsize=1)
+def _model() -> dict[str, Any]:
+    if not WEIGHTS.exists():
+        raise EngineError(f"missing {WEIGHTS}: run python -m emolens.train.toxicity")
+    with np.load(WEIGHTS) as z:
+        m = {k: z[k] for k in z.files}
+    words = str(m.pop("words")).split("\n")
+    m["index"] = {w: i + 1 for i, w in enumerate(words)}
+    m["table"] = str.maketrans({c: " " for c in str(m.pop("filters"))})
+    # Precompute the input projection of every vocabulary row: x_t @ kernel is then a table lookup.
+    for d in ("forward", "backward"):
+        m[f"{d}_proj"] = (m["embedding"] @ m[f"{d}_kernel"] + m[f"{d}_bias"]).astype(np.float32)
+    return m
+
+
+def sequences(texts: list[str]) -> np.ndarray:
+    """Token ids (n, 100), as keras texts_to_sequences + pad_sequences would give."""
+    m = _model()
+    max_len = int(m["max_len"])
+    index, table = m["index"], m["table"]
+    out = np.zeros((len(texts), max_len), dtype=np.int64)
+    for row, text in enumerate(texts):
+        ids = [i for w in text.lower().translate(table).split(" ") if w and (i := index.get(w)) is not None]
+        ids = ids[-max_len:]
+        if ids:
+            out[row, max_len - len(ids) :] = ids
+    return out
+
+
+def _hard_sigmoid(x: np.ndarray) -> np.ndarray:
+    return np.clip(0.2 * x + 0.5, 0.0, 1.0)
+
+
+def _lstm_max(proj: np.ndarray, recurrent: np.ndarray, reverse: bool) -> np.ndarray:
+    """Run one LSTM direction over (n, T, 4u) input projections; return the max over time of hidden states."""
+    n, steps, four_u = proj.shape
+    u = four_u // 4
+    h = np.zeros((n, u), dtype=np.float32)
+    c = np.zeros((n, u), dtype=np.float32)
+    best = np.full((n, u), -np.inf, dtype=np.float32)
+    for t in (range(steps - 1, -1, -1) if reverse else range(steps)):
+        z = proj[:, t] + h @ recurrent
+        i, f, g, o = (z[:, k * u : (k + 1) * u] for k in range(4))  # keras gate order: i, f, c, o
+        c = _hard_sigmoid(f) * c + _hard_sigmoid(i) * np.tanh(g)
+        h = _hard_sigmoid(o) * np.tanh(c)
+        np.maximum(best, h, out=best)
+    return best
+
+
+def predict_toxicity(texts: list[str], batch_size: int = 256) -> np.ndarray:
+    """Probabilities (n, 6) in TOXICITY_CATEGORIES order."""
+    m = _model()
+    out = np.zeros((len(texts), 6), dtype=np.float32)
+    for start in range(0, len(texts), batch_size):
+        ids = sequences(texts[start : start + batch_size])
+        fw = _lstm_max(m["forward_proj"][ids], m["forward_recurrent"], reverse=False)
+        bw = _lstm_max(m["backward_proj"][ids], m["backward_recurrent"], reverse=True)
+        hidden = np.maximum(np.concatenate([fw, bw], axis=1) @ m["dense_w"] + m["dense_b"], 0.0)
+        out[start : start + len(ids)] = 1.0 / (1.0 + np.exp(-(hidden @ m["out_w"] + m["out_b"])))
+    return out
