@@ -22,7 +22,7 @@ if [ ! -x .venv/bin/python ]; then
   PY=$(pick_python)
   echo "==> creating .venv with $($PY --version)"
   "$PY" -m venv .venv || { echo "error: could not create .venv (apt-get install python3-venv)" >&2; exit 1; }
-  .venv/bin/python -m pip install -q --upgrade pip wheel setuptools
+  .venv/bin/python -m pip install -q --upgrade pip wheel
 fi
 
 files="requirements.txt"
