@@ -176,6 +176,10 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     """Entry point; returns the exit status."""
+    import warnings
+
+    # webrtcvad/pyworld import pkg_resources; its deprecation notice is noise for CLI users.
+    warnings.filterwarnings("ignore", message="pkg_resources is deprecated")
     parser = build_parser()
     args = parser.parse_args(argv)
     try:

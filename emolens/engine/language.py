@@ -9,7 +9,7 @@ Three parts, all loaded lazily once per process:
    dev-tuned decision threshold maps to 0.5 (weights in ``weights/language/emotions.npz``).
 3. ``emotion_scores``: the 53 Hume names, each either a GoEmotions label (or a documented mix of labels) or,
    for names GoEmotions lacks, the cosine similarity of the embedding to written prototype sentences,
-   calibrated to the same score range (see docs/models_language.md and ``text_emotions.MAPPING``).
+   calibrated to the same score range (see docs/models.md and ``text_emotions.MAPPING``).
 """
 
 from __future__ import annotations

@@ -12,7 +12,7 @@ From class probabilities ``p`` and predicted ``(valence, arousal)`` every one of
 
 where ``K = exp(-d^2 / (2 * 0.35^2))`` and ``d`` is the distance between the predicted point and the name's
 coordinates in :data:`NAME_AV` (valence, arousal on -1..1, circumplex placement after Russell 1980 and Scherer
-2005 — see docs/models_prosody.md). Surprise's probability is split into positive/negative by predicted valence.
+2005 — see docs/models.md). Surprise's probability is split into positive/negative by predicted valence.
 Scores are independent in 0..1 (like Hume's), not a distribution.
 """
 
@@ -37,7 +37,7 @@ CLASS_AV: dict[str, tuple[float, float]] = {
     "fearful": (-0.7, 0.7), "disgust": (-0.7, 0.4), "surprised": (0.1, 0.7), "boredom": (-0.4, -0.6),
 }
 
-#: (valence, arousal) of each of the 48 names on -1..1 (documented in docs/models_prosody.md).
+#: (valence, arousal) of each of the 48 names on -1..1 (documented in docs/models.md).
 NAME_AV: dict[str, tuple[float, float]] = {
     "Admiration": (0.6, 0.3), "Adoration": (0.8, 0.4), "Aesthetic Appreciation": (0.6, 0.1),
     "Amusement": (0.7, 0.5), "Anger": (-0.7, 0.8), "Anxiety": (-0.6, 0.6), "Awe": (0.4, 0.6),

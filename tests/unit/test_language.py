@@ -71,4 +71,4 @@ def test_goemotions_dev_sample_macro_f1() -> None:
     m = language._emotion_model()
     p = language.goemotion_probs(texts, language.encode(texts))
     f1 = f1_per_label(y, (p >= m["thresholds"]).astype(np.int8))
-    assert f1.mean() > 0.42  # full dev: see docs/models_language.md
+    assert f1.mean() > 0.42  # full dev: see docs/models.md

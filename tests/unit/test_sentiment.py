@@ -43,4 +43,4 @@ def test_sst_dev_sample_correlates() -> None:
     texts, values = load_sst("dev", DATASETS)
     texts, values = texts[::5], values[::5]  # a spread sample of 221 sentences
     rho = spearmanr(_ev(texts), values).statistic
-    assert rho > 0.55  # full dev: 0.67 (docs/models_language.md)
+    assert rho > 0.55  # full dev: 0.67 (docs/models.md)
