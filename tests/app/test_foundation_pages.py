@@ -131,3 +131,30 @@ def test_pages_handle_empty_store():
         at = page(name).run()
         _no_exceptions(at)
         assert any("library is empty" in i.value for i in at.info)
+
+
+def test_first_start_seeds_the_sample_results(monkeypatch):
+    monkeypatch.setenv("EMOLENS_SEED_SAMPLES", "true")
+    from emolens.settings import get_settings
+
+    get_settings.cache_clear()
+    at = page("library").run()
+    _no_exceptions(at)
+    names = set(at.dataframe[0].value["name"])
+    assert {"Dialogue · utterance (sample)", "Team chat · text (sample)"} <= names
+    at = page("explore").run()
+    _no_exceptions(at)
+    assert at.get("plotly_chart")
+
+
+def test_sample_results_are_valid_engine_output():
+    from emolens.schema import parse_predictions
+
+    samples = ROOT / "data" / "samples"
+    manifest = json.loads((samples / "manifest.json").read_text())
+    assert len(manifest) >= 4
+    for fname, info in manifest.items():
+        parse_predictions(json.loads((samples / fname).read_text()))
+        assert info["origin"] == "measured"
+        for rel in info["media"].values():
+            assert (ROOT / "data" / rel).is_file()
