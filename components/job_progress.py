@@ -1,0 +1,99 @@
+"""Following submitted jobs to the end with live progress, then opening their results."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+import streamlit as st
+
+from components.backend import Backend, result_for_job
+from emolens.errors import EmolensError
+from emolens.store import Store
+
+POLL_S = 0.5
+
+
+@dataclass
+class Tracked:
+    job_id: str
+    label: str
+    submitted: float = field(default_factory=time.time)
+    name: str | None = None
+    media: dict[str, str] = field(default_factory=dict)
+
+
+def _fmt(seconds: float) -> str:
+    return f"{int(seconds // 60)}:{int(seconds % 60):02d}"
+
+
+def follow(backend: Backend, jobs: list[Tracked], timeout_s: float = 3 * 3600) -> dict[str, dict[str, Any]]:
+    """Poll until every job ended; draw state, elapsed time and the current file's progress. Returns details."""
+    final: dict[str, dict[str, Any]] = {}
+    with st.status(f"Measuring ({len(jobs)} job{'s' if len(jobs) > 1 else ''})…", expanded=True) as box:
+        bars = {j.job_id: st.progress(0.0, text=f"{j.label or 'job'}: submitted") for j in jobs}
+        start = time.monotonic()
+        while len(final) < len(jobs):
+            for j in jobs:
+                if j.job_id in final:
+                    continue
+                d = backend.client.get_job_json(j.job_id)
+                status = d["state"]["status"]
+                prog = d.get("progress") or {}
+                fraction = 1.0 if status in ("COMPLETED", "FAILED") else float(prog.get("fraction") or 0.0)
+                note = prog.get("message") or ""
+                elapsed = _fmt(time.time() - j.submitted)
+                label = f"{j.label + ' · ' if j.label else ''}{status.replace('_', ' ').lower()} · {elapsed}"
+                bars[j.job_id].progress(min(1.0, fraction), text=label + (f" · {note}" if note else ""))
+                if status in ("COMPLETED", "FAILED"):
+                    final[j.job_id] = d
+            if len(final) < len(jobs):
+                if time.monotonic() - start > timeout_s:
+                    box.update(label="Still running: follow it on the Jobs page", state="error")
+                    return final
+                time.sleep(POLL_S)
+        failed = [d for d in final.values() if d["state"]["status"] == "FAILED"]
+        box.update(label="Failed" if failed else "Done", state="error" if failed else "complete", expanded=bool(failed))
+    return final
+
+
+def store_results(backend: Backend, store: Store, jobs: list[Tracked], final: dict[str, dict[str, Any]]
+                  ) -> tuple[list[str], list[str]]:
+    """Result ids of the completed jobs (stored locally for a remote service) and messages to show."""
+    ids, problems = [], []
+    for j in jobs:
+        d = final.get(j.job_id)
+        if d is None:
+            continue
+        st_ = d["state"]
+        if st_["status"] == "FAILED":
+            problems.append(f"{j.label or 'Job'} failed: {st_.get('message', 'no message')}")
+            continue
+        try:
+            ids.append(result_for_job(backend, store, j.job_id, name=j.name, config=d.get("request"),
+                                      media=j.media or None))
+        except EmolensError as e:
+            problems.append(f"{j.label or 'Job'}: the result could not be stored: {e}")
+            continue
+        if st_.get("num_errors"):
+            try:
+                preds = backend.client.predictions_json(j.job_id)
+            except EmolensError:
+                preds = []
+            for src in preds:
+                if src.get("error"):
+                    problems.append(f"{(src.get('source') or {}).get('url', 'input')}: {src['error']}")
+                for err in (src.get("results") or {}).get("errors") or []:
+                    problems.append(f"{err.get('file')}: {err.get('message')}")
+    return ids, problems
+
+
+def open_page(path: str, label: str) -> None:
+    """st.switch_page, or a hint when the page is not registered (e.g. a page run on its own in a test)."""
+    from streamlit.errors import StreamlitAPIException
+
+    try:
+        st.switch_page(path)
+    except StreamlitAPIException:
+        st.success(f"Done: open {label} to see the result.")

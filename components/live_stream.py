@@ -1,0 +1,53 @@
+"""Live streaming helpers: stream replies -> rows of a wide frame (the shape emolens.frames and charts use)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pandas as pd
+
+from emolens.frames import SEGMENT_COLUMNS
+
+
+def prosody_rows(reply: dict[str, Any], offset: float, start_index: int) -> list[dict[str, Any]]:
+    """Rows for the prosody predictions of one audio payload, shifted by the payload's start time."""
+    rows = []
+    for i, p in enumerate(((reply.get("prosody") or {}).get("predictions")) or []):
+        row = {"model": "prosody", "speaker": "live", "segment": start_index + i, "text": None,
+               "begin": offset + p["time"]["begin"], "end": offset + p["time"]["end"]}
+        row.update({e["name"]: e["score"] for e in p["emotions"]})
+        rows.append(row)
+    return rows
+
+
+def language_rows(reply: dict[str, Any], start_index: int, offset: float | None = None) -> list[dict[str, Any]]:
+    """Rows for language predictions (raw text has no times: the timeline uses the segment order)."""
+    rows = []
+    for i, p in enumerate(((reply.get("language") or {}).get("predictions")) or []):
+        row = {"model": "language", "speaker": "live", "segment": start_index + i, "text": p.get("text"),
+               "begin": offset, "end": offset}
+        row.update({e["name"]: e["score"] for e in p["emotions"]})
+        for s in p.get("sentiment") or []:
+            row[f"sentiment_{s['name']}"] = s["score"]
+        for s in p.get("toxicity") or []:
+            row[s["name"]] = s["score"]
+        rows.append(row)
+    return rows
+
+
+def frame(rows: list[dict[str, Any]]) -> pd.DataFrame:
+    """A wide frame from rows (segment columns first); empty rows give an empty frame with those columns."""
+    df = pd.DataFrame(rows)
+    for c in SEGMENT_COLUMNS:
+        if c not in df.columns:
+            df[c] = None
+    cols = SEGMENT_COLUMNS + [c for c in df.columns if c not in SEGMENT_COLUMNS]
+    df = df[cols]
+    if df["begin"].isna().all():
+        df = df.drop(columns=["begin", "end"])
+    return df
+
+
+def warnings_of(reply: dict[str, Any]) -> list[str]:
+    """Warnings nested in a reply's model sections (Hume style: {"warning", "code"})."""
+    return [f"{m}: {v['warning']}" for m, v in reply.items() if isinstance(v, dict) and v.get("warning")]

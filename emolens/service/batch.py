@@ -1,0 +1,211 @@
+"""Batch routes: ``/v0/batch/jobs`` (start, list), ``/{id}`` (details), ``/{id}/predictions``, ``/{id}/artifacts``."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from typing import Any
+
+from fastapi import APIRouter, Request, Response
+from fastapi.responses import JSONResponse
+from fastapi.concurrency import run_in_threadpool
+from starlette.datastructures import UploadFile
+
+from emolens.errors import ConfigError, StoreError
+from emolens.schema import MAX_FILES, JobRequest, parse_job_list_query, parse_job_request
+from emolens.service.deps import AuthDep, SettingsDep, StoreDep
+from emolens.service.errors import ServiceError
+from emolens.service.execute import ASR_MODELS, asr_model, public_request
+from emolens.service.fetch import validate_url
+from emolens.store import JobRow, Store
+
+router = APIRouter(prefix="/v0/batch", dependencies=[AuthDep], tags=["batch"])
+
+SUPPORTED_MODELS = ("prosody", "language", "ner")
+
+
+def job_details(job: JobRow) -> dict[str, Any]:
+    """A stored job in Hume's JobDetails shape (integer timestamps; ``request.files`` always present).
+
+    Two emolens extras ride along while a job runs: ``progress`` ``{"fraction", "message"}``; Hume clients ignore them.
+    """
+    created = int(job.created_ms)
+    started = int(job.started_ms) if job.started_ms is not None else created
+    ended = int(job.ended_ms) if job.ended_ms is not None else started
+    state: dict[str, Any]
+    if job.status == "QUEUED":
+        state = {"status": "QUEUED", "created_timestamp_ms": created}
+    elif job.status == "IN_PROGRESS":
+        state = {"status": "IN_PROGRESS", "created_timestamp_ms": created, "started_timestamp_ms": started}
+    elif job.status == "COMPLETED":
+        state = {"status": "COMPLETED", "created_timestamp_ms": created, "started_timestamp_ms": started,
+                 "ended_timestamp_ms": ended, "num_predictions": int(job.num_predictions or 0),
+                 "num_errors": int(job.num_errors or 0)}
+    else:
+        state = {"status": "FAILED", "created_timestamp_ms": created, "started_timestamp_ms": started,
+                 "ended_timestamp_ms": ended, "message": job.message or "the job failed"}
+    request = public_request(job.request)
+    # Hume's typed clients expect these keys in every job's request (files above all), with these defaults.
+    for key, default in (("urls", []), ("text", []), ("callback_url", None), ("notify", False), ("files", [])):
+        request.setdefault(key, default)
+    out: dict[str, Any] = {"type": "INFERENCE", "job_id": job.job_id, "request": request, "state": state}
+    if job.status in ("QUEUED", "IN_PROGRESS"):
+        out["progress"] = {"fraction": round(float(job.progress or 0.0), 4), "message": job.progress_note or ""}
+    return out
+
+
+def _check_request(request: JobRequest, n_files: int, allow_private: bool) -> None:
+    """Rules beyond the schema: something to measure, supported models, URL safety, ASR model, limits."""
+    if n_files == 0 and not request.urls and not request.text:
+        raise ConfigError("nothing to measure: give at least one file, url or text")
+    if n_files > MAX_FILES:
+        raise ConfigError(f"too many files: {n_files} (at most {MAX_FILES} per request)")
+    models = request.models
+    if models is not None:
+        unsupported = [m for m in ("burst", "face", "facemesh") if getattr(models, m) is not None]
+        if unsupported:
+            raise ConfigError(f"models.{unsupported[0]} is not supported: emolens measures "
+                              f"{', '.join(SUPPORTED_MODELS)}; remove {', '.join(unsupported)} from models")
+        extra = sorted((models.model_extra or {}).keys())
+        if extra:
+            raise ConfigError(f"unknown model {extra[0]!r}: choose from {', '.join(SUPPORTED_MODELS)}")
+    for i, url in enumerate(request.urls):
+        validate_url(url, allow_private=allow_private, what=f"urls[{i}]")
+    for i, text in enumerate(request.text):
+        if not text.strip():
+            raise ConfigError(f"text[{i}] is empty; remove it or give some text")
+    if request.callback_url:
+        validate_url(request.callback_url, allow_private=allow_private, what="callback_url")
+    if asr_model(request) not in ASR_MODELS:
+        raise ConfigError(f"transcription.model {asr_model(request)!r} is not available: "
+                          f"choose {' or '.join(ASR_MODELS)}")
+
+
+async def _read_multipart(request: Request, max_file_bytes: int) -> tuple[dict[str, Any], list[UploadFile]]:
+    form = await request.form(max_files=10 * MAX_FILES, max_fields=1000)
+    body: dict[str, Any] = {}
+    uploads: list[UploadFile] = []
+    for key, value in form.multi_items():
+        if key == "json":
+            raw = (await value.read()) if isinstance(value, UploadFile) else value.encode()
+            try:
+                body = json.loads(raw.decode("utf-8") or "{}")
+            except (UnicodeDecodeError, json.JSONDecodeError) as e:
+                raise ConfigError(f"the 'json' part is not valid JSON: {e}") from None
+        elif isinstance(value, UploadFile):
+            uploads.append(value)
+    for up in uploads:
+        if up.size is not None and up.size > max_file_bytes:
+            raise ServiceError(413, f"file {up.filename!r} is {up.size / 1e6:.1f} MB; "
+                                    f"at most {max_file_bytes / 1e6:.0f} MB per file")
+    return body, uploads
+
+
+def _store_upload(store: Store, up: UploadFile, max_file_bytes: int) -> dict[str, Any]:
+    up.file.seek(0)
+    data = up.file.read(max_file_bytes + 1)
+    if len(data) > max_file_bytes:
+        raise ServiceError(413, f"file {up.filename!r} is larger than {max_file_bytes / 1e6:.0f} MB (the limit)")
+    if not data:
+        raise ConfigError(f"file {up.filename!r} is empty")
+    ctype = up.content_type if up.content_type and up.content_type != "application/octet-stream" else None
+    if ctype is None:
+        from emolens.engine.audio import content_type_for
+
+        guessed = content_type_for(up.filename or "")
+        ctype = "text/plain" if (up.filename or "").lower().endswith(".txt") else guessed
+    sha = store.put_media(data, ctype)
+    return {"filename": up.filename or "file", "content_type": ctype,
+            "md5sum": hashlib.md5(data).hexdigest(), "sha256": sha}
+
+
+@router.post("/jobs")
+async def start_job(request: Request, config: SettingsDep, store: StoreDep) -> dict[str, str]:
+    """Start a job from JSON (urls/text) or multipart (``file`` parts + a ``json`` field or file part)."""
+    ctype = request.headers.get("content-type", "").lower()
+    length = request.headers.get("content-length")
+    if length and length.isdigit() and int(length) > MAX_FILES * config.max_file_bytes + 10_000_000:
+        raise ServiceError(413, f"request body is {int(length) / 1e6:.0f} MB; at most {MAX_FILES} files of "
+                                f"{config.max_file_bytes / 1e6:.0f} MB each")
+    uploads: list[UploadFile] = []
+    if ctype.startswith("multipart/form-data"):
+        body, uploads = await _read_multipart(request, config.max_file_bytes)
+    else:
+        raw = await request.body()
+        try:
+            body = json.loads(raw.decode("utf-8")) if raw.strip() else {}
+        except (UnicodeDecodeError, json.JSONDecodeError) as e:
+            raise ConfigError(f"request body is not valid JSON: {e}; send application/json, or multipart/"
+                              "form-data with 'file' parts and a 'json' field") from None
+    if isinstance(body, dict):
+        body.pop("files", None)  # files come from the upload parts only
+    parsed = parse_job_request(body)
+    _check_request(parsed, len(uploads), config.allow_private_urls)
+    files = [await run_in_threadpool(_store_upload, store, up, config.max_file_bytes) for up in uploads]
+    stored = parsed.to_json_dict()
+    stored["files"] = files
+    job = await run_in_threadpool(store.create_job, stored)
+    pool = getattr(request.app.state, "pool", None)
+    if pool is not None:
+        pool.wake()
+    return {"job_id": job.job_id}
+
+
+# The two status routes run on the event loop and skip response-model validation: they are the hot path under
+# polling load, and a WAL read of one row takes well under a millisecond (readers never wait for the writer).
+@router.get("/jobs", response_class=JSONResponse)
+async def list_jobs(request: Request, store: StoreDep) -> JSONResponse:
+    """Jobs filtered like Hume: limit, status (repeat or comma-separate), when + timestamp_ms, sort_by, direction."""
+    q = request.query_params
+    data: dict[str, Any] = {k: q[k] for k in ("limit", "when", "timestamp_ms", "sort_by", "direction") if k in q}
+    statuses = [s.strip().upper() for v in q.getlist("status") for s in v.split(",") if s.strip()]
+    if statuses:
+        data["status"] = statuses
+    query = parse_job_list_query(data)
+    rows = store.list_jobs(limit=query.limit, statuses=query.status, when=query.when,
+                           timestamp_ms=query.timestamp_ms, sort_by=query.sort_by, direction=query.direction)
+    return JSONResponse([job_details(r) for r in rows])
+
+
+def _job(store: Store, job_id: str) -> JobRow:
+    try:
+        return store.get_job(job_id)
+    except StoreError:
+        raise ServiceError(404, f"no job with id {job_id!r}") from None
+
+
+@router.get("/jobs/{job_id}", response_class=JSONResponse)
+async def get_job(job_id: str, store: StoreDep) -> JSONResponse:
+    return JSONResponse(job_details(_job(store, job_id)))
+
+
+def _completed_predictions(store: Store, job_id: str) -> list[dict[str, Any]]:
+    job = _job(store, job_id)
+    if job.status == "FAILED":
+        raise ServiceError(400, f"job {job_id} FAILED, so it has no predictions: {job.message}", "job_failed")
+    if job.status != "COMPLETED" or not job.result_id:
+        raise ServiceError(400, f"job {job_id} is {job.status}; predictions are available once it is COMPLETED",
+                           "job_not_completed")
+    try:
+        return store.get_predictions(job.result_id)
+    except StoreError:
+        raise ServiceError(404, f"the predictions of job {job_id} were deleted from this service's Library") from None
+
+
+@router.get("/jobs/{job_id}/predictions")
+def get_predictions(job_id: str, store: StoreDep) -> Response:
+    data = _completed_predictions(store, job_id)
+    return Response(json.dumps(data, separators=(",", ":")), media_type="application/json")
+
+
+@router.get("/jobs/{job_id}/artifacts")
+def get_artifacts(job_id: str, store: StoreDep) -> Response:
+    """A zip of CSV files, one per model (layout defined and documented in emolens.archive)."""
+    data = _completed_predictions(store, job_id)
+    try:
+        from emolens.archive import export_artifacts_zip
+    except ImportError:
+        raise ServiceError(501, "artifacts export is not available in this build (emolens.archive missing)") from None
+    blob = export_artifacts_zip(data)
+    return Response(blob, media_type="application/zip",
+                    headers={"Content-Disposition": f'attachment; filename="artifacts-{job_id}.zip"'})

@@ -1,0 +1,76 @@
+"""Configuration of one service instance (a plain frozen dataclass: it travels to worker processes as JSON)."""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import asdict, dataclass, field, replace
+from pathlib import Path
+from typing import Any
+
+from emolens.schema import MAX_FILE_BYTES, MAX_MEDIA_SECONDS
+
+
+def _env_bool(name: str, default: bool) -> bool:
+    v = os.environ.get(name)
+    if v is None or v.strip() == "":
+        return default
+    return v.strip().lower() in ("1", "true", "yes", "on")
+
+
+@dataclass(frozen=True)
+class ServiceConfig:
+    """Everything a service instance needs; defaults follow Hume's limits.
+
+    ``allow_private_urls`` lets URL inputs and callbacks reach loopback/private addresses: off by default (a
+    service must not be usable to probe the network it runs in), on in tests that serve files from 127.0.0.1.
+    Set it with ``EMOLENS_ALLOW_PRIVATE_URLS=1``.
+    """
+
+    data_dir: Path
+    api_key: str = ""
+    workers: int = 1
+    allow_private_urls: bool = False
+    #: Seconds a streaming connection may stay silent before the service closes it (Hume: one minute).
+    idle_timeout_s: float = 60.0
+    max_file_bytes: int = MAX_FILE_BYTES
+    #: Hume allowed 1 GB per URL file.
+    max_url_bytes: int = 1024 * 1024 * 1024
+    max_media_seconds: float = MAX_MEDIA_SECONDS
+    fetch_timeout_s: float = 120.0
+    max_redirects: int = 5
+    #: A job whose worker died this many times is failed instead of requeued.
+    max_attempts: int = 2
+    #: Measure queued text-only jobs with the same configuration in one engine call (micro-batching). Several
+    #: times the throughput of short jobs, but off by default: the text engine's scores currently depend on which
+    #: other texts share a call (int8 dynamic quantization scales per batch), and a job's result must not depend on
+    #: other users' jobs. Turn on (EMOLENS_BATCH_TEXT_JOBS=1) once the engine is batch-invariant.
+    batch_text_jobs: bool = False
+    #: Extra environment for worker processes (e.g. thread counts).
+    worker_env: dict[str, str] = field(default_factory=dict)
+
+    @classmethod
+    def from_env(cls, data_dir: str | Path | None = None, **overrides: Any) -> ServiceConfig:
+        """Defaults from ``EMOLENS_*`` settings and environment, then explicit overrides (None values ignored)."""
+        from emolens.settings import get_settings
+
+        s = get_settings()
+        cfg = cls(
+            data_dir=Path(data_dir or s.data_dir).expanduser(),
+            api_key=s.api_key,
+            allow_private_urls=_env_bool("EMOLENS_ALLOW_PRIVATE_URLS", False),
+            idle_timeout_s=float(os.environ.get("EMOLENS_STREAM_IDLE_TIMEOUT_S", "60")),
+            batch_text_jobs=_env_bool("EMOLENS_BATCH_TEXT_JOBS", False),
+        )
+        return replace(cfg, **{k: v for k, v in overrides.items() if v is not None})
+
+    def to_json(self) -> str:
+        d = asdict(self)
+        d["data_dir"] = str(self.data_dir)
+        return json.dumps(d)
+
+    @classmethod
+    def from_json(cls, text: str) -> ServiceConfig:
+        d = json.loads(text)
+        d["data_dir"] = Path(d["data_dir"])
+        return cls(**d)

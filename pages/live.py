@@ -1,0 +1,127 @@
+"""Live: stream a recording, a short clip or typed text through the websocket; the timeline fills as results arrive."""
+
+from __future__ import annotations
+
+import base64
+import tempfile
+from pathlib import Path
+
+import streamlit as st
+
+from components.backend import backend_or_error
+from components.live_stream import frame, language_rows, prosody_rows, warnings_of
+from emolens import charts
+from emolens.client import audio_chunks
+from emolens.errors import EmolensError
+from emolens.frames import top_emotions
+
+STREAM_GRANULARITIES = ["word", "sentence", "utterance", "passage"]
+CLIP_TYPES = ["wav", "mp3", "m4a", "ogg", "webm", "flac", "mp4"]
+
+
+def init_state() -> None:
+    st.session_state.setdefault("live_prosody", [])
+    st.session_state.setdefault("live_language", [])
+    st.session_state.setdefault("live_granularity", "sentence")
+    st.session_state.setdefault("live_sentiment", True)
+    st.session_state.setdefault("live_toxicity", False)
+    st.session_state.setdefault("live_text", "")
+
+
+def draw(slot, rows: list[dict], title: str) -> None:
+    df = frame(rows)
+    with slot.container():
+        if df.empty:
+            st.caption(f"{title}: nothing streamed yet.")
+            return
+        # a fresh key per drawing: one run may redraw the same slot many times while results arrive
+        st.session_state["live_draws"] = st.session_state.get("live_draws", 0) + 1
+        st.plotly_chart(charts.emotion_timeline(df, top_emotions(df, 5), title=title, height=320),
+                        key=f"live_chart_{st.session_state['live_draws']}")
+
+
+def language_models() -> dict:
+    lang: dict = {"granularity": st.session_state["live_granularity"]}
+    if st.session_state["live_sentiment"]:
+        lang["sentiment"] = {}
+    if st.session_state["live_toxicity"]:
+        lang["toxicity"] = {}
+    return {"language": lang}
+
+
+def stream_audio(backend, blob: bytes, name: str, slot, progress) -> None:
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / (Path(name).name or "clip.wav")
+        path.write_bytes(blob)
+        chunks = audio_chunks(path, 5.0)
+    rows = st.session_state["live_prosody"]
+    offset0 = max((r["end"] for r in rows), default=0.0)
+    with backend.client.stream() as session:
+        for i, (start, wav) in enumerate(chunks):
+            reply = session.send(({"models": {"prosody": {}}} if i == 0 else {}) | {
+                "data": base64.b64encode(wav).decode(), "payload_id": f"{name}#{i}",
+                "stream_window_ms": 5000})
+            if "error" in reply:
+                st.error(f"Chunk {i + 1}: {reply['error']}")
+                continue
+            for w in warnings_of(reply):
+                st.caption(f"{start:.0f}–{start + 5:.0f} s: {w}")
+            rows.extend(prosody_rows(reply, offset0 + start, len(rows)))
+            progress.progress((i + 1) / len(chunks), text=f"{name}: chunk {i + 1}/{len(chunks)}")
+            draw(slot, rows, "Prosody (live)")
+
+
+def stream_text(backend, text: str, slot) -> None:
+    rows = st.session_state["live_language"]
+    with backend.client.stream() as session:
+        for part in [p for p in text.split("\n") if p.strip()]:
+            reply = session.send({"data": part, "raw_text": True, "models": language_models()})
+            if "error" in reply:
+                st.error(reply["error"])
+                continue
+            rows.extend(language_rows(reply, len(rows)))
+            draw(slot, rows, "Language (live)")
+
+
+def main() -> None:
+    st.title("Live")
+    init_state()
+    backend = backend_or_error()
+    if backend is None:
+        return
+    st.caption("Streams through the websocket API (/v0/stream/models): audio in payloads of at most 5 s, text up to "
+               "10,000 characters per payload.")
+    audio_col, text_col = st.columns(2)
+    with audio_col:
+        st.subheader("Voice")
+        rec = st.audio_input("Record", key="live_mic")
+        clip = st.file_uploader("…or a short clip", type=CLIP_TYPES, key="live_clip")
+        go_audio = st.button("Stream audio", key="live_stream_audio", disabled=rec is None and clip is None)
+        audio_slot = st.empty()
+        progress = st.empty()
+    with text_col:
+        st.subheader("Text")
+        st.text_area("Type or paste (each line is one payload)", key="live_text", height=120)
+        c1, c2, c3 = st.columns(3)
+        c1.selectbox("Granularity", STREAM_GRANULARITIES, key="live_granularity")
+        c2.checkbox("Sentiment", key="live_sentiment")
+        c3.checkbox("Toxicity", key="live_toxicity")
+        go_text = st.button("Send text", key="live_send_text", disabled=not st.session_state["live_text"].strip())
+        text_slot = st.empty()
+    if st.button("Clear", key="live_clear"):
+        st.session_state["live_prosody"] = []
+        st.session_state["live_language"] = []
+    try:
+        if go_audio:
+            src = clip if clip is not None else rec
+            stream_audio(backend, src.getvalue(), getattr(src, "name", "recording.wav") or "recording.wav",
+                         audio_slot, progress)
+        if go_text:
+            stream_text(backend, st.session_state["live_text"], text_slot)
+    except EmolensError as e:
+        st.error(str(e))
+    draw(audio_slot, st.session_state["live_prosody"], "Prosody (live)")
+    draw(text_slot, st.session_state["live_language"], "Language (live)")
+
+
+main()

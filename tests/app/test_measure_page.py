@@ -1,0 +1,118 @@
+"""AppTest of the Measure page: smoke, validation, a real text job through the embedded service to the Library,
+a granularity comparison, and a remote service (results fetched and stored locally once)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from emolens.store import Store
+
+ROOT = Path(__file__).resolve().parents[2]
+pytestmark = pytest.mark.timeout(300)
+
+
+@pytest.fixture(scope="module")
+def shared_dir(tmp_path_factory) -> Path:
+    return tmp_path_factory.mktemp("measure-app")
+
+
+@pytest.fixture
+def data_dir(shared_dir, monkeypatch) -> Path:
+    """One data dir (so one embedded service and its warm worker) for the whole module."""
+    monkeypatch.setenv("EMOLENS_DATA_DIR", str(shared_dir))
+    monkeypatch.setenv("EMOLENS_SEED_SAMPLES", "false")
+    monkeypatch.delenv("EMOLENS_API_URL", raising=False)
+    from emolens.settings import get_settings
+
+    get_settings.cache_clear()
+    yield shared_dir
+    get_settings.cache_clear()
+
+
+def measure() -> AppTest:
+    return AppTest.from_file(str(ROOT / "pages" / "measure.py"), default_timeout=240)
+
+
+def _ok(at: AppTest) -> None:
+    assert not at.exception, [e.value for e in at.exception]
+
+
+def test_smoke_defaults_follow_hume(data_dir):
+    at = measure().run()
+    _ok(at)
+    assert at.multiselect(key="measure_models").value == ["prosody", "language", "ner"]
+    assert at.selectbox(key="measure_prosody_granularity").value == "utterance"
+    assert at.selectbox(key="measure_language_granularity").value == "word"
+    assert at.slider(key="measure_tr_threshold").value == 0.5
+    assert at.button(key="measure_submit").disabled  # nothing to measure yet
+    assert any("Add files" in i.value for i in at.info)
+
+
+def test_invalid_config_shows_the_api_message(data_dir):
+    at = measure().run()
+    at.text_area(key="measure_text").input("hello there").run()
+    at.selectbox(key="measure_language_granularity").select("conversational_turn").run()
+    _ok(at)
+    assert any("identify_speakers" in e.value for e in at.error)
+    assert at.button(key="measure_submit").disabled
+
+
+def test_text_job_lands_in_library(data_dir):
+    at = measure().run()
+    at.text_area(key="measure_text").input("I am thrilled about the news!\n\nThis is so disappointing.").run()
+    at.checkbox(key="measure_split_text").check().run()
+    at.multiselect(key="measure_models").set_value(["language"]).run()
+    at.button(key="measure_submit").click().run()
+    _ok(at)
+    rid = at.session_state["explore_result"]
+    row = Store(data_dir).get_result(rid)
+    assert row.origin == "measured" and row.job_id and row.summary["models"] == ["language"]
+    assert row.summary["sources"] == 2
+    assert at.session_state["measure_pending"] == []
+
+
+def test_compare_granularities_opens_compare(data_dir):
+    at = measure().run()
+    at.text_area(key="measure_text").input("Great start. Then it all went wrong. Oh well.").run()
+    at.multiselect(key="measure_models").set_value(["language"]).run()
+    at.checkbox(key="measure_compare").check().run()
+    at.multiselect(key="measure_compare_granularities").set_value(["word", "sentence"]).run()
+    at.button(key="measure_submit").click().run()
+    _ok(at)
+    a, b = at.session_state["compare_results"]
+    store = Store(data_dir)
+    grans = [store.get_result(r).config["models"]["language"]["granularity"] for r in (a, b)]
+    assert grans == ["word", "sentence"]
+    counts = [store.get_result(r).summary["predictions"] for r in (a, b)]
+    assert counts[0] > counts[1]  # words outnumber sentences
+
+
+def test_remote_service_results_are_stored_locally_once(data_dir, tmp_path):
+    from emolens.service.config import ServiceConfig
+    from emolens.service.embedded import EmbeddedService
+
+    remote = EmbeddedService(ServiceConfig(data_dir=tmp_path / "remote")).start()
+    try:
+        at = measure()
+        at.session_state["backend_url"] = remote.url
+        at.session_state["backend_api_key"] = ""
+        at.run()
+        assert any(remote.url in c.value for c in at.caption)
+        at.text_area(key="measure_text").input("Remote services work too.").run()
+        at.multiselect(key="measure_models").set_value(["language"]).run()
+        at.button(key="measure_submit").click().run()
+        _ok(at)
+        rid = at.session_state["explore_result"]
+        local = Store(data_dir)
+        row = local.get_result(rid)
+        assert Store(tmp_path / "remote").find_result_by_job(row.job_id) is not None
+        from components.backend import Backend, result_for_job
+        from emolens.client import Client
+
+        again = result_for_job(Backend(Client(remote.url), remote.url, "remote"), local, row.job_id)
+        assert again == rid  # no duplicate
+    finally:
+        remote.stop()

@@ -1,0 +1,62 @@
+"""Measure journey in real Chromium: upload a short speech clip, run prosody + language (tiny.en ASR), follow the
+job to the end, land in Explore and see the emotion timeline."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from .conftest import wait_for_app
+
+CLIP = Path("/usr/share/pocketsphinx/test/data/librivox/sense_and_sensibility_01_austen_64kb-0880.wav")
+pytestmark = pytest.mark.timeout(400)
+
+
+def test_measure_audio_then_explore(app_server, page, artifacts_dir, tmp_path):
+    if not CLIP.is_file():
+        pytest.skip("pocketsphinx-testdata (a short real speech clip) is not installed")
+    page.goto(app_server + "/measure")
+    wait_for_app(page)
+    page.get_by_role("heading", name="Measure").wait_for()
+    page.locator("[data-testid='stFileUploaderDropzoneInput']").first.set_input_files(str(CLIP))
+    page.get_by_text("0880.wav").first.wait_for()  # the uploader shortens long names
+    wait_for_app(page)
+    # prosody + language only: drop ner from the models
+    page.locator("[aria-label='Remove ner']").first.click()
+    wait_for_app(page)
+    # the fast English ASR model
+    page.get_by_text("Transcription").click()
+    asr = page.locator("[data-testid='stSelectbox']").filter(has_text="Speech recognition model")
+    asr.wait_for()
+    option = page.get_by_role("option").filter(has_text="tiny.en").first
+    for _ in range(3):  # the expander may still be animating open when the first click lands
+        asr.click()
+        try:
+            option.wait_for(timeout=5_000)
+            break
+        except Exception:  # noqa: BLE001 - retry the click
+            continue
+    option.click()
+    wait_for_app(page)
+    page.screenshot(path=str(artifacts_dir / "e2e-measure-form.png"), full_page=True)
+
+    page.get_by_role("button", name="Measure", exact=True).click()
+    page.get_by_text("Measuring (1 job)").first.wait_for(timeout=30_000)
+    page.screenshot(path=str(artifacts_dir / "e2e-measure-progress.png"), full_page=True)
+    page.get_by_role("heading", name="Explore").wait_for(timeout=300_000)
+    wait_for_app(page, timeout=120_000)
+    page.locator(".js-plotly-plot").first.wait_for(timeout=60_000)
+    page.wait_for_function("() => document.querySelectorAll('.js-plotly-plot .main-svg').length >= 1")
+    titles = page.eval_on_selector_all(
+        ".js-plotly-plot", "els => els.map(e => ((e.layout && e.layout.title && e.layout.title.text) || ''))")
+    assert any("Emotion timeline" in t for t in titles), titles
+    assert page.eval_on_selector(".js-plotly-plot", "e => e.data.length") >= 1
+    page.screenshot(path=str(artifacts_dir / "e2e-measure-explore.png"), full_page=True)
+    # the app's data dir (app_server uses tmp_path/"data"): the measured result with the chosen configuration
+    from emolens.store import Store
+
+    (row,) = Store(tmp_path / "data").list_results()
+    assert row.origin == "measured" and row.config["transcription"]["model"] == "tiny.en"
+    assert sorted(row.config["models"]) == ["language", "prosody"]
+    assert row.summary["models"] == ["prosody", "language"]
