@@ -1,23 +1,20 @@
 """emolens dashboard: routing only (each page owns its widgets and state)."""
 
-from pathlib import Path
-
 import streamlit as st
 
 st.set_page_config(page_title="emolens", page_icon=":material/graphic_eq:", layout="wide")
 
-_ROOT = Path(__file__).parent
+# Pages live in app_pages/, not pages/: Streamlit 1.67 still auto-discovers a pages/ folder, and a first visit to a
+# deep link such as /explore would run that file directly, bypassing this router (file names in the sidebar).
 _PAGES = [
-    ("pages/library.py", "Library", ":material/library_books:"),
-    ("pages/explore.py", "Explore", ":material/query_stats:"),
-    ("pages/compare.py", "Compare", ":material/compare:"),
-    ("pages/measure.py", "Measure", ":material/graphic_eq:"),
-    ("pages/jobs.py", "Jobs", ":material/work_history:"),
-    ("pages/live.py", "Live", ":material/sensors:"),
-    ("pages/settings.py", "Settings", ":material/settings:"),
+    ("app_pages/library.py", "Library", ":material/library_books:"),
+    ("app_pages/explore.py", "Explore", ":material/query_stats:"),
+    ("app_pages/compare.py", "Compare", ":material/compare:"),
+    ("app_pages/measure.py", "Measure", ":material/graphic_eq:"),
+    ("app_pages/jobs.py", "Jobs", ":material/work_history:"),
+    ("app_pages/live.py", "Live", ":material/sensors:"),
+    ("app_pages/settings.py", "Settings", ":material/settings:"),
 ]
 
-st.navigation(
-    [st.Page(path, title=title, icon=icon, default=i == 0)
-     for i, (path, title, icon) in enumerate(_PAGES) if (_ROOT / path).exists()]
-).run()
+st.navigation([st.Page(path, title=title, icon=icon, default=i == 0)
+               for i, (path, title, icon) in enumerate(_PAGES)]).run()

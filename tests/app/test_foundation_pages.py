@@ -16,7 +16,7 @@ TIMEOUT = 60
 
 
 def page(name: str) -> AppTest:
-    return AppTest.from_file(str(ROOT / "pages" / f"{name}.py"), default_timeout=TIMEOUT)
+    return AppTest.from_file(str(ROOT / "app_pages" / f"{name}.py"), default_timeout=TIMEOUT)
 
 
 def _store(data_dir: Path) -> Store:

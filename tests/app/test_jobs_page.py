@@ -15,7 +15,7 @@ pytestmark = pytest.mark.timeout(120)
 
 
 def jobs() -> AppTest:
-    return AppTest.from_file(str(ROOT / "pages" / "jobs.py"), default_timeout=60)
+    return AppTest.from_file(str(ROOT / "app_pages" / "jobs.py"), default_timeout=60)
 
 
 def test_empty(data_dir):

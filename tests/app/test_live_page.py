@@ -13,7 +13,7 @@ pytestmark = pytest.mark.timeout(300)
 
 
 def live() -> AppTest:
-    return AppTest.from_file(str(ROOT / "pages" / "live.py"), default_timeout=240)
+    return AppTest.from_file(str(ROOT / "app_pages" / "live.py"), default_timeout=240)
 
 
 def test_smoke(data_dir):

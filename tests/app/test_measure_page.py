@@ -33,7 +33,7 @@ def data_dir(shared_dir, monkeypatch) -> Path:
 
 
 def measure() -> AppTest:
-    return AppTest.from_file(str(ROOT / "pages" / "measure.py"), default_timeout=240)
+    return AppTest.from_file(str(ROOT / "app_pages" / "measure.py"), default_timeout=240)
 
 
 def _ok(at: AppTest) -> None:

@@ -12,7 +12,7 @@ pytestmark = pytest.mark.timeout(120)
 
 
 def settings() -> AppTest:
-    return AppTest.from_file(str(ROOT / "pages" / "settings.py"), default_timeout=60)
+    return AppTest.from_file(str(ROOT / "app_pages" / "settings.py"), default_timeout=60)
 
 
 def test_embedded_backend_is_healthy(data_dir):

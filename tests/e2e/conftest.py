@@ -47,8 +47,9 @@ def artifacts_dir() -> Path:
     return d
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def chromium_browser():
+    """One browser per test module: Playwright's sync API holds an event loop in this thread while open."""
     exe = chromium_path()
     if exe is None:
         pytest.fail("Debian's chromium is not installed: run the README's test command (it installs it)")

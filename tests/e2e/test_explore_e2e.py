@@ -48,3 +48,19 @@ def test_import_then_explore(app_server, page, artifacts_dir, tmp_path):
     assert n_traces == 5
     assert "model=language" in page.url  # the selection is shareable
     page.screenshot(path=str(artifacts_dir / "e2e-explore.png"), full_page=True)
+
+
+def test_deep_link_restores_the_selection(app_server, page, artifacts_dir, tmp_path):
+    """A shared Explore URL opens the same result, model and emotions in a fresh browser session."""
+    from emolens.store import Store
+
+    # the app_server fixture keeps its store under tmp_path/data; the app reads it on each run
+    rid = Store(tmp_path / "data").add_result("shared", synth.word_level_result(120, seed=9))
+    page.goto(f"{app_server}/explore?result={rid}&model=language&emotions=Joy,Anger")
+    page.locator(".js-plotly-plot").first.wait_for()
+    wait_for_app(page)
+    nav = page.get_by_test_id("stSidebarNav").inner_text()
+    assert "Explore" in nav and "Library" in nav  # routed through app.py, not the bare page file
+    names = page.eval_on_selector(".js-plotly-plot", "e => e.data.map(t => t.name)")
+    assert names == ["Joy", "Anger"]
+    page.screenshot(path=str(artifacts_dir / "e2e-deep-link.png"))

@@ -90,7 +90,7 @@ def main() -> None:
             except EmolensError as e:
                 st.error(str(e))
                 return
-            open_page("pages/explore.py", "Explore")
+            open_page("app_pages/explore.py", "Explore")
 
 
 main()

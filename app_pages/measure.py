@@ -76,14 +76,14 @@ def finish(backend, jobs: list[Tracked]) -> None:
         st.session_state["explore_result"] = ids[0]
         st.success("Stored in the Library. Some inputs could not be measured (see above).")
         if st.button("Open in Explore", key="measure_open"):
-            open_page("pages/explore.py", "Explore")
+            open_page("app_pages/explore.py", "Explore")
         return
     if len(ids) >= 2:
         st.session_state["compare_results"] = ids[:2]
-        open_page("pages/compare.py", "Compare")
+        open_page("app_pages/compare.py", "Compare")
     else:
         st.session_state["explore_result"] = ids[0]
-        open_page("pages/explore.py", "Explore")
+        open_page("app_pages/explore.py", "Explore")
 
 
 def main() -> None:

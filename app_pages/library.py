@@ -81,7 +81,7 @@ def actions(row) -> None:
         st.write("")
         if st.button("Open in Explore", type="primary", key=f"library_open_{row.id}"):
             st.session_state["explore_result"] = row.id
-            st.switch_page("pages/explore.py")
+            st.switch_page("app_pages/explore.py")
     st.markdown("**Download**")
     cols = st.columns(len(EXPORTS))
     preds = predictions(store_key(store), row.id)
