@@ -73,6 +73,19 @@ def _duration_seconds(container, stream) -> float | None:
     return None
 
 
+def probe_duration(path: str | Path) -> float | None:
+    """Duration in seconds from the container header (no decoding); None when unknown or not media."""
+    import av
+
+    try:
+        with av.open(str(path), mode="r") as container:
+            if not container.streams.audio:
+                return None
+            return _duration_seconds(container, container.streams.audio[0])
+    except (av.error.FFmpegError, UnicodeDecodeError, ValueError, OSError):
+        return None
+
+
 def decode(path: str | Path, *, max_seconds: float = MAX_MEDIA_SECONDS) -> Audio:
     """Decode the first audio track of ``path`` to 16 kHz mono float32.
 

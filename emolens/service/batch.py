@@ -115,6 +115,15 @@ def _store_upload(store: Store, up: UploadFile, max_file_bytes: int) -> dict[str
         guessed = content_type_for(up.filename or "")
         ctype = "text/plain" if (up.filename or "").lower().endswith(".txt") else guessed
     sha = store.put_media(data, ctype)
+    if not ctype.startswith("text/"):
+        from emolens.engine.audio import probe_duration
+        from emolens.schema import MAX_MEDIA_SECONDS
+
+        # Refuse over-long media at submission (Hume's 1-hour rule) rather than failing inside the job later.
+        dur = probe_duration(store.media_path(sha))
+        if dur is not None and dur > MAX_MEDIA_SECONDS:
+            raise ConfigError(f"file {up.filename!r} is {dur / 60:.1f} minutes long; at most "
+                              f"{MAX_MEDIA_SECONDS / 60:.0f} minutes of media per file: cut it into shorter parts")
     return {"filename": up.filename or "file", "content_type": ctype,
             "md5sum": hashlib.md5(data).hexdigest(), "sha256": sha}
 

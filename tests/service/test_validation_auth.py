@@ -142,3 +142,16 @@ def test_websocket_requires_api_key(keyed):
     with Client(keyed.url, api_key="s3cret").stream() as s:
         assert s.send({"reset_stream": True, "payload_id": "p"}) == {"payload_id": "p"}
         assert s.reset() == {}
+
+
+def test_media_over_one_hour_is_refused_at_submission(service, tmp_path):
+    """Hume's 1-hour limit: read from the container header when the file arrives, before any job is queued."""
+    import numpy as np
+    import soundfile as sf
+
+    long_flac = tmp_path / "long.flac"  # 61 minutes of silence: ~90 kB as FLAC
+    sf.write(long_flac, np.zeros(8000 * 3660, dtype=np.int16), 8000, format="FLAC")
+    r = _post(service.url, files=[("file", ("long.flac", long_flac.read_bytes(), "audio/flac"))],
+              data={"json": '{"models": {"prosody": {}}}'})
+    assert r.status_code == 400, r.text
+    assert "long.flac" in r.json()["message"] and "61.0 minutes" in r.json()["message"]
