@@ -24,6 +24,15 @@ def side(store, prefix: str, default: str | None, label: str):
     return df, name
 
 
+def default_pair(rows) -> list[str | None]:
+    """The newest two results that share a file (the usual granularity comparison), else the newest two."""
+    for i, a in enumerate(rows):
+        for b in rows[i + 1:]:
+            if set(a.summary.get("file_names", [])) & set(b.summary.get("file_names", [])):
+                return [b.id, a.id]
+    return [rows[1].id, rows[0].id] if len(rows) >= 2 else [None, None]
+
+
 def main() -> None:
     st.title("Compare")
     st.caption("Two results, or two models / granularities of one file, side by side on one time axis. "
@@ -34,9 +43,8 @@ def main() -> None:
         st.error(str(e))
         return
     preset = st.session_state.pop("compare_results", None) or [None, None]
-    ids = [r.id for r in store.list_results()]
-    if len(ids) >= 2 and preset == [None, None] and "a_result" not in st.query_params:
-        preset = [ids[1], ids[0]]
+    if preset == [None, None] and "a_result" not in st.query_params:
+        preset = default_pair(store.list_results())
     left, right = st.columns(2)
     with left:
         a, name_a = side(store, "a_", preset[0], "Result A")
@@ -53,7 +61,8 @@ def main() -> None:
         return
     both = pd.concat([a[shared], b[shared]])
     chosen = st.multiselect("Emotions", shared, default=top_emotions(both, 4, by=shared), key="compare_emotions")
-    rng = charts.shared_range(a, b)
+    timed = a["begin"].notna().any() and b["begin"].notna().any()
+    rng = charts.shared_range(a, b) if timed else None  # one time axis only when both sides are timed
     c1, c2 = st.columns(2)
     c1.plotly_chart(charts.emotion_timeline(a, chosen, title=f"A: {name_a}", x_range=rng, height=340),
                     key="compare_timeline_a")

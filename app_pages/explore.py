@@ -72,7 +72,10 @@ def main() -> None:
         return
     key = store_key(store)
     full = frame(key, sel.result.id, sel.model)
-    df = full[(full["source"] == sel.source) & (full["file"] == sel.file)].reset_index(drop=True)
+    df = full[(full["source"] == sel.source) & (full["file"] == sel.file)]
+    # Groups come speaker by speaker; a conversation reads in time (or text) order.
+    order = "begin" if df["begin"].notna().any() else "position_begin"
+    df = df.sort_values([order, "segment"], kind="stable", na_position="last").reset_index(drop=True)
     if df.empty:
         st.warning(f"No {sel.model} predictions for {sel.file}.")
         return

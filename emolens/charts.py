@@ -48,6 +48,19 @@ def _hover_text(df: pd.DataFrame) -> list[str]:
     return out
 
 
+def _span_strokes(df: pd.DataFrame) -> tuple[np.ndarray, np.ndarray] | None:
+    """x as [begin, end, gap] per segment and a mask (1, 1, NaN) that breaks the line between segments.
+
+    None when segments are instants (face frames) or word-short on average (strokes would only add clutter).
+    """
+    dur = (df["end"] - df["begin"]).to_numpy(dtype=float)
+    if not np.isfinite(dur).any() or np.nanmean(dur) < 0.8:
+        return None
+    x = np.column_stack([df["begin"].to_numpy(float), df["end"].to_numpy(float), np.full(len(df), np.nan)])
+    mask = np.tile([1.0, 1.0, np.nan], len(df))
+    return x.reshape(-1), mask
+
+
 def emotion_timeline(
     df: pd.DataFrame,
     emotions: Sequence[str],
@@ -68,16 +81,25 @@ def emotion_timeline(
     x, xlabel = time_axis(data)
     hover = _hover_text(data)
     trace = go.Scattergl if len(data) * len(emotions) > WEBGL_THRESHOLD else go.Scatter
+    spans = _span_strokes(data) if xlabel == "time (s)" and len(data) <= 500 else None
     fig = go.Figure()
     for i, emo in enumerate(emotions):
         y = data[emo]
         if smooth > 1:
             y = y.rolling(smooth, center=True, min_periods=1).mean()
+        color = PALETTE[i % len(PALETTE)]
         fig.add_trace(trace(
             x=x.to_numpy(), y=y.to_numpy(), name=emo, mode="lines+markers" if len(data) < 400 else "lines",
-            line={"color": PALETTE[i % len(PALETTE)], "width": 2}, marker={"size": 5},
+            line={"color": color, "width": 2}, marker={"size": 5}, legendgroup=emo,
             text=hover, hovertemplate="%{text}<br>" + emo + ": %{y:.3f}<extra></extra>",
         ))
+        if spans is not None:
+            # Each segment's extent as a faint stroke: utterances and turns last seconds, not an instant.
+            fig.add_trace(go.Scatter(
+                x=spans[0], y=np.repeat(y.to_numpy(), 3).astype(float) * spans[1], mode="lines",
+                line={"color": color, "width": 6}, opacity=0.35, legendgroup=emo, showlegend=False,
+                hoverinfo="skip", name=f"{emo} span",
+            ))
     fig.update_layout(title=title, height=height, xaxis_title=xlabel, yaxis_title="score",
                       yaxis={"rangemode": "tozero"}, legend={"orientation": "h", "y": -0.2},
                       margin={"l": 50, "r": 20, "t": 50, "b": 40}, hovermode="closest")

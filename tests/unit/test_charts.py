@@ -27,7 +27,7 @@ def _lang(n=30):
 def test_timeline_traces_hover_and_webgl():
     df = _lang(30)
     fig = charts.emotion_timeline(df, ["Joy", "Anger", "Nope"]).to_dict()
-    assert [t["name"] for t in fig["data"]] == ["Joy", "Anger"]
+    assert [t["name"] for t in fig["data"]] == ["Joy", "Anger"]  # word-length segments: no extent strokes
     assert fig["data"][0]["type"] == "scatter"
     assert "top-3:" in fig["data"][0]["text"][0]
     assert fig["layout"]["xaxis"]["title"]["text"] == "time (s)"
@@ -43,6 +43,17 @@ def test_timeline_smoothing_is_a_centred_rolling_mean():
     y = vals(fig["data"][0]["y"])
     data = df.sort_values(["begin", "segment"])["Joy"].to_numpy()
     assert abs(y[5] - data[4:7].mean()) < 1e-12 and abs(y[0] - data[:2].mean()) < 1e-12
+
+
+def test_timeline_draws_segment_extents_for_long_segments():
+    pros = wide_frame(synth.word_level_result(60, seed=2), model="prosody")  # utterances of several seconds
+    fig = charts.emotion_timeline(pros, ["Joy"]).to_dict()
+    assert [t["name"] for t in fig["data"]] == ["Joy", "Joy span"]
+    xs = vals(fig["data"][1]["x"])
+    first = pros.sort_values(["begin", "segment"]).iloc[0]
+    assert xs[0] == first["begin"] and xs[1] == first["end"]
+    words = charts.emotion_timeline(_lang(30), ["Joy"]).to_dict()  # words: no strokes
+    assert len(words["data"]) == 1
 
 
 def test_timeline_raw_text_uses_segment_index():
