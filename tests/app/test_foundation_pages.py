@@ -158,3 +158,14 @@ def test_sample_results_are_valid_engine_output():
         assert info["origin"] == "measured"
         for rel in info["media"].values():
             assert (ROOT / "data" / rel).is_file()
+
+
+def test_compare_defaults_to_two_results_of_the_same_file(data_dir):
+    store = _store(data_dir)
+    a = store.add_result("meeting utterance", synth.word_level_result(60, seed=1))
+    store.add_result("something else", synth.awkward_result())
+    b = store.add_result("meeting words", synth.word_level_result(60, seed=2))
+    at = page("compare").run()
+    _no_exceptions(at)
+    assert at.selectbox(key="a_pick_result").value == a
+    assert at.selectbox(key="b_pick_result").value == b
