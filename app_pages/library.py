@@ -60,7 +60,7 @@ def results_table(rows) -> pd.DataFrame:
 def actions(row) -> None:
     store = get_store()
     st.subheader(row.name)
-    files = ", ".join(row.summary.get("file_names", [])[:10])
+    files = ", ".join(f"“{f}”" for f in row.summary.get("file_names", [])[:10])
     st.caption(f"id {row.id} · {row.origin} · files: {files or '—'}")
     if row.config and row.config.get("problems"):
         with st.expander(f"{len(row.config['problems'])} part(s) skipped on import"):
@@ -129,6 +129,7 @@ def main() -> None:
         st.info("No results yet. Import an archive above, or measure audio/text on the Measure page.")
         return
     st.subheader(f"{len(rows)} stored result(s)")
+    st.caption("Select a row to rename, download, delete or open it.")
     table = results_table(rows)
     event = st.dataframe(table, key="library_table", on_select="rerun", selection_mode="single-row",
                          hide_index=True, width="stretch",
