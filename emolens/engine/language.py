@@ -3,7 +3,8 @@
 Three parts, all loaded lazily once per process:
 
 1. ``encode``: all-MiniLM-L6-v2 (int8 ONNX, exported by :mod:`emolens.train.text_encoder`) -> mean-pooled,
-   L2-normalised 384-d sentence embeddings.
+   L2-normalised 384-d sentence embeddings; one text per run, so a text's embedding never depends on the
+   other texts of a call (batch-independent, bit for bit).
 2. ``goemotion_probs``: the 28 GoEmotions labels from a blend of a TF-IDF (word + char n-gram) logistic
    regression and a small MLP on the MiniLM embedding, calibrated per label so that the label's
    dev-tuned decision threshold maps to 0.5 (weights in ``weights/language/emotions.npz``).
@@ -16,6 +17,7 @@ from __future__ import annotations
 
 import os
 import re
+from concurrent.futures import ThreadPoolExecutor
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -46,7 +48,9 @@ def _encoder() -> tuple[Any, Any]:
     if not onnx_path.exists():
         raise EngineError(f"missing {onnx_path}: run python -m emolens.train.text_encoder")
     opts = ort.SessionOptions()
-    opts.intra_op_num_threads = _threads()
+    # One thread per run: texts are encoded one per run, several runs at once (see encode), which keeps both
+    # cores busier than splitting one small run's matmuls, and makes results independent of EMOLENS_THREADS.
+    opts.intra_op_num_threads = 1
     opts.inter_op_num_threads = 1
     sess = ort.InferenceSession(str(onnx_path), opts, providers=["CPUExecutionProvider"])
     tok = Tokenizer.from_file(str(WEIGHTS / "minilm_tokenizer.json"))
@@ -55,27 +59,44 @@ def _encoder() -> tuple[Any, Any]:
     return sess, tok
 
 
-def encode(texts: list[str], batch_size: int = 64) -> np.ndarray:
-    """Sentence embeddings (n, 384), float32, L2-normalised; batches sorted by length to limit padding."""
-    sess, tok = _encoder()
+_POOL: tuple[int, ThreadPoolExecutor] | None = None
+
+
+def _pool() -> ThreadPoolExecutor:
+    """Threads running encoder sessions side by side; recreated in a forked child (threads do not survive fork)."""
+    global _POOL
+    if _POOL is None or _POOL[0] != os.getpid():
+        _POOL = (os.getpid(), ThreadPoolExecutor(max_workers=_threads(), thread_name_prefix="emolens-minilm"))
+    return _POOL[1]
+
+
+def _embed_one(ids: list[int]) -> np.ndarray:
+    """Mean-pooled, L2-normalised embedding of one tokenized text (a batch of one, no padding)."""
+    sess, _ = _encoder()
+    x = np.asarray([ids], dtype=np.int64)
+    hidden = sess.run(None, {"input_ids": x, "attention_mask": np.ones_like(x)})[0][0]
+    pooled = hidden.mean(axis=0)
+    return pooled / max(float(np.linalg.norm(pooled)), 1e-12)
+
+
+def encode(texts: list[str]) -> np.ndarray:
+    """Sentence embeddings (n, 384), float32, L2-normalised; each row depends on its own text only.
+
+    The encoder is dynamically quantised: activation scales are computed from the tensor being multiplied. Each
+    text is therefore run alone (no padding, no neighbours), so its scales, and its embedding, are the same
+    bit for bit whatever other texts are encoded with it; this is what makes scores batch-independent (and the
+    service's micro-batching safe). Runs go ``EMOLENS_THREADS`` at a time (onnxruntime releases the GIL), which
+    is faster on CPU than padded batches were.
+    """
+    _, tok = _encoder()
     out = np.zeros((len(texts), 384), dtype=np.float32)
     if not texts:
         return out
     encs = tok.encode_batch([t if t.strip() else "." for t in texts])
-    order = np.argsort([len(e.ids) for e in encs], kind="stable")
-    for start in range(0, len(order), batch_size):
-        idx = order[start : start + batch_size]
-        width = max(len(encs[i].ids) for i in idx)
-        ids = np.zeros((len(idx), width), dtype=np.int64)
-        mask = np.zeros((len(idx), width), dtype=np.int64)
-        for row, i in enumerate(idx):
-            n = len(encs[i].ids)
-            ids[row, :n] = encs[i].ids
-            mask[row, :n] = 1
-        hidden = sess.run(None, {"input_ids": ids, "attention_mask": mask})[0]
-        m = mask[:, :, None].astype(np.float32)
-        pooled = (hidden * m).sum(axis=1) / np.maximum(m.sum(axis=1), 1e-9)
-        out[idx] = pooled / np.maximum(np.linalg.norm(pooled, axis=1, keepdims=True), 1e-12)
+    ids = [e.ids for e in encs]
+    rows = map(_embed_one, ids) if _threads() == 1 or len(ids) == 1 else _pool().map(_embed_one, ids)
+    for i, row in enumerate(rows):
+        out[i] = row
     return out
 
 

@@ -41,11 +41,11 @@ class ServiceConfig:
     max_redirects: int = 5
     #: A job whose worker died this many times is failed instead of requeued.
     max_attempts: int = 2
-    #: Measure queued text-only jobs with the same configuration in one engine call (micro-batching). Several
-    #: times the throughput of short jobs, but off by default: the text engine's scores currently depend on which
-    #: other texts share a call (int8 dynamic quantization scales per batch), and a job's result must not depend on
-    #: other users' jobs. Turn on (EMOLENS_BATCH_TEXT_JOBS=1) once the engine is batch-invariant.
-    batch_text_jobs: bool = False
+    #: Measure queued text-only jobs with the same configuration in one engine call (micro-batching): several
+    #: times the throughput of short jobs. On by default: the text engine encodes every text on its own, so a
+    #: job's scores are identical whatever other jobs share the call (tests/unit/test_language.py checks this).
+    #: EMOLENS_BATCH_TEXT_JOBS=0 turns it off.
+    batch_text_jobs: bool = True
     #: Extra environment for worker processes (e.g. thread counts).
     worker_env: dict[str, str] = field(default_factory=dict)
 
@@ -60,7 +60,7 @@ class ServiceConfig:
             api_key=s.api_key,
             allow_private_urls=_env_bool("EMOLENS_ALLOW_PRIVATE_URLS", False),
             idle_timeout_s=float(os.environ.get("EMOLENS_STREAM_IDLE_TIMEOUT_S", "60")),
-            batch_text_jobs=_env_bool("EMOLENS_BATCH_TEXT_JOBS", False),
+            batch_text_jobs=_env_bool("EMOLENS_BATCH_TEXT_JOBS", True),
         )
         return replace(cfg, **{k: v for k, v in overrides.items() if v is not None})
 

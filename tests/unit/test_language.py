@@ -1,4 +1,5 @@
-"""Language model: encoder sanity, TF-IDF parity with sklearn, and emotion behaviour on clear real cases."""
+"""Language model: encoder sanity and batch independence, TF-IDF parity with sklearn, emotion behaviour on clear
+real cases."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ import pytest
 
 from emolens.emotions import LANGUAGE_EMOTIONS
 from emolens.engine import language
-from emolens.engine.text import predict_arrays
+from emolens.engine.text import measure_text, predict_arrays
 
 DATASETS = Path(__file__).parents[2].parent / "shared" / "datasets"
 
@@ -27,6 +28,49 @@ def test_encoder_is_normalised_and_semantic() -> None:
     e = language.encode(["I am very happy today", "Today I feel really glad", "The invoice is overdue", ""])
     assert e.shape == (4, 384) and np.allclose(np.linalg.norm(e[:3], axis=1), 1.0, atol=1e-4)
     assert e[0] @ e[1] > e[0] @ e[2] + 0.3
+
+
+_PIECES = [
+    "Thank you so much for your help, I really appreciate it!", "lol", "ok.", "I hate Mondays.",
+    "I can't believe they cancelled the show, what a disappointment.", "Barack Obama met Angela Merkel in Berlin.",
+    "This is the worst service I have ever had, you idiots.", "🙂🙂", "Why would anyone do that???",
+    "I miss the summers we spent at grandma's house as kids, swimming in the lake until the sun went down.",
+    "The quarterly report is due on Friday; please send your figures by Wednesday at noon.",
+]
+
+
+def _mixed_batch(n: int = 64) -> list[str]:
+    """n texts of very different lengths (1 to past the 128-token cap), deterministic."""
+    rng = np.random.default_rng(0)
+    return [" ".join(rng.choice(_PIECES, size=int(rng.integers(1, 16)))) for _ in range(n)]
+
+
+def test_encoding_does_not_depend_on_the_batch() -> None:
+    batch = _mixed_batch()
+    target = "Wow, what a wonderful surprise, thank you all!"
+    together = language.encode(batch[:31] + [target] + batch[31:])
+    alone = language.encode([target])[0]
+    assert np.abs(together[31] - alone).max() < 1e-5
+    assert np.abs(together[[0, 40]] - language.encode([batch[0], batch[39]])).max() < 1e-5
+
+
+def test_scores_do_not_depend_on_the_batch() -> None:
+    batch = _mixed_batch()
+    target = "I am so proud of you, but honestly a bit jealous too."
+    emo_a, sent_a, tox_a = predict_arrays([target], sentiment=True, toxicity=True)
+    emo_b, sent_b, tox_b = predict_arrays(batch + [target], sentiment=True, toxicity=True)
+    assert np.abs(emo_a[0] - emo_b[-1]).max() <= 1e-6
+    assert np.abs(sent_a[0] - sent_b[-1]).max() <= 1e-6  # type: ignore[index]
+    assert np.abs(tox_a[0] - tox_b[-1]).max() <= 1e-6  # type: ignore[index]
+
+
+def test_measure_text_result_does_not_depend_on_other_texts() -> None:
+    cfg = {"models": {"language": {"granularity": "sentence", "sentiment": {}, "toxicity": {}}}}
+    a = "Thanks for coming. I was worried you would not make it!"
+    b = " ".join(_mixed_batch(12))
+    alone = measure_text([a], cfg)[0]["results"]
+    with_b = measure_text([a, b], cfg)[0]["results"]
+    assert alone == with_b  # every score, as written in the JSON (6 decimals), is identical
 
 
 def test_char_ngrams_match_sklearn_char_wb() -> None:
