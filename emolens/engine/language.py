@@ -156,10 +156,10 @@ class TfidfBlock:
 
 def sparse_dot(rows: list[tuple[np.ndarray, np.ndarray]], weights: np.ndarray) -> np.ndarray:
     """(n, k) = sparse rows @ dense weights (n_features, k), without scipy."""
-    out = np.zeros((len(rows), weights.shape[1]), dtype=np.float32)
+    out = np.zeros((len(rows), weights.shape[1]), dtype=np.float64)
     for i, (cols, vals) in enumerate(rows):
         if len(cols):
-            out[i] = vals @ weights[cols].astype(np.float32)
+            out[i] = vals.astype(np.float64) @ weights[cols]
     return out
 
 
@@ -180,15 +180,17 @@ def _emotion_model() -> dict[str, Any]:
     m["word"] = TfidfBlock(str(m.pop("word_vocab")).split("\n"), m.pop("word_idf"), word_ngrams)
     m["char"] = TfidfBlock(str(m.pop("char_vocab")).split("\n"), m.pop("char_idf"), char_ngrams)
     n_word = len(m["word"].idf)
-    m["w_word"] = m["w_tfidf"][:n_word].astype(np.float32)
-    m["w_char"] = m["w_tfidf"][n_word:].astype(np.float32)
+    # Heads run in float64: BLAS sums rows in an order that depends on the batch shape, and in float32 that moved
+    # the 6th decimal of a score with the batch; in float64 the difference stays ~1e-16, far below the rounding.
+    m["w_word"] = m["w_tfidf"][:n_word].astype(np.float64)
+    m["w_char"] = m["w_tfidf"][n_word:].astype(np.float64)
     for k in ("mlp_w1", "mlp_b1", "mlp_w2", "mlp_b2"):
-        m[k] = m[k].astype(np.float32)
-    m["proto_centroids"] = m["proto_centroids"].astype(np.float32)
+        m[k] = m[k].astype(np.float64)
+    m["proto_centroids"] = m["proto_centroids"].astype(np.float64)
     # Mixing matrix (n_sources, 53): sources = 28 GoEmotions labels then the prototype names.
     labels = [str(x) for x in m["labels"]]
     protos = [str(x) for x in m["proto_names"]]
-    mix = np.zeros((len(labels) + len(protos), len(LANGUAGE_EMOTIONS)), dtype=np.float32)
+    mix = np.zeros((len(labels) + len(protos), len(LANGUAGE_EMOTIONS)), dtype=np.float64)
     for j, name in enumerate(LANGUAGE_EMOTIONS):
         for source, weight in MAPPING[name]:
             row = len(labels) + protos.index(name) if source == "proto" else labels.index(source)
@@ -206,7 +208,7 @@ def goemotion_probs(texts: list[str], embeddings: np.ndarray) -> np.ndarray:
     m = _emotion_model()
     z_t = sparse_dot(m["word"].rows(texts), m["w_word"]) + sparse_dot(m["char"].rows(texts), m["w_char"])
     p_t = _sigmoid(z_t + m["b_tfidf"])
-    hidden = np.maximum(embeddings @ m["mlp_w1"] + m["mlp_b1"], 0.0)
+    hidden = np.maximum(embeddings.astype(np.float64) @ m["mlp_w1"] + m["mlp_b1"], 0.0)
     p_e = _sigmoid(hidden @ m["mlp_w2"] + m["mlp_b2"])
     w = float(m["blend"])
     return w * p_t + (1 - w) * p_e
@@ -218,7 +220,7 @@ def emotion_scores(texts: list[str], embeddings: np.ndarray) -> np.ndarray:
     thr = m["thresholds"]
     p = goemotion_probs(texts, embeddings)
     calibrated = np.where(p < thr, 0.5 * p / thr, 0.5 + 0.5 * (p - thr) / (1 - thr))
-    cos = embeddings @ m["proto_centroids"].T
+    cos = embeddings.astype(np.float64) @ m["proto_centroids"].T
     proto = np.empty_like(cos)
     for k in range(cos.shape[1]):  # quantile mapping onto the trained labels' score distribution
         proto[:, k] = np.interp(cos[:, k], m["proto_cos_q"][k], m["proto_target_q"])

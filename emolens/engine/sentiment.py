@@ -33,7 +33,7 @@ def _weights() -> tuple[np.ndarray, np.ndarray]:
     if not WEIGHTS.exists():
         raise EngineError(f"missing {WEIGHTS}: run python -m emolens.train.sentiment")
     with np.load(WEIGHTS) as z:
-        return z["w"].astype(np.float32), z["b"].astype(np.float32)
+        return z["w"].astype(np.float64), z["b"].astype(np.float64)  # float64: see language._emotion_model
 
 
 def vader_features(texts: list[str]) -> np.ndarray:
@@ -49,7 +49,7 @@ def vader_features(texts: list[str]) -> np.ndarray:
 def predict_sentiment(texts: list[str], embeddings: np.ndarray) -> np.ndarray:
     """(n, 9) probabilities over levels 1..9 from texts and their MiniLM embeddings (see language.encode)."""
     w, b = _weights()
-    x = np.concatenate([embeddings, vader_features(texts)], axis=1)
+    x = np.concatenate([embeddings.astype(np.float64), vader_features(texts)], axis=1)
     z = x @ w + b
     z -= z.max(axis=1, keepdims=True)
     p = np.exp(z)

@@ -32,7 +32,11 @@ def _model() -> dict[str, Any]:
     m["table"] = str.maketrans({c: " " for c in str(m.pop("filters"))})
     # Precompute the input projection of every vocabulary row: x_t @ kernel is then a table lookup.
     for d in ("forward", "backward"):
-        m[f"{d}_proj"] = (m["embedding"] @ m[f"{d}_kernel"] + m[f"{d}_bias"]).astype(np.float32)
+        m[f"{d}_proj"] = (m["embedding"] @ m[f"{d}_kernel"] + m[f"{d}_bias"]).astype(np.float64)
+    # float64 throughout: in float32, BLAS summation order (which depends on the batch size) moved the 6th
+    # decimal of a score with the batch; in float64 a text scores the same alone or among others.
+    for k in ("forward_recurrent", "backward_recurrent", "dense_w", "dense_b", "out_w", "out_b"):
+        m[k] = m[k].astype(np.float64)
     return m
 
 
@@ -58,9 +62,9 @@ def _lstm_max(proj: np.ndarray, recurrent: np.ndarray, reverse: bool) -> np.ndar
     """Run one LSTM direction over (n, T, 4u) input projections; return the max over time of hidden states."""
     n, steps, four_u = proj.shape
     u = four_u // 4
-    h = np.zeros((n, u), dtype=np.float32)
-    c = np.zeros((n, u), dtype=np.float32)
-    best = np.full((n, u), -np.inf, dtype=np.float32)
+    h = np.zeros((n, u), dtype=np.float64)
+    c = np.zeros((n, u), dtype=np.float64)
+    best = np.full((n, u), -np.inf, dtype=np.float64)
     for t in (range(steps - 1, -1, -1) if reverse else range(steps)):
         z = proj[:, t] + h @ recurrent
         i, f, g, o = (z[:, k * u : (k + 1) * u] for k in range(4))  # keras gate order: i, f, c, o
@@ -73,7 +77,7 @@ def _lstm_max(proj: np.ndarray, recurrent: np.ndarray, reverse: bool) -> np.ndar
 def predict_toxicity(texts: list[str], batch_size: int = 256) -> np.ndarray:
     """Probabilities (n, 6) in TOXICITY_CATEGORIES order."""
     m = _model()
-    out = np.zeros((len(texts), 6), dtype=np.float32)
+    out = np.zeros((len(texts), 6), dtype=np.float64)
     for start in range(0, len(texts), batch_size):
         ids = sequences(texts[start : start + batch_size])
         fw = _lstm_max(m["forward_proj"][ids], m["forward_recurrent"], reverse=False)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import time
 
 import httpx
@@ -81,7 +82,9 @@ def test_50_submissions_and_200_polls(service, capsys):
 
 def test_micro_batching_keeps_jobs_apart(tmp_path):
     """With EMOLENS_BATCH_TEXT_JOBS=1 queued text jobs share engine calls; each job still gets exactly its own
-    texts back, indexed from "0", with its own result and state."""
+    texts back, indexed from "0", with its own result and state, and the very scores it would get alone."""
+    from emolens.engine import measure_text
+
     from svc_helpers import ServerProcess, wait_job
 
     srv = ServerProcess(tmp_path / "data", env={"EMOLENS_BATCH_TEXT_JOBS": "1"}).start()
@@ -102,6 +105,9 @@ def test_micro_batching_keeps_jobs_apart(tmp_path):
                 p = src["results"]["predictions"][0]
                 assert p["file"] == str(k)
                 assert p["models"]["language"]["grouped_predictions"][0]["predictions"][0]["text"] == text
+            # the encoder is batch-independent: sharing a call with other users' jobs changes nothing
+            alone = json.loads(json.dumps(measure_text(texts, cfg)))
+            assert [s["results"] for s in preds] == [s["results"] for s in alone]
         d = wait_job(srv.url, other)
         preds = httpx.get(f"{srv.url}/v0/batch/jobs/{other}/predictions").json()
         assert set(preds[0]["results"]["predictions"][0]["models"]) == {"ner"}
