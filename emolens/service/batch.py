@@ -209,12 +209,9 @@ def get_predictions(job_id: str, store: StoreDep) -> Response:
 
 @router.get("/jobs/{job_id}/artifacts")
 def get_artifacts(job_id: str, store: StoreDep) -> Response:
-    """A zip of CSV files, one per model (layout defined and documented in emolens.archive)."""
-    data = _completed_predictions(store, job_id)
-    try:
-        from emolens.archive import export_artifacts_zip
-    except ImportError:
-        raise ServiceError(501, "artifacts export is not available in this build (emolens.archive missing)") from None
-    blob = export_artifacts_zip(data)
+    """A zip of CSV files, one per model (layout in docs/artifacts.md); imports back to the same predictions."""
+    from emolens.archive import export_artifacts_zip
+
+    blob = export_artifacts_zip(_completed_predictions(store, job_id))
     return Response(blob, media_type="application/zip",
                     headers={"Content-Disposition": f'attachment; filename="artifacts-{job_id}.zip"'})

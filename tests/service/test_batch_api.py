@@ -71,13 +71,17 @@ def test_completed_job_is_a_measured_result_in_the_store(service, text_job):
 
 
 def test_artifacts_zip(service, text_job):
-    pytest.importorskip("emolens.archive")
+    from emolens.archive import load_archive
+
     job_id, _ = text_job
     r = httpx.get(f"{service.url}/v0/batch/jobs/{job_id}/artifacts", timeout=30)
     assert r.status_code == 200, r.text
     assert r.headers["content-type"] == "application/zip"
     names = zipfile.ZipFile(io.BytesIO(r.content)).namelist()
-    assert any(n.endswith(".csv") for n in names), names
+    assert "sources.csv" in names and "language.csv" in names, names
+    # the CSVs read back to exactly the job's predictions
+    preds = httpx.get(f"{service.url}/v0/batch/jobs/{job_id}/predictions", timeout=30).json()
+    assert load_archive(r.content, "artifacts.zip").predictions == preds
 
 
 def test_multipart_audio_job_with_json_form_field(service, speech_wav):
