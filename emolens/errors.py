@@ -26,13 +26,17 @@ class ConfigError(EmolensError, ValueError):
     """A configuration (job request, CLI flags, settings) that breaks a rule; the message says what to change."""
 
 
-class ArchiveError(EmolensError):
-    """An archive that cannot be read. ``file`` names the file (or archive member) at fault."""
+class _AboutAFile(EmolensError):
+    """An error about one file: ``str(err)`` is "file: reason"; ``file`` and ``reason`` are kept apart too."""
 
     def __init__(self, message: str, file: str | None = None) -> None:
         self.file = file
-        super().__init__(f"{file}: {message}" if file else message)
         self.reason = message
+        super().__init__(f"{file}: {message}" if file else message)
+
+
+class ArchiveError(_AboutAFile):
+    """An archive that cannot be read. ``file`` names the file (or archive member) at fault."""
 
 
 class StoreError(EmolensError):
@@ -41,14 +45,12 @@ class StoreError(EmolensError):
     http_status = 404
 
 
-class MediaError(EmolensError):
+class MediaError(_AboutAFile):
     """Media that cannot be measured: not decodable, empty, no audio track, or too long."""
 
     def __init__(self, message: str, file: str | None = None, file_type: str | None = None) -> None:
-        self.file = file
+        super().__init__(message, file)
         self.file_type = file_type
-        super().__init__(f"{file}: {message}" if file else message)
-        self.reason = message
 
 
 class EngineError(EmolensError):

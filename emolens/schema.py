@@ -10,7 +10,7 @@ request limits) raise :class:`emolens.errors.ConfigError` with a message that sa
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal, Union
+from typing import Annotated, Any, Generic, Literal, TypeVar, Union
 
 from pydantic import (
     BaseModel,
@@ -137,59 +137,29 @@ class ModelMetadata(Wire):
     detected_language: str | None = None
 
 
-class ProsodyGroup(Wire):
+P = TypeVar("P")
+
+
+class Group(Wire, Generic[P]):
+    """Predictions of one speaker/face (``id``), or ``"unknown"`` when they are not identified."""
+
     id: str
-    predictions: list[ProsodyPrediction]
+    predictions: list[P]
 
 
-class LanguageGroup(Wire):
-    id: str
-    predictions: list[LanguagePrediction]
+class ModelResult(Wire, Generic[P]):
+    """One model's result for one file: metadata and grouped predictions."""
 
-
-class NerGroup(Wire):
-    id: str
-    predictions: list[NerPrediction]
-
-
-class BurstGroup(Wire):
-    id: str
-    predictions: list[BurstPrediction]
-
-
-class FaceGroup(Wire):
-    id: str
-    predictions: list[FacePrediction]
-
-
-class ProsodyResult(Wire):
     metadata: ModelMetadata | None = None
-    grouped_predictions: list[ProsodyGroup]
+    grouped_predictions: list[Group[P]]
 
 
-class LanguageResult(Wire):
-    metadata: ModelMetadata | None = None
-    grouped_predictions: list[LanguageGroup]
-
-
-class NerResult(Wire):
-    metadata: ModelMetadata | None = None
-    grouped_predictions: list[NerGroup]
-
-
-class BurstResult(Wire):
-    metadata: ModelMetadata | None = None
-    grouped_predictions: list[BurstGroup]
-
-
-class FaceResult(Wire):
-    metadata: ModelMetadata | None = None
-    grouped_predictions: list[FaceGroup]
-
-
-class FacemeshResult(Wire):
-    metadata: ModelMetadata | None = None
-    grouped_predictions: list[dict[str, Any]] = Field(default_factory=list)
+ProsodyResult = ModelResult[ProsodyPrediction]
+LanguageResult = ModelResult[LanguagePrediction]
+NerResult = ModelResult[NerPrediction]
+BurstResult = ModelResult[BurstPrediction]
+FaceResult = ModelResult[FacePrediction]
+FacemeshResult = ModelResult[dict[str, Any]]
 
 
 class ModelsPredictions(Wire):
@@ -597,10 +567,7 @@ class StreamWarning(Wire):
     payload_id: str | None = None
 
 
-__all__ = [name for name in dir() if not name.startswith("_") and name[0].isupper()] + [
-    "parse_predictions",
-    "dump_predictions",
-    "parse_job_request",
-    "parse_job_list_query",
-    "parse_stream_payload",
-]
+__all__ = sorted(
+    name for name, obj in list(globals().items())
+    if not name.startswith("_") and (getattr(obj, "__module__", None) == __name__ or name.startswith("MAX_"))
+)
