@@ -1,11 +1,14 @@
 """Prosodic features: frame tracks computed once per file, functionals per segment.
 
 Frame tracks (10 ms hop) cover pitch (pyworld DIO + StoneMask, BSD-licensed WORLD), energy, spectral balance,
-MFCCs and a per-frame harmonics-to-noise ratio. :func:`functionals` summarises any time span into a fixed vector
-(:data:`FEATURE_NAMES`): pitch level/range/variability/slope in semitones, loudness dynamics, speaking rate and
-pauses, voice quality (jitter, shimmer, HNR) and spectral balance. The whole-file pass costs a few ms per second of
-audio, so per-segment features are nearly free. (praat-parselmouth is GPLv3 and openSMILE non-commercial: neither
-is used.)
+five band energies relative to the frame total, MFCCs and a per-frame harmonics-to-noise ratio. :func:`functionals`
+summarises any time span into a fixed vector (:data:`FEATURE_NAMES`, 114 values): pitch level/percentiles/range/
+skew and contour shape per voiced run (slopes, ranges, rise fraction), loudness dynamics relative to the segment's
+own loud frames (percentiles, skew, rise/fall speed), speaking rate, pauses and voiced/unvoiced run lengths, voice
+quality (jitter, shimmer, HNR), spectral balance over speech and over voiced frames, MFCC 1-12 means/stds/delta
+stds/voiced means. Everything except ``loud_mean_db`` is invariant to recording gain. The whole-file pass costs
+about 0.007 x real time, so per-segment features are nearly free. (praat-parselmouth is GPLv3 and openSMILE
+non-commercial: neither is used.)
 """
 
 from __future__ import annotations
@@ -19,18 +22,28 @@ HOP = 160  # 10 ms
 WIN = 400  # 25 ms
 NFFT = 512
 FRAME_S = HOP / SR
-FEATURE_VERSION = "2"  # bump when any feature's computation changes (invalidates training feature caches)
+FEATURE_VERSION = "3"  # bump when any feature's computation changes (invalidates training feature caches)
 _CHUNK_FRAMES = 6000  # spectral analysis in 60 s chunks bounds memory on hour-long files
 
+_F0_STATS = ("mean", "std", "p05", "p25", "p50", "p75", "p95", "range", "skew")
+_BANDS = ((50, 500), (500, 1000), (1000, 2000), (2000, 4000), (4000, 8000))
+_SPECTRAL = ("centroid_hz", "alpha_ratio_db", "hammarberg_db", "spectral_slope", "flux", "rolloff_hz")
+
 FEATURE_NAMES: tuple[str, ...] = (
-    "f0_mean_st", "f0_std_st", "f0_p10_st", "f0_p50_st", "f0_p90_st", "f0_range_st", "f0_slope_st_s",
-    "f0_delta_st", "voiced_frac",
-    "loud_mean_db", "loud_std_db", "loud_range_db", "loud_slope_db_s", "loud_delta_db", "loud_voiced_minus_all_db",
-    "syllable_rate", "pause_frac", "pause_rate", "voiced_run_s",
-    "jitter", "shimmer_db", "hnr_mean_db", "hnr_std_db",
-    "centroid_mean_hz", "centroid_std_hz", "alpha_ratio_db", "hammarberg_db", "spectral_slope", "flux_mean",
-    "rolloff_mean_hz",
-) + tuple(f"mfcc{i}_mean" for i in range(1, 13)) + tuple(f"mfcc{i}_std" for i in range(1, 13))
+    tuple(f"f0_{s}_st" for s in _F0_STATS)
+    + ("f0_slope_st_s", "f0_delta_st", "f0_delta_std_st", "f0_rise_frac", "f0_run_slope_mean", "f0_run_slope_std",
+       "f0_run_slope_abs", "f0_run_range_st", "voiced_frac")
+    + ("loud_mean_db", "loud_rel_mean_db", "loud_std_db", "loud_rel_p10_db", "loud_rel_p50_db", "loud_range_db",
+       "loud_skew", "loud_slope_db_s", "loud_delta_db", "loud_delta_std_db", "loud_rise_db", "loud_fall_db",
+       "loud_voiced_minus_all_db")
+    + ("syllable_rate", "pause_frac", "pause_rate", "voiced_run_s", "voiced_run_std_s", "unvoiced_run_s")
+    + ("jitter", "shimmer_db", "hnr_mean_db", "hnr_std_db", "hnr_p90_db")
+    + tuple(f"{n}_{s}" for n in _SPECTRAL for s in ("mean", "std"))
+    + tuple(f"{n}_voiced" for n in _SPECTRAL[1:4])
+    + tuple(f"band{i}_{s}_db" for i in range(len(_BANDS)) for s in ("mean", "std"))
+    + tuple(f"mfcc{i}_mean" for i in range(1, 13)) + tuple(f"mfcc{i}_std" for i in range(1, 13))
+    + tuple(f"mfcc{i}_dstd" for i in range(1, 13)) + tuple(f"mfcc{i}_vmean" for i in range(1, 13))
+)
 
 
 @dataclass(slots=True)
@@ -46,6 +59,7 @@ class Tracks:
     slope: np.ndarray
     flux: np.ndarray
     rolloff: np.ndarray
+    bands: np.ndarray  # (5, frames) dB of each band relative to the frame's total power (gain-free)
     mfcc: np.ndarray  # (13, frames)
 
     @property
@@ -62,6 +76,7 @@ def _frames(x: np.ndarray, n_frames: int) -> np.ndarray:
 _FREQS = np.fft.rfftfreq(NFFT, 1 / SR)
 _WINDOW = np.hanning(WIN)
 _WINDOW_PAD = np.pad(_WINDOW, (0, NFFT - WIN))
+_BAND_MASK = np.stack([(_FREQS >= lo) & (_FREQS < hi) for lo, hi in _BANDS]).astype(np.float64)
 _WIN_AC = np.fft.irfft(np.abs(np.fft.rfft(_WINDOW_PAD, 2 * NFFT)) ** 2)[:NFFT]
 
 
@@ -82,7 +97,7 @@ def _spectral(x: np.ndarray, f0: np.ndarray, n: int) -> dict[str, np.ndarray]:
     logf = np.log(np.maximum(_FREQS, 1.0))
     out: dict[str, list[np.ndarray]] = {k: [] for k in
                                         ("loud", "hnr", "centroid", "alpha", "hammarberg", "slope", "flux",
-                                         "rolloff", "mfcc")}
+                                         "rolloff", "bands", "mfcc")}
     prev_last = None
     for start in range(0, n, _CHUNK_FRAMES):
         m = min(_CHUNK_FRAMES, n - start)
@@ -104,6 +119,7 @@ def _spectral(x: np.ndarray, f0: np.ndarray, n: int) -> dict[str, np.ndarray]:
         out["slope"].append(((logp - logp.mean(1, keepdims=True)) * lf).sum(1) / (lf ** 2).sum())
         cum = np.cumsum(power, axis=1)
         out["rolloff"].append(_FREQS[np.argmax(cum >= 0.85 * cum[:, -1:], axis=1)])
+        out["bands"].append(10 * np.log10((_BAND_MASK @ power.T + 1e-10) / tot[None, :]))
         mag = np.sqrt(power)
         mag = mag / (mag.sum(1, keepdims=True) + 1e-10)
         first = prev_last if prev_last is not None else mag[:1]
@@ -122,7 +138,9 @@ def _spectral(x: np.ndarray, f0: np.ndarray, n: int) -> dict[str, np.ndarray]:
             r = np.clip(r, 1e-4, 0.9999)
             hnr[v] = 10 * np.log10(r / (1 - r))
         out["hnr"].append(hnr)
-    return {k: (np.concatenate(v, axis=-1) if v else np.zeros((13, 0) if k == "mfcc" else 0)) for k, v in out.items()}
+    rows = {"mfcc": 13, "bands": len(_BANDS)}
+    return {k: (np.concatenate(v, axis=-1) if v else np.zeros((rows[k], 0) if k in rows else 0))
+            for k, v in out.items()}
 
 
 def tracks(samples: np.ndarray, sr: int = SR) -> Tracks:
@@ -151,51 +169,73 @@ def _slope(y: np.ndarray) -> float:
     return float((t * (y - y.mean())).sum() / ((t ** 2).sum() + 1e-12))
 
 
+def _skew(y: np.ndarray) -> float:
+    if y.size < 3:
+        return 0.0
+    sd = y.std()
+    return float(((y - y.mean()) ** 3).mean() / sd ** 3) if sd > 1e-9 else 0.0
+
+
 def _runs(mask: np.ndarray) -> list[tuple[int, int]]:
     d = np.diff(np.concatenate([[0], mask.astype(np.int8), [0]]))
     return list(zip(np.nonzero(d == 1)[0], np.nonzero(d == -1)[0]))
+
+
+def _ms(y: np.ndarray) -> list[float]:
+    return [float(y.mean()), float(y.std())] if y.size else [0.0, 0.0]
 
 
 def functionals(tr: Tracks, begin: float = 0.0, end: float | None = None) -> np.ndarray:
     """Summarise ``tr`` between ``begin`` and ``end`` seconds into a vector ordered like :data:`FEATURE_NAMES`."""
     from scipy.signal import find_peaks
 
-    a = max(0, int(begin / FRAME_S))
+    a = min(max(0, int(begin / FRAME_S)), tr.n - 1)  # a span past the end still gets its last frame
     b = tr.n if end is None else min(tr.n, max(a + 1, int(np.ceil(end / FRAME_S))))
     f0, loud = tr.f0[a:b], tr.loud[a:b]
     dur = max((b - a) * FRAME_S, FRAME_S)
     voiced = f0 > 0
+    vruns_idx = _runs(voiced)
     feats: list[float] = []
+    # Pitch in semitones re 100 Hz over voiced frames; contour shape per voiced run (a run is roughly a syllable).
     if voiced.sum() >= 3:
         st = 12 * np.log2(f0[voiced] / 100.0)
-        p10, p50, p90 = np.percentile(st, [10, 50, 90])
-        deltas = [np.abs(np.diff(12 * np.log2(f0[s:e] / 100.0))) for s, e in _runs(voiced) if e - s > 1]
-        dst = np.concatenate(deltas) if deltas else np.zeros(1)
-        feats += [st.mean(), st.std(), p10, p50, p90, p90 - p10, _slope(st), float(np.mean(dst))]
+        p = np.percentile(st, [5, 25, 50, 75, 95])
+        feats += [st.mean(), st.std(), *p, p[4] - p[0], _skew(st)]
+        runs = [12 * np.log2(f0[s:e] / 100.0) for s, e in vruns_idx if e - s > 1]
+        dst = np.concatenate([np.diff(r) for r in runs]) if runs else np.zeros(1)
+        rs = np.array([_slope(r) for r in runs if r.size >= 5] or [0.0])
+        rr = np.array([np.ptp(r) for r in runs] or [0.0])
+        feats += [_slope(st), float(np.abs(dst).mean()), float(dst.std()), float((dst > 0).mean()),
+                  float(rs.mean()), float(rs.std()), float(np.abs(rs).mean()), float(rr.mean())]
     else:
-        feats += [0.0] * 8
+        feats += [0.0] * (len(_F0_STATS) + 8)
     feats.append(float(voiced.mean()))
-    # Speech/pause split relative to the segment's own loud frames, so recording gain does not matter.
+    # Loudness relative to the segment's own loud frames, so recording gain does not matter (except loud_mean_db).
     ref = np.percentile(loud, 95)
-    speech = loud > ref - 25.0
+    rel = loud - ref
+    speech = rel > -25.0
+    ls = rel[speech]
     lv = loud[voiced] if voiced.any() else loud
-    lp10, lp90 = np.percentile(loud[speech], [10, 90]) if speech.any() else (0.0, 0.0)
-    feats += [float(loud.mean()), float(loud[speech].std()) if speech.any() else 0.0, float(lp90 - lp10),
-              _slope(loud[speech]) if speech.sum() > 2 else 0.0,
-              float(np.mean(np.abs(np.diff(loud)))) if loud.size > 1 else 0.0, float(lv.mean() - loud.mean())]
+    lp10, lp50, lp90 = np.percentile(ls, [10, 50, 90])
+    dl = np.diff(loud) if loud.size > 1 else np.zeros(1)
+    feats += [float(loud.mean()), float(rel.mean()), float(ls.std()), float(lp10), float(lp50), float(lp90 - lp10),
+              _skew(ls), _slope(ls) if ls.size > 2 else 0.0, float(np.abs(dl).mean()), float(dl.std()),
+              float(dl[dl > 0].mean()) if (dl > 0).any() else 0.0,
+              float(-dl[dl < 0].mean()) if (dl < 0).any() else 0.0, float(lv.mean() - loud.mean())]
     # Syllable nuclei: prominent loudness peaks in voiced frames, at least 100 ms apart.
     env = np.where(voiced, loud, ref - 60.0)
     if env.size >= 5:
         env = np.convolve(env, np.ones(5) / 5, mode="same")
     peaks, _ = find_peaks(env, prominence=2.0, distance=10, height=ref - 20.0)
     pauses = [(s, e) for s, e in _runs(~speech) if (e - s) * FRAME_S >= 0.15 and s > 0 and e < len(speech)]
-    vruns = [(e - s) * FRAME_S for s, e in _runs(voiced)]
+    vr = np.array([(e - s) * FRAME_S for s, e in vruns_idx] or [0.0])
+    ur = np.array([(e - s) * FRAME_S for s, e in _runs(~voiced) if s > 0 and e < len(voiced)] or [0.0])
     speech_s = max(speech.sum() * FRAME_S, FRAME_S)
     feats += [len(peaks) / speech_s, float(sum(e - s for s, e in pauses) * FRAME_S / dur), len(pauses) / dur,
-              float(np.mean(vruns)) if vruns else 0.0]
+              float(vr.mean()), float(vr.std()), float(ur.mean())]
     # Voice quality over voiced runs: frame-level jitter (period perturbation) and shimmer (dB), HNR.
     jit, shim = [], []
-    for s, e in _runs(voiced):
+    for s, e in vruns_idx:
         if e - s > 2:
             per = 1.0 / f0[s:e]
             jit.append(np.abs(np.diff(per)).mean() / per.mean())
@@ -203,14 +243,20 @@ def functionals(tr: Tracks, begin: float = 0.0, end: float | None = None) -> np.
     hnr = tr.hnr[a:b]
     hnr = hnr[~np.isnan(hnr)]
     feats += [float(np.mean(jit)) if jit else 0.0, float(np.mean(shim)) if shim else 0.0,
-              float(hnr.mean()) if hnr.size else 0.0, float(hnr.std()) if hnr.size else 0.0]
+              *_ms(hnr), float(np.percentile(hnr, 90)) if hnr.size else 0.0]
     sel = speech if speech.any() else np.ones_like(speech)
-    cen = tr.centroid[a:b][sel]
-    feats += [float(cen.mean()), float(cen.std()), float(tr.alpha[a:b][sel].mean()),
-              float(tr.hammarberg[a:b][sel].mean()), float(tr.slope[a:b][sel].mean()),
-              float(tr.flux[a:b][sel].mean()), float(tr.rolloff[a:b][sel].mean())]
-    mf = tr.mfcc[1:13, a:b][:, sel]
-    feats += list(mf.mean(axis=1)) + list(mf.std(axis=1))
+    vsel = voiced if voiced.any() else sel
+    spectral = (tr.centroid, tr.alpha, tr.hammarberg, tr.slope, tr.flux, tr.rolloff)
+    for t in spectral:
+        feats += _ms(t[a:b][sel])
+    for t in spectral[1:4]:
+        feats.append(float(t[a:b][vsel].mean()))
+    for band in tr.bands[:, a:b]:
+        feats += _ms(band[vsel])
+    mf = tr.mfcc[1:13, a:b]
+    ms = mf[:, sel]
+    dm = np.diff(ms, axis=1) if ms.shape[1] > 1 else np.zeros((12, 1))
+    feats += list(ms.mean(axis=1)) + list(ms.std(axis=1)) + list(dm.std(axis=1)) + list(mf[:, vsel].mean(axis=1))
     out = np.asarray(feats, dtype=np.float64)
     return np.nan_to_num(out, nan=0.0, posinf=0.0, neginf=0.0)
 

@@ -1,8 +1,9 @@
 """48 prosody emotion scores from prosodic features (not from words).
 
-A multinomial logistic regression over 9 acted-emotion classes (RAVDESS + EmoDB) and a ridge regression of
-valence/arousal, both on standardised :mod:`emolens.engine.features` functionals, shipped as a plain ``.npz``
-(``emolens/weights/prosody``; reproduce with ``python -m emolens.train.prosody``).
+An ensemble over 9 acted-emotion classes (RAVDESS + EmoDB) -- the mean of a multinomial logistic regression's
+probabilities and those of three small ReLU MLPs (64 hidden units, averaged) -- plus a ridge regression of
+valence/arousal, all on standardised :mod:`emolens.engine.features` functionals. Shipped as a plain ``.npz``
+evaluated with numpy only (``emolens/weights/prosody``; reproduce with ``python -m emolens.train.prosody``).
 
 From class probabilities ``p`` and predicted ``(valence, arousal)`` every one of the 48 names gets a score:
 
@@ -66,29 +67,50 @@ _SIGMA = 0.35
 _NAME_AV = np.array([NAME_AV[n] for n in PROSODY_EMOTIONS])
 
 
-class ProsodyModel:
-    """The shipped linear model; :meth:`predict` maps feature rows to 48-name score dicts."""
+WEIGHTS_FILE = "prosody_model.npz"
 
-    def __init__(self, path: Path) -> None:
+
+def _softmax(logits: np.ndarray) -> np.ndarray:
+    logits = logits - logits.max(-1, keepdims=True)
+    p = np.exp(logits)
+    return p / p.sum(-1, keepdims=True)
+
+
+class ProsodyModel:
+    """The shipped model; :meth:`predict` maps feature rows to 48-name score dicts.
+
+    ``arrays`` holds: feature_names, classes, mean, scale, lr_coef (C, d), lr_intercept (C,), mlp_w1 (S, d, h),
+    mlp_b1 (S, h), mlp_w2 (S, h, C), mlp_b2 (S, C), lr_weight (scalar), av_coef (2, d), av_intercept (2,).
+    """
+
+    def __init__(self, arrays) -> None:
+        self.feature_names = tuple(str(n) for n in arrays["feature_names"])
+        self.classes = tuple(str(c) for c in arrays["classes"])
+        self.mean, self.scale = arrays["mean"], arrays["scale"]
+        self.lr_coef, self.lr_intercept = arrays["lr_coef"], arrays["lr_intercept"]
+        self.mlp_w1, self.mlp_b1 = arrays["mlp_w1"], arrays["mlp_b1"]
+        self.mlp_w2, self.mlp_b2 = arrays["mlp_w2"], arrays["mlp_b2"]
+        self.lr_weight = float(arrays["lr_weight"])
+        self.av_coef, self.av_intercept = arrays["av_coef"], arrays["av_intercept"]
+        self._cols = [FEATURE_NAMES.index(n) for n in self.feature_names]
+
+    @classmethod
+    def load(cls, path: Path) -> "ProsodyModel":
+        """Read weights from a plain ``.npz`` (no pickles)."""
         try:
-            z = np.load(path, allow_pickle=False)
-        except (OSError, ValueError) as e:
+            with np.load(path, allow_pickle=False) as z:
+                return cls({k: z[k] for k in z.files})
+        except (OSError, ValueError, KeyError) as e:
             raise EngineError(f"prosody weights missing or unreadable at {path}: run python -m emolens.train.prosody")\
                 from e
-        self.feature_names = tuple(str(n) for n in z["feature_names"])
-        self.classes = tuple(str(c) for c in z["classes"])
-        self.mean, self.scale = z["mean"], z["scale"]
-        self.coef, self.intercept = z["coef"], z["intercept"]
-        self.av_coef, self.av_intercept = z["av_coef"], z["av_intercept"]
-        self._cols = [FEATURE_NAMES.index(n) for n in self.feature_names]
 
     def class_probs_and_av(self, X: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Class probabilities (n, classes) and (valence, arousal) (n, 2) for full feature rows ``X``."""
         Z = (np.atleast_2d(X)[:, self._cols] - self.mean) / self.scale
-        logits = Z @ self.coef.T + self.intercept
-        logits -= logits.max(1, keepdims=True)
-        p = np.exp(logits)
-        p /= p.sum(1, keepdims=True)
+        p_lr = _softmax(Z @ self.lr_coef.T + self.lr_intercept)
+        hidden = np.maximum(np.einsum("nd,sdh->snh", Z, self.mlp_w1) + self.mlp_b1[:, None, :], 0.0)
+        p_mlp = _softmax(np.einsum("snh,shc->snc", hidden, self.mlp_w2) + self.mlp_b2[:, None, :]).mean(0)
+        p = self.lr_weight * p_lr + (1.0 - self.lr_weight) * p_mlp
         av = np.clip(Z @ self.av_coef.T + self.av_intercept, -1.0, 1.0)
         return p, av
 
@@ -121,4 +143,4 @@ class ProsodyModel:
 @lru_cache(maxsize=1)
 def get_model() -> ProsodyModel:
     """The shipped prosody model, loaded once per process."""
-    return ProsodyModel(WEIGHTS_DIR / "prosody_lr.npz")
+    return ProsodyModel.load(WEIGHTS_DIR / WEIGHTS_FILE)

@@ -88,3 +88,38 @@ def test_ami_dev_der():
         err += r["der"] * r["speech_s"]
     print(f"AMI debug dev DER {err / total:.3f}")
     assert err / total < 0.5
+
+
+def _solo_regions(ref, speaker, min_s=1.0):
+    """Stretches where only ``speaker`` talks in reference turns ``ref`` (10 ms grid), at least ``min_s`` long."""
+    import numpy as np
+
+    n = int(max(e for _, e, _ in ref) * 100) + 1
+    own, other = np.zeros(n, bool), np.zeros(n, bool)
+    for b, e, s in ref:
+        (own if s == speaker else other)[int(b * 100): int(e * 100)] = True
+    solo = np.concatenate([[False], own & ~other, [False]])
+    d = np.flatnonzero(np.diff(solo.astype(int)))
+    return [(s / 100, e / 100) for s, e in zip(d[::2], d[1::2]) if (e - s) / 100 >= min_s]
+
+
+@pytest.mark.skipif(not (DIARIZATION / "sample" / "sample.flac").is_file(), reason="shared diarization data absent")
+def test_one_speaker_alone_is_not_split():
+    """Guard against over-splitting: each AMI dev speaker's solo speech, diarized alone, gives one speaker.
+
+    (Counting rules that separate sample.flac's two voices, e.g. per-file mean-centred embeddings or eigengap,
+    fail this: they split single-speaker stretches; see docs/models.md.)"""
+    root = DIARIZATION / "pyannote_debug"
+    ref = read_rttm(root / "debug.development.rttm")
+    checked = 0
+    for uri in (root / "debug.development.lst").read_text().split():
+        a = decode(root / f"{uri}.flac")
+        turns = ref[unicodedata.normalize("NFKD", uri).encode("ascii", "ignore").decode()]
+        for spk in sorted({s for *_, s in turns}):
+            regions = _solo_regions(turns, spk)
+            if sum(e - b for b, e in regions) < 4.0:
+                continue
+            found = {t.speaker for t in diarize(a.samples, regions)}
+            assert found == {"spk_0"}, (uri, spk, found)
+            checked += 1
+    assert checked >= 3

@@ -38,6 +38,29 @@ def test_pitch_level_and_slope():
     rising = feat(harmonic(np.linspace(120, 240, SR * 2)))
     assert rising["f0_slope_st_s"] == pytest.approx(6.0, abs=1.0)  # one octave over 2 s
     assert rising["f0_range_st"] > 8
+    # One voiced run: its own slope matches, and nearly every frame-to-frame step rises.
+    assert rising["f0_run_slope_mean"] == pytest.approx(6.0, abs=1.0)
+    assert rising["f0_rise_frac"] > 0.8 and flat["f0_run_slope_abs"] < 1.0
+
+
+def test_contour_shape_per_voiced_run():
+    # Two 0.6 s syllables, one rising and one falling by 4 semitones, separated by 0.3 s of silence.
+    up = harmonic(150 * 2 ** (np.linspace(0, 4, int(0.6 * SR)) / 12))
+    down = harmonic(150 * 2 ** (np.linspace(4, 0, int(0.6 * SR)) / 12))
+    x = np.concatenate([up, np.zeros(int(0.3 * SR), np.float32), down])
+    f = feat(x)
+    assert f["f0_run_slope_abs"] == pytest.approx(4 / 0.6, rel=0.25)  # each run moves 4 st in 0.6 s
+    assert abs(f["f0_run_slope_mean"]) < 1.5  # ... in opposite directions
+    assert f["f0_run_range_st"] == pytest.approx(4.0, abs=1.0)
+    assert f["voiced_run_s"] == pytest.approx(0.6, abs=0.1)
+
+
+def test_band_energies_follow_spectral_balance():
+    t = np.arange(SR) / SR
+    low = feat((0.3 * np.sin(2 * np.pi * 300 * t)).astype(np.float32))
+    high = feat((0.3 * np.sin(2 * np.pi * 3000 * t)).astype(np.float32))
+    assert low["band0_mean_db"] > -1.0 > low["band3_mean_db"] + 20  # nearly all power below 500 Hz
+    assert high["band3_mean_db"] > -1.0 > high["band0_mean_db"] + 20
 
 
 def test_gain_invariance_except_level():
@@ -45,7 +68,8 @@ def test_gain_invariance_except_level():
     a, b = feat(x), feat(x * 4)
     # Absolute level follows the gain (less than 12 dB on average: the digital silence between turns stays floored).
     assert 8 < b["loud_mean_db"] - a["loud_mean_db"] <= 20 * np.log10(4) + 0.1
-    for name in ("f0_p50_st", "alpha_ratio_db", "hammarberg_db", "hnr_mean_db", "mfcc3_mean", "jitter"):
+    for name in ("f0_p50_st", "alpha_ratio_db_mean", "hammarberg_db_mean", "hnr_mean_db", "mfcc3_mean", "jitter",
+                 "loud_rel_p50_db", "loud_range_db", "band2_mean_db", "mfcc3_dstd", "alpha_ratio_db_voiced"):
         assert a[name] == pytest.approx(b[name], rel=0.05, abs=0.05), name
 
 
@@ -80,3 +104,13 @@ def test_pauses_and_segments_on_real_speech():
     assert 1.0 < female["syllable_rate"] < 9.0
     both = dict(zip(F.FEATURE_NAMES, F.functionals(tr, 0.0, 10.1)))
     assert both["pause_rate"] > 0 and both["pause_frac"] > 0.05  # the 1 s silence between turns
+
+
+def test_any_span_is_finite():
+    """Spans of any length, including empty ones and ones past the end of the file, give finite vectors."""
+    tr = F.tracks(decode(DIALOGUE).samples)
+    rng = np.random.default_rng(0)
+    for b in [0.0, 19.99, 25.0, *rng.uniform(0, 20, 40)]:
+        for d in (0.0, 0.01, 0.05, 0.3, 2.0):
+            v = F.functionals(tr, b, b + d)
+            assert v.shape == (len(F.FEATURE_NAMES),) and np.isfinite(v).all(), (b, d)

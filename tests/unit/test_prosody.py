@@ -11,7 +11,10 @@ import pytest
 
 from emolens.emotions import PROSODY_EMOTIONS
 from emolens.engine import features as F
-from emolens.engine.prosody import CLASS_AV, CLASSES, DIRECT, NAME_AV, WEIGHTS_DIR, get_model
+from emolens.engine.prosody import (
+    CLASS_AV, CLASSES, DIRECT, NAME_AV, WEIGHTS_DIR, WEIGHTS_FILE, ProsodyModel, get_model,
+)
+from emolens.errors import EngineError
 
 DATASETS = Path(__file__).parents[2].parent / "shared" / "datasets"
 RAVDESS = DATASETS / "ravdess_speech"
@@ -27,12 +30,26 @@ def test_tables_cover_the_48_names():
 
 
 def test_weights_are_plain_npz_and_metrics_recorded():
-    z = np.load(WEIGHTS_DIR / "prosody_lr.npz", allow_pickle=False)  # no pickles
+    z = np.load(WEIGHTS_DIR / WEIGHTS_FILE, allow_pickle=False)  # no pickles
     assert tuple(z["classes"]) == CLASSES
-    assert z["coef"].shape == (len(CLASSES), len(z["feature_names"]))
+    d = len(z["feature_names"])
+    assert z["lr_coef"].shape == (len(CLASSES), d) and z["av_coef"].shape == (2, d)
+    s, _, h = z["mlp_w1"].shape
+    assert z["mlp_w1"].shape[1] == d and z["mlp_w2"].shape == (s, h, len(CLASSES))
+    assert "loud_mean_db" not in set(z["feature_names"])  # absolute level depends on recording gain
     metrics = json.loads((WEIGHTS_DIR / "metrics.json").read_text())
-    assert metrics["RAVDESS leave-4-actors-out"]["uar"] > 0.4
-    assert metrics["EmoDB leave-one-speaker-out"]["uar"] > 0.6
+    # Figures of `python -m emolens.train.prosody` (speaker-independent); the datasets README baselines are
+    # 0.56 / 0.77 with 84 functionals + logistic regression.
+    assert metrics["RAVDESS leave-4-actors-out"]["uar"] > 0.56
+    assert metrics["EmoDB leave-one-speaker-out"]["uar"] > 0.77
+    for m in metrics.values():
+        cm = np.array(m["confusion"])
+        assert np.isclose((cm.diagonal() / cm.sum(1)).mean(), m["uar"], atol=1e-3)
+
+
+def test_missing_weights_raise_engine_error(tmp_path):
+    with pytest.raises(EngineError, match="python -m emolens.train.prosody"):
+        ProsodyModel.load(tmp_path / "none.npz")
 
 
 def test_predict_all_48_names_in_range_and_deterministic():
@@ -50,16 +67,18 @@ def test_predict_all_48_names_in_range_and_deterministic():
     assert preds == m.predict(X)
     probs, av = m.class_probs_and_av(X)
     assert np.allclose(probs.sum(1), 1.0) and (np.abs(av) <= 1).all()
+    # One row at a time gives the same as the batch (scores never depend on the batch).
+    assert np.allclose(np.vstack([m.class_probs_and_av(x)[0] for x in X]), probs)
 
 
 def test_scores_follow_valence_arousal():
+    import copy
+
     m = get_model()
     # Push the AV head directly: names near the predicted point score higher than names far away.
-    k = len(m.feature_names)
-    m2 = type(m).__new__(type(m))
-    m2.__dict__.update({s: getattr(m, s) for s in ("feature_names", "classes", "mean", "scale", "_cols")})
-    m2.coef, m2.intercept = np.zeros_like(m.coef), np.zeros_like(m.intercept)
-    m2.av_coef = np.zeros((2, k))
+    m2 = copy.copy(m)
+    for name in ("lr_coef", "lr_intercept", "mlp_w2", "mlp_b2", "av_coef"):  # uniform classes, constant AV point
+        setattr(m2, name, np.zeros_like(getattr(m, name)))
     m2.av_intercept = np.array([0.8, 0.7])  # happy, aroused
     s = dict(zip(PROSODY_EMOTIONS, m2.scores(np.zeros((1, len(F.FEATURE_NAMES))))[0]))
     assert s["Excitement"] > s["Calmness"] and s["Triumph"] > s["Sadness"]
