@@ -13,7 +13,7 @@ from typing import Any
 
 import numpy as np
 
-from emolens.engine.audio import content_type_for, decode, md5sum
+from emolens.engine.audio import SAMPLE_RATE, content_type_for, decode, md5sum
 from emolens.engine.segment import segment_words, window_segments, windows
 from emolens.engine.types import Segment, Word
 from emolens.errors import ConfigError, EmolensError, EngineError, MediaError
@@ -22,6 +22,7 @@ from emolens.schema import JobRequest, ModelsConfig, Transcription, parse_job_re
 Progress = Callable[[float, str], None]
 MIN_PROSODY_SPAN = 0.3  # seconds: shorter segments (single words) are analysed over a centred 0.3 s span
 SPEECH_GAP = 0.3  # words closer than this form one speech region for speaker analysis
+TRACK_PAD = 0.5  # seconds of context around analysed spans when computing frame tracks
 
 # Share of one file's work per stage, for the progress callback.
 _STAGES = {"decode": 0.05, "transcribe": 0.55, "speakers": 0.15, "prosody": 0.1, "language": 0.1, "ner": 0.05}
@@ -63,20 +64,49 @@ def _group(preds: list[tuple[str, dict[str, Any]]]) -> list[dict[str, Any]]:
     return [{"id": k, "predictions": v} for k, v in groups.items()]
 
 
+def _spans(segments: list[Segment], duration: float) -> list[tuple[float, float]]:
+    """The analysed span of each segment: its time, widened to MIN_PROSODY_SPAN around short ones (words)."""
+    out = []
+    for s in segments:
+        b, e = float(s.begin or 0.0), float(s.end if s.end is not None else duration)
+        if e - b < MIN_PROSODY_SPAN:
+            mid = (b + e) / 2
+            b, e = max(0.0, mid - MIN_PROSODY_SPAN / 2), min(duration, mid + MIN_PROSODY_SPAN / 2)
+        out.append((b, e))
+    return out
+
+
+def _cover(spans: list[tuple[float, float]], duration: float) -> list[tuple[float, float]]:
+    """Disjoint intervals covering every span plus TRACK_PAD of context on each side."""
+    merged: list[list[float]] = []
+    for b, e in sorted(spans):
+        b, e = max(0.0, b - TRACK_PAD), min(duration, e + TRACK_PAD)
+        if merged and b <= merged[-1][1]:
+            merged[-1][1] = max(merged[-1][1], e)
+        else:
+            merged.append([b, e])
+    return [(b, e) for b, e in merged]
+
+
 def _prosody(samples: np.ndarray, segments: list[Segment], duration: float) -> list[dict[str, Any]]:
     from emolens.engine.features import functionals, tracks
     from emolens.engine.prosody import get_model
 
     if not segments:
         return []
-    tr = tracks(samples)
-    rows = []
-    for s in segments:
-        b, e = float(s.begin or 0.0), float(s.end if s.end is not None else duration)
-        if e - b < MIN_PROSODY_SPAN:
-            mid = (b + e) / 2
-            b, e = max(0.0, mid - MIN_PROSODY_SPAN / 2), min(duration, mid + MIN_PROSODY_SPAN / 2)
-        rows.append(functionals(tr, b, e))
+    spans = _spans(segments, duration)
+    # Frame tracks (F0, loudness, spectra) only where segments are, with context: a meeting is mostly silence, and
+    # pitch tracking of the silence was a third of the pipeline's time on top of transcription.
+    rows: list[np.ndarray | None] = [None] * len(spans)
+    order = sorted(range(len(spans)), key=lambda i: spans[i])
+    intervals = _cover(spans, duration)
+    k = 0
+    for ib, ie in intervals:
+        tr = tracks(samples[int(ib * SAMPLE_RATE): int(ie * SAMPLE_RATE)])
+        while k < len(order) and spans[order[k]][1] <= ie + 1e-9:
+            b, e = spans[order[k]]
+            rows[order[k]] = functionals(tr, b - ib, e - ib)
+            k += 1
     emotions = get_model().predict(np.vstack(rows))
     preds = []
     for s, em in zip(segments, emotions):
