@@ -95,8 +95,10 @@ def main() -> None:
 
     smooth = st.slider("Smoothing (rolling mean over N segments)", 1, 25, 5 if len(df) > 200 else 1,
                        key="explore_smooth", help="Word-level results are spiky: smooth to see trends.")
-    st.plotly_chart(charts.emotion_timeline(df, chosen, title=f"Emotion timeline · {sel.model}", smooth=smooth),
-                    key="explore_timeline")
+    clicked = st.plotly_chart(
+        charts.emotion_timeline(df, chosen, title=f"Emotion timeline · {sel.model}", smooth=smooth),
+        key="explore_timeline", on_select="rerun", selection_mode="points")
+    st.caption("Click a point on the timeline, or a row of the segment table, to see all scores of that segment.")
     if df["speaker"].nunique() > 1 and chosen and df["begin"].notna().any():
         st.plotly_chart(charts.speaker_lanes(df, chosen[0]), key="explore_lanes")
 
@@ -104,6 +106,9 @@ def main() -> None:
     focus = st.selectbox("Colour by", chosen or emotion_columns(df), key="explore_colour_by")
     st.markdown(coloured_transcript(df, focus), unsafe_allow_html=True)
     pos = segment_table(df, focus, key="explore_segments")
+    points = clicked.selection.points if clicked is not None and hasattr(clicked, "selection") else []
+    if pos is None and points and points[0].get("customdata") is not None:
+        pos = int(points[0]["customdata"])  # the frame was reset to 0..n-1, so the label is the position
     qp_seg = st.query_params.get("segment")
     if pos is None and qp_seg is not None and qp_seg.isdigit() and int(qp_seg) < len(df):
         pos = int(qp_seg)

@@ -92,6 +92,7 @@ def emotion_timeline(
             x=x.to_numpy(), y=y.to_numpy(), name=emo, mode="lines+markers" if len(data) < 400 else "lines",
             line={"color": color, "width": 2}, marker={"size": 5}, legendgroup=emo,
             text=hover, hovertemplate="%{text}<br>" + emo + ": %{y:.3f}<extra></extra>",
+            customdata=data.index.to_numpy(),  # the frame's row label: a click on a point names its segment
         ))
         if spans is not None:
             # Each segment's extent as a faint stroke: utterances and turns last seconds, not an instant.

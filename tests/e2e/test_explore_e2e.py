@@ -64,3 +64,8 @@ def test_deep_link_restores_the_selection(app_server, page, artifacts_dir, tmp_p
     names = page.eval_on_selector(".js-plotly-plot", "e => e.data.map(t => t.name)")
     assert names == ["Joy", "Anger"]
     page.screenshot(path=str(artifacts_dir / "e2e-deep-link.png"))
+    # clicking a point of the timeline opens that segment's scores and records it in the URL
+    page.locator(".js-plotly-plot .scatterlayer .trace").first.locator(".points path").nth(3).click(force=True)
+    page.wait_for_function("() => window.location.search.includes('segment=')", timeout=30_000)
+    wait_for_app(page)
+    page.get_by_text("Sentiment (expected, 1–9)").wait_for()

@@ -30,6 +30,8 @@ def test_timeline_traces_hover_and_webgl():
     assert [t["name"] for t in fig["data"]] == ["Joy", "Anger"]  # word-length segments: no extent strokes
     assert fig["data"][0]["type"] == "scatter"
     assert "top-3:" in fig["data"][0]["text"][0]
+    first = df.sort_values(["begin", "segment"]).index[0]
+    assert vals(fig["data"][0]["customdata"])[0] == first  # a click on a point names the frame row
     assert fig["layout"]["xaxis"]["title"]["text"] == "time (s)"
     big = charts.emotion_timeline(_lang(600), ["Joy", "Anger"]).to_dict()
     assert big["data"][0]["type"] == "scattergl"
