@@ -131,7 +131,7 @@ def main() -> None:
             url = f"http://127.0.0.1:{port}"
             env = {**os.environ, "PYTHONPATH": str(ROOT), "EMOLENS_BATCH_TEXT_JOBS": "1" if batching else "0"}
             env.pop("EMOLENS_API_KEY", None)
-            proc = subprocess.Popen([sys.executable, "-m", "emolens.service", "--port", str(port), "--data-dir", tmp,
+            proc = subprocess.Popen([sys.executable, "-m", "emolens", "--data-dir", tmp, "serve", "--port", str(port),
                                      "--workers", str(a.workers)], env=env, cwd=ROOT,
                                     stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
             try:

@@ -9,7 +9,6 @@ from typing import Any
 import pandas as pd
 import streamlit as st
 
-from emolens.errors import EmolensError
 from emolens.frames import wide_frame
 from emolens.settings import get_settings
 from emolens.store import Store
@@ -67,12 +66,3 @@ def frame(data_dir: str, result_id: str, model: str) -> pd.DataFrame:
 
 def store_key(store: Store) -> str:
     return str(store.data_dir)
-
-
-def safe(fn, *args, **kwargs):
-    """Run ``fn``; show an EmolensError as st.error and return None instead of raising."""
-    try:
-        return fn(*args, **kwargs)
-    except EmolensError as e:
-        st.error(str(e))
-        return None

@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-import mimetypes
-
 import streamlit as st
 
+from emolens.engine.audio import content_type_for
 from emolens.store import ResultRow, Store
 
 VIDEO = {".mp4", ".webm", ".mov", ".mkv"}
@@ -20,7 +19,9 @@ def media_player(store: Store, result: ResultRow, file: str, start: float | None
     if not path.exists():
         st.warning(f"The media of {file} is missing from the data directory ({path}).")
         return False
-    mime = mimetypes.guess_type(file)[0] or "audio/wav"
+    mime = content_type_for(file)  # the engine's table: knows .m4a/.webm/.opus where mimetypes may not
+    if not mime.startswith(("audio/", "video/")):
+        mime = "audio/wav"
     start_s = int(max(0.0, start or 0.0))
     suffix = "." + file.rsplit(".", 1)[-1].lower() if "." in file else ""
     if suffix in VIDEO or mime.startswith("video/"):

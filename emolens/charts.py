@@ -12,8 +12,8 @@ import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
 
-from emolens.emotions import SENTIMENT_COLUMNS, SENTIMENT_LEVELS, TOXICITY_CATEGORIES, sentiment_expected_value
-from emolens.frames import emotion_columns, sentiment_expected, top_k
+from emolens.emotions import SENTIMENT_COLUMNS, SENTIMENT_LEVELS, TOXICITY_CATEGORIES
+from emolens.frames import emotion_columns, mean_sentiment, sentiment_expected, top_k
 
 #: Above this many points a timeline uses WebGL.
 WEBGL_THRESHOLD = 1000
@@ -161,10 +161,10 @@ def emotion_heatmap(df: pd.DataFrame, emotions: Sequence[str] | None = None,
 def sentiment_distribution(df: pd.DataFrame, title: str = "Sentiment (1 = most negative, 9 = most positive)"
                            ) -> go.Figure:
     """Mean 9-level distribution over segments as bars, with the expected value marked."""
-    if df.empty or not all(c in df.columns for c in SENTIMENT_COLUMNS) or df[list(SENTIMENT_COLUMNS)].isna().all().all():
+    mean = mean_sentiment(df)
+    if mean is None:
         return _empty(title, "No sentiment in this result (enable sentiment in the language model).")
-    dist = df[list(SENTIMENT_COLUMNS)].dropna(how="all").mean().to_numpy(dtype=float)
-    ev = sentiment_expected_value(list(dist))
+    dist, ev = mean
     colors = ["#b2182b", "#d6604d", "#f4a582", "#fddbc7", "#d9d9d9", "#d1e5f0", "#92c5de", "#4393c3", "#2166ac"]
     fig = go.Figure(go.Bar(x=list(SENTIMENT_LEVELS), y=dist, marker_color=colors, name="mean probability",
                            hovertemplate="level %{x}: %{y:.3f}<extra></extra>"))

@@ -6,7 +6,6 @@ import argparse
 import json
 import sys
 from pathlib import Path
-from typing import Any
 
 from emolens.errors import EmolensError
 
@@ -196,7 +195,3 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: {e.strerror or e}{': ' + e.filename if getattr(e, 'filename', None) else ''}",
               file=sys.stderr)
         return EXIT_ERROR
-
-
-def _json_default(o: Any) -> Any:  # pragma: no cover - defensive
-    return str(o)

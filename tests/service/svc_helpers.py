@@ -22,7 +22,7 @@ def free_port() -> int:
 
 
 class ServerProcess:
-    """``python -m emolens.service`` in a subprocess, on a free loopback port."""
+    """``python -m emolens serve`` in a subprocess, on a free loopback port."""
 
     def __init__(self, data_dir: Path, api_key: str = "", workers: int = 1, env: dict[str, str] | None = None,
                  port: int | None = None) -> None:
@@ -38,7 +38,7 @@ class ServerProcess:
         self.log = data_dir / f"server-{self.port}.log"
 
     def start(self, timeout: float = 60.0) -> ServerProcess:
-        args = [sys.executable, "-m", "emolens.service", "--port", str(self.port), "--data-dir", str(self.data_dir),
+        args = [sys.executable, "-m", "emolens", "--data-dir", str(self.data_dir), "serve", "--port", str(self.port),
                 "--workers", str(self.workers)]
         if self.api_key:
             args += ["--api-key", self.api_key]
