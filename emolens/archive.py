@@ -60,8 +60,12 @@ def _score_problem(scores: Any, key: str) -> str | None:
     if not isinstance(scores, list):
         return f"{key}: expected a list of {{name, score}}"
     for i, s in enumerate(scores):
-        if not isinstance(s, dict) or not isinstance(s.get("name"), str) or isinstance(s.get("score"), bool) \
-                or not isinstance(s.get("score"), (int, float)):
+        if (
+            not isinstance(s, dict)
+            or not isinstance(s.get("name"), str)
+            or isinstance(s.get("score"), bool)
+            or not isinstance(s.get("score"), (int, float))
+        ):
             return f"{key}.{i}: expected {{name: string, score: number}}"
     return None
 
@@ -119,8 +123,9 @@ def validate_sources(data: Any, name: str, report: ImportReport) -> None:
     for i, src in enumerate(data):
         if not isinstance(src, dict) or "source" not in src:
             keys = ", ".join(list(src)[:5]) if isinstance(src, dict) else type(src).__name__
-            report.problems.append(f"{name}: item {i} is not a Hume source object (it has {keys}; "
-                                   "expected 'source' and 'results')")
+            report.problems.append(
+                f"{name}: item {i} is not a Hume source object (it has {keys}; expected 'source' and 'results')"
+            )
             continue
         skeleton, score_problem = _skeleton(src)
         if score_problem:
@@ -152,8 +157,12 @@ def _legacy_groups(value: Any) -> list[dict[str, Any]]:
         groups = []
         for i, item in enumerate(value):
             if isinstance(item, dict) and "predictions" in item:
-                groups.append({"id": str(item.get("id", "unknown" if len(value) == 1 else f"group_{i}")),
-                               "predictions": item["predictions"]})
+                groups.append(
+                    {
+                        "id": str(item.get("id", "unknown" if len(value) == 1 else f"group_{i}")),
+                        "predictions": item["predictions"],
+                    }
+                )
             elif isinstance(item, dict):  # a flat list of predictions
                 return [{"id": "unknown", "predictions": value}]
         return groups
@@ -199,8 +208,11 @@ def _decode_text(data: bytes, name: str) -> str:
     try:
         return data.decode("utf-8-sig")
     except UnicodeDecodeError as e:
-        raise ArchiveError(f"not UTF-8 text (byte 0x{data[e.start]:02x} at offset {e.start}); "
-                           "save the file as UTF-8 and import it again", name) from None
+        raise ArchiveError(
+            f"not UTF-8 text (byte 0x{data[e.start]:02x} at offset {e.start}); "
+            "save the file as UTF-8 and import it again",
+            name,
+        ) from None
 
 
 def _parse_json(text: str, name: str) -> Any:
@@ -208,7 +220,7 @@ def _parse_json(text: str, name: str) -> Any:
         return _loads(text)
     except json.JSONDecodeError as e:
         # The parser fails at the very end (or inside a string that never closes) when a file was cut short.
-        cut = e.pos >= len(text.rstrip()) - 1 or (e.msg.startswith("Unterminated string") and "\n" not in text[e.pos:])
+        cut = e.pos >= len(text.rstrip()) - 1 or (e.msg.startswith("Unterminated string") and "\n" not in text[e.pos :])
         what = "truncated" if cut else "invalid"
         raise ArchiveError(f"{what} JSON at line {e.lineno} column {e.colno}: {e.msg}", name) from None
     except RecursionError:
@@ -300,8 +312,9 @@ def _read_member(zf: zipfile.ZipFile, info: zipfile.ZipInfo, budget: int) -> byt
         while chunk := f.read(1 << 20):
             out += chunk
             if len(out) > limit:
-                raise ArchiveError(f"entry expands past {limit // (1 << 20)} MB (zip bomb?); not imported",
-                                   info.filename)
+                raise ArchiveError(
+                    f"entry expands past {limit // (1 << 20)} MB (zip bomb?); not imported", info.filename
+                )
             if len(out) > 10 * (1 << 20) and len(out) > MAX_RATIO * max(info.compress_size, 1):
                 raise ArchiveError(f"entry expands more than {MAX_RATIO}x (zip bomb?); not imported", info.filename)
     return bytes(out)
@@ -319,8 +332,11 @@ def _load_zip(data: bytes, name: str, report: ImportReport) -> None:
     csvs: dict[str, str] = {}
     with zf:
         for info in infos:
-            if info.is_dir() or posixpath.basename(info.filename).startswith(("._", ".")) \
-                    or info.filename.startswith("__MACOSX/"):
+            if (
+                info.is_dir()
+                or posixpath.basename(info.filename).startswith(("._", "."))
+                or info.filename.startswith("__MACOSX/")
+            ):
                 continue
             member = f"{name}/{info.filename}"
             why = _safe_member(info)
@@ -393,8 +409,12 @@ def export_parquet(predictions: list[dict[str, Any]], model: str | None = None) 
 
 def export(predictions: list[dict[str, Any]], fmt: str) -> bytes:
     """Export in one of ``json``, ``zip``, ``csv``, ``parquet``."""
-    funcs = {"json": export_predictions_json, "zip": export_artifacts_zip, "csv": export_frame_csv,
-             "parquet": export_parquet}
+    funcs = {
+        "json": export_predictions_json,
+        "zip": export_artifacts_zip,
+        "csv": export_frame_csv,
+        "parquet": export_parquet,
+    }
     if fmt not in funcs:
         raise ArchiveError(f"unknown export format {fmt!r}; use one of {', '.join(funcs)}")
     return funcs[fmt](predictions)

@@ -31,20 +31,47 @@ CSV_MODELS = ("prosody", "language", "ner", "burst", "face")
 
 # Per model: (flat column, path into the prediction). Paths of length 2 read nested objects.
 _FIELDS: dict[str, list[tuple[str, tuple[str, ...]]]] = {
-    "prosody": [("text", ("text",)), ("begin", ("time", "begin")), ("end", ("time", "end")),
-                ("confidence", ("confidence",)), ("speaker_confidence", ("speaker_confidence",))],
-    "language": [("text", ("text",)), ("position_begin", ("position", "begin")),
-                 ("position_end", ("position", "end")), ("begin", ("time", "begin")), ("end", ("time", "end")),
-                 ("confidence", ("confidence",)), ("speaker_confidence", ("speaker_confidence",))],
-    "ner": [("entity", ("entity",)), ("position_begin", ("position", "begin")),
-            ("position_end", ("position", "end")), ("entity_confidence", ("entity_confidence",)),
-            ("support", ("support",)), ("uri", ("uri",)), ("link_word", ("link_word",)),
-            ("begin", ("time", "begin")), ("end", ("time", "end")), ("confidence", ("confidence",)),
-            ("speaker_confidence", ("speaker_confidence",))],
+    "prosody": [
+        ("text", ("text",)),
+        ("begin", ("time", "begin")),
+        ("end", ("time", "end")),
+        ("confidence", ("confidence",)),
+        ("speaker_confidence", ("speaker_confidence",)),
+    ],
+    "language": [
+        ("text", ("text",)),
+        ("position_begin", ("position", "begin")),
+        ("position_end", ("position", "end")),
+        ("begin", ("time", "begin")),
+        ("end", ("time", "end")),
+        ("confidence", ("confidence",)),
+        ("speaker_confidence", ("speaker_confidence",)),
+    ],
+    "ner": [
+        ("entity", ("entity",)),
+        ("position_begin", ("position", "begin")),
+        ("position_end", ("position", "end")),
+        ("entity_confidence", ("entity_confidence",)),
+        ("support", ("support",)),
+        ("uri", ("uri",)),
+        ("link_word", ("link_word",)),
+        ("begin", ("time", "begin")),
+        ("end", ("time", "end")),
+        ("confidence", ("confidence",)),
+        ("speaker_confidence", ("speaker_confidence",)),
+    ],
     "burst": [("begin", ("time", "begin")), ("end", ("time", "end")), ("descriptions", ("descriptions",))],
-    "face": [("frame", ("frame",)), ("time", ("time",)), ("prob", ("prob",)), ("box_x", ("box", "x")),
-             ("box_y", ("box", "y")), ("box_w", ("box", "w")), ("box_h", ("box", "h")), ("facs", ("facs",)),
-             ("descriptions", ("descriptions",))],
+    "face": [
+        ("frame", ("frame",)),
+        ("time", ("time",)),
+        ("prob", ("prob",)),
+        ("box_x", ("box", "x")),
+        ("box_y", ("box", "y")),
+        ("box_w", ("box", "w")),
+        ("box_h", ("box", "h")),
+        ("facs", ("facs",)),
+        ("descriptions", ("descriptions",)),
+    ],
 }
 _TEXT_FIELDS = {"text", "entity", "uri", "link_word"}
 _INT_FIELDS = {"position_begin", "position_end", "frame"}
@@ -99,11 +126,23 @@ def predictions_to_csvs(predictions: list[dict[str, Any]]) -> dict[str, str]:
             pred_extra = {k: v for k, v in pred.items() if k not in ("file", "file_type", "models")}
             model_extra = {
                 m: {k: v for k, v in r.items() if k not in ("metadata", "grouped_predictions")}
-                for m, r in models.items() if isinstance(r, dict)
+                for m, r in models.items()
+                if isinstance(r, dict)
             }
-            files.append([pred.get("file"), pred.get("file_type", "__absent__"), meta, pred_extra, model_extra,
-                          {m: r.get("grouped_predictions") for m, r in models.items()
-                           if isinstance(r, dict) and m not in CSV_MODELS}])
+            files.append(
+                [
+                    pred.get("file"),
+                    pred.get("file_type", "__absent__"),
+                    meta,
+                    pred_extra,
+                    model_extra,
+                    {
+                        m: r.get("grouped_predictions")
+                        for m, r in models.items()
+                        if isinstance(r, dict) and m not in CSV_MODELS
+                    },
+                ]
+            )
             for model in CSV_MODELS:
                 res = models.get(model)
                 if not res:
@@ -116,8 +155,13 @@ def predictions_to_csvs(predictions: list[dict[str, Any]]) -> dict[str, str]:
                         extra_names = [n for n in by_name if n not in cols]
                         if extra_names:
                             raise ArchiveError(f"{model} prediction has emotions {extra_names} unlike the others")
-                        row = [str(si), _cell(pred.get("file")), _cell(pred.get("file_type")),
-                               _cell(group.get("id")), str(idx)]
+                        row = [
+                            str(si),
+                            _cell(pred.get("file")),
+                            _cell(pred.get("file_type")),
+                            _cell(group.get("id")),
+                            str(idx),
+                        ]
                         for _col, path in _FIELDS[model]:
                             v: Any = p
                             for key in path:
@@ -134,9 +178,23 @@ def predictions_to_csvs(predictions: list[dict[str, Any]]) -> dict[str, str]:
                         for key in _NESTED:
                             if key in p and p[key] is None:
                                 extra.setdefault("__null__", []).append(key)
-                        for key in ("sentiment", "toxicity", "time", "position", "text", "confidence",
-                                    "speaker_confidence", "entity_confidence", "support", "uri", "link_word",
-                                    "descriptions", "facs", "box", "prob"):
+                        for key in (
+                            "sentiment",
+                            "toxicity",
+                            "time",
+                            "position",
+                            "text",
+                            "confidence",
+                            "speaker_confidence",
+                            "entity_confidence",
+                            "support",
+                            "uri",
+                            "link_word",
+                            "descriptions",
+                            "facs",
+                            "box",
+                            "prob",
+                        ):
                             if key in _known_keys(model) and key not in p:
                                 extra.setdefault("__absent__", []).append(key)
                         if len(emos) != len(cols) or [e["name"] for e in emos] != cols[: len(emos)]:
@@ -149,11 +207,17 @@ def predictions_to_csvs(predictions: list[dict[str, Any]]) -> dict[str, str]:
             src_extra["__results_extra__"] = res_extra
         if "error" not in src:
             src_extra["__no_error_key__"] = True
-        src_w.writerow([
-            str(si), _cell(src.get("source")), "1" if results is None else "",
-            _cell(src.get("error")), _cell((results or {}).get("errors") or []), _cell(files),
-            _cell(src_extra) if src_extra else "",
-        ])
+        src_w.writerow(
+            [
+                str(si),
+                _cell(src.get("source")),
+                "1" if results is None else "",
+                _cell(src.get("error")),
+                _cell((results or {}).get("errors") or []),
+                _cell(files),
+                _cell(src_extra) if src_extra else "",
+            ]
+        )
     out["sources.csv"] = src_buf.getvalue()
     for model in CSV_MODELS:
         if not rows[model]:
@@ -176,7 +240,7 @@ def is_artifact_csv(header: list[str]) -> str | None:
         return "sources"
     if header[: len(_KEY_COLUMNS)] != _KEY_COLUMNS:
         return None
-    cols = header[len(_KEY_COLUMNS):]
+    cols = header[len(_KEY_COLUMNS) :]
     for model in CSV_MODELS:
         names = [c for c, _ in _FIELDS[model]]
         if cols[: len(names)] == names:
@@ -221,8 +285,11 @@ def csvs_to_predictions(csvs: dict[str, str]) -> list[dict[str, Any]]:
                     if md == "__null__":
                         models[m] = None
                         continue
-                    models[m] = {**({} if md == "__absent__" else {"metadata": md}), **model_extra.get(m, {}),
-                                 "grouped_predictions": other.get(m, [])}
+                    models[m] = {
+                        **({} if md == "__absent__" else {"metadata": md}),
+                        **model_extra.get(m, {}),
+                        "grouped_predictions": other.get(m, []),
+                    }
                 pred["models"] = models
                 pred.update(pred_extra)
                 preds.append(pred)
@@ -247,7 +314,7 @@ def csvs_to_predictions(csvs: dict[str, str]) -> list[dict[str, Any]]:
         n_key = len(_KEY_COLUMNS)
         n_fields = len(fields)
         tail = ["extra"] + (list(SENTIMENT_COLUMNS) + list(TOXICITY_CATEGORIES) if model == "language" else [])
-        emo_cols = [c for c in header[n_key + n_fields:] if c not in tail]
+        emo_cols = [c for c in header[n_key + n_fields :] if c not in tail]
         groups: dict[tuple[int, str, str], dict[str, Any]] = {}
         for line_no, r in enumerate(rows, start=2):
             if len(r) != len(header):
@@ -257,8 +324,7 @@ def csvs_to_predictions(csvs: dict[str, str]) -> list[dict[str, Any]]:
                 si = int(rec["source_index"])
                 entry = file_entries[si][rec["file"]]
             except (ValueError, IndexError, KeyError):
-                raise ArchiveError(f"line {line_no} names a source/file that sources.csv does not list", name) \
-                    from None
+                raise ArchiveError(f"line {line_no} names a source/file that sources.csv does not list", name) from None
             extra = json.loads(rec["extra"]) if rec["extra"] else {}
             nulls = set(extra.pop("__null__", []))
             absent = set(extra.pop("__absent__", []))
@@ -285,8 +351,10 @@ def csvs_to_predictions(csvs: dict[str, str]) -> list[dict[str, Any]]:
             emo_order = names if names is not None else emo_cols
             p["emotions"] = [{"name": n, "score": _num(rec[n], n, False)} for n in emo_order]
             if model == "language":
-                for key, names_, cols in (("sentiment", SENTIMENT_LEVELS, SENTIMENT_COLUMNS),
-                                          ("toxicity", TOXICITY_CATEGORIES, TOXICITY_CATEGORIES)):
+                for key, names_, cols in (
+                    ("sentiment", SENTIMENT_LEVELS, SENTIMENT_COLUMNS),
+                    ("toxicity", TOXICITY_CATEGORIES, TOXICITY_CATEGORIES),
+                ):
                     if key in absent:
                         continue
                     if all(rec[c] == "" for c in cols):

@@ -44,9 +44,13 @@ def cmd_import(args: argparse.Namespace) -> int:
             status = EXIT_ERROR
             continue
         media = {name: store.put_media(data) for name, data in report.media.items()}
-        rid = store.add_result(args.name or Path(f).stem, report.predictions, origin="imported",
-                               config={"archive": Path(f).name, "kind": report.kind, "problems": report.problems},
-                               media=media)
+        rid = store.add_result(
+            args.name or Path(f).stem,
+            report.predictions,
+            origin="imported",
+            config={"archive": Path(f).name, "kind": report.kind, "problems": report.problems},
+            media=media,
+        )
         print(rid)
         for p in report.problems:
             print(f"warning: {p}", file=sys.stderr)
@@ -82,8 +86,15 @@ def cmd_list(args: argparse.Namespace) -> int:
 
     rows = _store(args).list_results()
     if args.json:
-        print(json.dumps([{"id": r.id, "name": r.name, "origin": r.origin, "created_ms": r.created_ms,
-                           **r.summary} for r in rows], indent=1))
+        print(
+            json.dumps(
+                [
+                    {"id": r.id, "name": r.name, "origin": r.origin, "created_ms": r.created_ms, **r.summary}
+                    for r in rows
+                ],
+                indent=1,
+            )
+        )
         return 0
     if not rows:
         print("no results stored yet: `python -m emolens import FILE` adds one", file=sys.stderr)
@@ -92,8 +103,10 @@ def cmd_list(args: argparse.Namespace) -> int:
     for r in rows:
         created = datetime.fromtimestamp(r.created_ms / 1000).strftime("%Y-%m-%d %H:%M")
         s = r.summary
-        print(f"{r.id:<13} {created:<17} {r.origin:<9} {s.get('files', 0):>5} {','.join(s.get('models', [])):<22} "
-              f"{s.get('duration_s', 0):>8.1f}  {r.name}")
+        print(
+            f"{r.id:<13} {created:<17} {r.origin:<9} {s.get('files', 0):>5} {','.join(s.get('models', [])):<22} "
+            f"{s.get('duration_s', 0):>8.1f}  {r.name}"
+        )
     return 0
 
 
@@ -114,8 +127,10 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="python -m emolens", description="emolens: measure and explore emotional "
-                                "expression in speech and text (Hume-compatible, offline).")
+    p = argparse.ArgumentParser(
+        prog="python -m emolens",
+        description="emolens: measure and explore emotional expression in speech and text (Hume-compatible, offline).",
+    )
     p.add_argument("--data-dir", help="store directory (default: $EMOLENS_DATA_DIR or ~/.emolens)")
     sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
@@ -144,13 +159,22 @@ def build_parser() -> argparse.ArgumentParser:
     s = sub.add_parser("measure", help="measure media files and/or texts; writes Hume-format predictions JSON")
     s.add_argument("files", nargs="*", metavar="FILE", help="media files (.wav .mp3 .mp4 .flac .ogg .m4a .webm)")
     s.add_argument("--text", action="append", default=[], help="a text to measure (repeatable)")
-    s.add_argument("--text-file", action="append", default=[], metavar="F.txt", help="a file whose whole "
-                   "content is one text (repeatable)")
-    s.add_argument("--text-lines", action="append", default=[], metavar="F.txt",
-                   help="every non-empty line of F is one text")
+    s.add_argument(
+        "--text-file",
+        action="append",
+        default=[],
+        metavar="F.txt",
+        help="a file whose whole content is one text (repeatable)",
+    )
+    s.add_argument(
+        "--text-lines", action="append", default=[], metavar="F.txt", help="every non-empty line of F is one text"
+    )
     s.add_argument("--models", help="comma-separated: prosody,language,ner (default: all, Hume's rule)")
-    s.add_argument("--granularity", choices=["word", "sentence", "utterance", "conversational_turn"],
-                   help="segmentation for prosody and language (defaults: prosody utterance, language word)")
+    s.add_argument(
+        "--granularity",
+        choices=["word", "sentence", "utterance", "conversational_turn"],
+        help="segmentation for prosody and language (defaults: prosody utterance, language word)",
+    )
     s.add_argument("--window", metavar="LENGTH,STEP", help="prosody sliding window in seconds, e.g. 4,1")
     s.add_argument("--identify-speakers", action="store_true")
     s.add_argument("--language", help="BCP-47 language of the speech (default: detect)")
@@ -192,6 +216,5 @@ def main(argv: list[str] | None = None) -> int:
     except BrokenPipeError:
         return 0
     except OSError as e:
-        print(f"error: {e.strerror or e}{': ' + e.filename if getattr(e, 'filename', None) else ''}",
-              file=sys.stderr)
+        print(f"error: {e.strerror or e}{': ' + e.filename if getattr(e, 'filename', None) else ''}", file=sys.stderr)
         return EXIT_ERROR

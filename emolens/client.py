@@ -80,16 +80,26 @@ def _config_dict(config: JobRequest | dict[str, Any] | None) -> dict[str, Any]:
 class Client:
     """Synchronous client of the batch API (httpx) plus a websocket streaming session."""
 
-    def __init__(self, base_url: str, api_key: str | None = None, *, transport: httpx.BaseTransport | None = None,
-                 timeout: float = 30.0) -> None:
+    def __init__(
+        self,
+        base_url: str,
+        api_key: str | None = None,
+        *,
+        transport: httpx.BaseTransport | None = None,
+        timeout: float = 30.0,
+    ) -> None:
         base_url = (base_url or "").strip().rstrip("/")
         if not base_url.startswith(("http://", "https://")):
             raise APIError(0, f"service URL {base_url!r} must start with http:// or https://")
         self.base_url = base_url
         self.api_key = api_key or None
         headers = {API_KEY_HEADER: self.api_key} if self.api_key else {}
-        self._http = httpx.Client(base_url=base_url, headers=headers, transport=transport,
-                                  timeout=httpx.Timeout(timeout, connect=min(timeout, 10.0)))
+        self._http = httpx.Client(
+            base_url=base_url,
+            headers=headers,
+            transport=transport,
+            timeout=httpx.Timeout(timeout, connect=min(timeout, 10.0)),
+        )
 
     # -- plumbing ----------------------------------------------------------------------------------------------
     def __enter__(self) -> Client:
@@ -118,16 +128,24 @@ class Client:
         try:
             return response.json()
         except (json.JSONDecodeError, UnicodeDecodeError):
-            raise APIError(response.status_code, f"{path} answered with something that is not JSON",
-                           "bad_response") from None
+            raise APIError(
+                response.status_code, f"{path} answered with something that is not JSON", "bad_response"
+            ) from None
 
     # -- batch -------------------------------------------------------------------------------------------------
     def health(self) -> dict[str, Any]:
         """``GET /health`` (emolens services); raises APIError when the service is down or is not emolens."""
         return self._json("GET", "/health")
 
-    def start_job(self, *, files: Sequence[FileInput] = (), urls: Iterable[str] = (), text: Iterable[str] = (),
-                  config: JobRequest | dict[str, Any] | None = None, callback_url: str | None = None) -> str:
+    def start_job(
+        self,
+        *,
+        files: Sequence[FileInput] = (),
+        urls: Iterable[str] = (),
+        text: Iterable[str] = (),
+        config: JobRequest | dict[str, Any] | None = None,
+        callback_url: str | None = None,
+    ) -> str:
         """Start a batch job and return its id. Files go as multipart (``file`` parts + a ``json`` field)."""
         body = _config_dict(config)
         if urls:
@@ -163,9 +181,16 @@ class Client:
         """Job details as the raw JSON dict (keeps emolens' ``progress`` extra easy to reach)."""
         return self._json("GET", f"/v0/batch/jobs/{job_id}")
 
-    def list_jobs(self, *, limit: int = 50, status: Sequence[str] | str | None = None, when: str | None = None,
-                  timestamp_ms: int | None = None, sort_by: str = "created", direction: str = "desc"
-                  ) -> list[JobDetails]:
+    def list_jobs(
+        self,
+        *,
+        limit: int = 50,
+        status: Sequence[str] | str | None = None,
+        when: str | None = None,
+        timestamp_ms: int | None = None,
+        sort_by: str = "created",
+        direction: str = "desc",
+    ) -> list[JobDetails]:
         """``GET /v0/batch/jobs`` with Hume's filters."""
         params: list[tuple[str, Any]] = [("limit", limit), ("sort_by", sort_by), ("direction", direction)]
         if status:
@@ -177,8 +202,9 @@ class Client:
         data = self._json("GET", "/v0/batch/jobs", params=params)
         return [JobDetails.model_validate(d) for d in data]
 
-    def wait(self, job_id: str, *, timeout: float | None = None, poll_s: float = 0.5,
-             progress: Progress | None = None) -> JobDetails:
+    def wait(
+        self, job_id: str, *, timeout: float | None = None, poll_s: float = 0.5, progress: Progress | None = None
+    ) -> JobDetails:
         """Poll until the job is COMPLETED or FAILED and return its details (a FAILED job is returned, not raised).
 
         ``progress(fraction, message)`` is called on every poll. Raises APIError(code="timeout") after ``timeout``.
@@ -213,8 +239,9 @@ class Client:
         try:
             return parse_predictions(data)
         except ValidationError as e:
-            raise APIError(200, f"predictions do not follow Hume's format: {e.errors()[0].get('msg')}",
-                           "bad_response") from None
+            raise APIError(
+                200, f"predictions do not follow Hume's format: {e.errors()[0].get('msg')}", "bad_response"
+            ) from None
 
     def artifacts(self, job_id: str) -> bytes:
         """The artifacts zip (CSV files, one per model)."""
@@ -222,7 +249,7 @@ class Client:
 
     # -- streaming ---------------------------------------------------------------------------------------------
     def stream_url(self) -> str:
-        return "ws" + self.base_url[len("http"):] + "/v0/stream/models"
+        return "ws" + self.base_url[len("http") :] + "/v0/stream/models"
 
     def stream(self, *, open_timeout: float = 10.0, reply_timeout: float = 120.0) -> StreamSession:
         """Open a websocket session on ``/v0/stream/models`` (use it as a context manager)."""
@@ -233,8 +260,9 @@ class StreamSession:
     """One websocket connection: send payloads, get parsed replies. Error replies raise APIError(400, ..., code);
     warnings stay inside the reply (e.g. ``reply.prosody.model_extra["warning"]``)."""
 
-    def __init__(self, url: str, api_key: str | None = None, *, open_timeout: float = 10.0,
-                 reply_timeout: float = 120.0) -> None:
+    def __init__(
+        self, url: str, api_key: str | None = None, *, open_timeout: float = 10.0, reply_timeout: float = 120.0
+    ) -> None:
         from websockets.exceptions import InvalidHandshake, InvalidStatus
         from websockets.sync.client import connect
 
@@ -280,8 +308,9 @@ class StreamSession:
             raise APIError(400, err.error, err.code)
         return StreamResponse.model_validate(reply)
 
-    def send_text(self, text: str, models: dict[str, Any] | None = None, *, payload_id: str | None = None,
-                  **extra: Any) -> StreamResponse:
+    def send_text(
+        self, text: str, models: dict[str, Any] | None = None, *, payload_id: str | None = None, **extra: Any
+    ) -> StreamResponse:
         """Measure raw text (language / ner)."""
         payload: dict[str, Any] = {"data": text, "raw_text": True, **extra}
         if models is not None:
@@ -290,8 +319,16 @@ class StreamSession:
             payload["payload_id"] = payload_id
         return self._parsed(payload)
 
-    def send_audio(self, data: bytes, models: dict[str, Any] | None = None, *, payload_id: str | None = None,
-                   stream_window_ms: int | None = None, reset_stream: bool = False, **extra: Any) -> StreamResponse:
+    def send_audio(
+        self,
+        data: bytes,
+        models: dict[str, Any] | None = None,
+        *,
+        payload_id: str | None = None,
+        stream_window_ms: int | None = None,
+        reset_stream: bool = False,
+        **extra: Any,
+    ) -> StreamResponse:
         """Measure one media payload (at most 5 s of audio; see :func:`audio_chunks`)."""
         payload: dict[str, Any] = {"data": base64.b64encode(data).decode(), **extra}
         if models is not None:
@@ -323,6 +360,6 @@ def audio_chunks(path: str | Path, seconds: float = 5.0) -> list[tuple[float, by
     out = []
     for start in range(0, len(audio.samples), step):
         buf = io.BytesIO()
-        sf.write(buf, audio.samples[start:start + step], audio.sample_rate, format="WAV", subtype="PCM_16")
+        sf.write(buf, audio.samples[start : start + step], audio.sample_rate, format="WAV", subtype="PCM_16")
         out.append((start / audio.sample_rate, buf.getvalue()))
     return out

@@ -62,13 +62,19 @@ def sniff_csv(text: str, name: str) -> list[dict[str, Any]]:
     found = {key: next((cols[a] for a in al if a in cols), None) for key, al in _ALIASES.items()}
     emotion_cols = [c for c in df.columns if c in LANGUAGE_EMOTIONS]
     if not emotion_cols:
-        raise ArchiveError("CSV has no emotion columns named as in Hume (e.g. 'Joy', 'Surprise (negative)'); "
-                           "not a results table", name)
+        raise ArchiveError(
+            "CSV has no emotion columns named as in Hume (e.g. 'Joy', 'Surprise (negative)'); not a results table", name
+        )
     if found["begin"] is None and found["position_begin"] is None and "frame" not in cols:
         raise ArchiveError("CSV has emotion columns but no time ('begin'/'end') or position columns", name)
     has_lang_only = any(c in LANGUAGE_ONLY_EMOTIONS for c in emotion_cols)
-    default_model = "ner" if "entity" in cols else "face" if "frame" in cols else (
-        "language" if has_lang_only or found["position_begin"] else "prosody")
+    default_model = (
+        "ner"
+        if "entity" in cols
+        else "face"
+        if "frame" in cols
+        else ("language" if has_lang_only or found["position_begin"] else "prosody")
+    )
     sent_cols = [c for c in SENTIMENT_COLUMNS if c in df.columns]
     tox_cols = [c for c in TOXICITY_CATEGORIES if c in df.columns]
     file_col, model_col, src_col = found["file"], found["model"], found["source"]
@@ -79,8 +85,10 @@ def sniff_csv(text: str, name: str) -> list[dict[str, Any]]:
             continue
         file = str(_value(rec[file_col]) or name) if file_col else name
         skey = _value(rec[src_col]) if src_col else file
-        src = sources.setdefault(skey, {"source": {"type": "file", "filename": file},
-                                        "results": {"predictions": [], "errors": []}, "error": None})
+        src = sources.setdefault(
+            skey,
+            {"source": {"type": "file", "filename": file}, "results": {"predictions": [], "errors": []}, "error": None},
+        )
         preds = src["results"]["predictions"]
         entry = next((p for p in preds if p["file"] == file), None)
         if entry is None:
@@ -95,8 +103,9 @@ def sniff_csv(text: str, name: str) -> list[dict[str, Any]]:
             group = {"id": speaker, "predictions": []}
             res["grouped_predictions"].append(group)
         names = PROSODY_EMOTIONS if model in ("prosody", "burst", "face") else LANGUAGE_EMOTIONS
-        emotions = [{"name": n, "score": float(rec[n])} for n in emotion_cols
-                    if n in names and _value(rec[n]) is not None]
+        emotions = [
+            {"name": n, "score": float(rec[n])} for n in emotion_cols if n in names and _value(rec[n]) is not None
+        ]
         p: dict[str, Any] = {"emotions": emotions}
         text = _value(rec[found["text"]]) if found["text"] else None
         begin = _value(rec[found["begin"]]) if found["begin"] else None
@@ -119,8 +128,11 @@ def sniff_csv(text: str, name: str) -> list[dict[str, Any]]:
             if model == "language":
                 p["text"] = text
                 if sent_cols and any(_value(rec[c]) is not None for c in sent_cols):
-                    p["sentiment"] = [{"name": lvl, "score": float(rec[f"sentiment_{lvl}"])}
-                                      for lvl in SENTIMENT_LEVELS if f"sentiment_{lvl}" in df.columns]
+                    p["sentiment"] = [
+                        {"name": lvl, "score": float(rec[f"sentiment_{lvl}"])}
+                        for lvl in SENTIMENT_LEVELS
+                        if f"sentiment_{lvl}" in df.columns
+                    ]
                 if tox_cols and any(_value(rec[c]) is not None for c in tox_cols):
                     p["toxicity"] = [{"name": c, "score": float(rec[c])} for c in tox_cols]
             else:

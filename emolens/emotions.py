@@ -6,18 +6,63 @@ from typing import Final
 
 #: The 48 names shared by prosody, vocal burst and face, in Hume's documented (alphabetical) order.
 PROSODY_EMOTIONS: Final[tuple[str, ...]] = (
-    "Admiration", "Adoration", "Aesthetic Appreciation", "Amusement", "Anger", "Anxiety", "Awe",
-    "Awkwardness", "Boredom", "Calmness", "Concentration", "Confusion", "Contemplation", "Contempt",
-    "Contentment", "Craving", "Desire", "Determination", "Disappointment", "Disgust", "Distress",
-    "Doubt", "Ecstasy", "Embarrassment", "Empathic Pain", "Entrancement", "Envy", "Excitement",
-    "Fear", "Guilt", "Horror", "Interest", "Joy", "Love", "Nostalgia", "Pain", "Pride",
-    "Realization", "Relief", "Romance", "Sadness", "Satisfaction", "Shame", "Surprise (negative)",
-    "Surprise (positive)", "Sympathy", "Tiredness", "Triumph",
+    "Admiration",
+    "Adoration",
+    "Aesthetic Appreciation",
+    "Amusement",
+    "Anger",
+    "Anxiety",
+    "Awe",
+    "Awkwardness",
+    "Boredom",
+    "Calmness",
+    "Concentration",
+    "Confusion",
+    "Contemplation",
+    "Contempt",
+    "Contentment",
+    "Craving",
+    "Desire",
+    "Determination",
+    "Disappointment",
+    "Disgust",
+    "Distress",
+    "Doubt",
+    "Ecstasy",
+    "Embarrassment",
+    "Empathic Pain",
+    "Entrancement",
+    "Envy",
+    "Excitement",
+    "Fear",
+    "Guilt",
+    "Horror",
+    "Interest",
+    "Joy",
+    "Love",
+    "Nostalgia",
+    "Pain",
+    "Pride",
+    "Realization",
+    "Relief",
+    "Romance",
+    "Sadness",
+    "Satisfaction",
+    "Shame",
+    "Surprise (negative)",
+    "Surprise (positive)",
+    "Sympathy",
+    "Tiredness",
+    "Triumph",
 )
 
 #: Names only the language model has.
 LANGUAGE_ONLY_EMOTIONS: Final[tuple[str, ...]] = (
-    "Annoyance", "Disapproval", "Enthusiasm", "Gratitude", "Sarcasm",
+    "Annoyance",
+    "Disapproval",
+    "Enthusiasm",
+    "Gratitude",
+    "Sarcasm",
 )
 
 #: The 53 language names (48 + 5), sorted alphabetically as Hume lists them.
@@ -32,7 +77,12 @@ SENTIMENT_LEVELS: Final[tuple[str, ...]] = tuple(str(i) for i in range(1, 10))
 
 #: The six Jigsaw toxicity categories.
 TOXICITY_CATEGORIES: Final[tuple[str, ...]] = (
-    "toxic", "severe_toxic", "obscene", "threat", "insult", "identity_hate",
+    "toxic",
+    "severe_toxic",
+    "obscene",
+    "threat",
+    "insult",
+    "identity_hate",
 )
 
 #: Model name -> the emotion names every prediction of that model carries.

@@ -26,8 +26,19 @@ from emolens.emotions import (
 )
 
 SEGMENT_COLUMNS = [
-    "source", "file", "file_type", "model", "speaker", "segment", "text", "begin", "end",
-    "position_begin", "position_end", "confidence", "speaker_confidence",
+    "source",
+    "file",
+    "file_type",
+    "model",
+    "speaker",
+    "segment",
+    "text",
+    "begin",
+    "end",
+    "position_begin",
+    "position_end",
+    "confidence",
+    "speaker_confidence",
 ]
 NER_COLUMNS = ["entity_confidence", "support", "uri", "link_word"]
 FRAME_MODELS = ("prosody", "language", "ner", "burst", "face")
@@ -64,7 +75,7 @@ def _model_frame(predictions: list[dict[str, Any]], model: str) -> pd.DataFrame 
     toxs: list[Any] = []
     seen_names: list[str] | None = None
     for si, src in enumerate(predictions):
-        for pred in ((src.get("results") or {}).get("predictions") or []):
+        for pred in (src.get("results") or {}).get("predictions") or []:
             res = (pred.get("models") or {}).get(model)
             if not res:
                 continue
@@ -142,8 +153,12 @@ def wide_frame(predictions: list[dict[str, Any]], model: str | None = None) -> p
     models = [model] if model else list(FRAME_MODELS)
     frames = [f for m in models if (f := _model_frame(predictions, m)) is not None]
     if not frames:
-        return pd.DataFrame({c: pd.Series(dtype=object if c in ("file", "file_type", "model", "speaker", "text")
-                                          else float) for c in SEGMENT_COLUMNS})
+        return pd.DataFrame(
+            {
+                c: pd.Series(dtype=object if c in ("file", "file_type", "model", "speaker", "text") else float)
+                for c in SEGMENT_COLUMNS
+            }
+        )
     if len(frames) == 1:
         return frames[0]
     df = pd.concat(frames, ignore_index=True, sort=False)
@@ -247,8 +262,11 @@ def file_options(predictions: list[dict[str, Any]]) -> list[tuple[int, str, list
     """(source index, file, models present) for every file of a payload, in order."""
     out = []
     for si, src in enumerate(predictions):
-        for pred in ((src.get("results") or {}).get("predictions") or []):
-            models = [m for m, r in (pred.get("models") or {}).items() if r and m in FRAME_MODELS
-                      and any(g.get("predictions") for g in r.get("grouped_predictions") or [])]
+        for pred in (src.get("results") or {}).get("predictions") or []:
+            models = [
+                m
+                for m, r in (pred.get("models") or {}).items()
+                if r and m in FRAME_MODELS and any(g.get("predictions") for g in r.get("grouped_predictions") or [])
+            ]
             out.append((si, str(pred.get("file")), models))
     return out

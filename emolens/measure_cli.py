@@ -21,8 +21,9 @@ def request_from_args(args: argparse.Namespace) -> dict[str, Any]:
     names = [m.strip() for m in args.models.split(",") if m.strip()] if args.models else list(MODEL_CHOICES)
     bad = [m for m in names if m not in MODEL_CHOICES]
     if bad:
-        raise ConfigError(f"unknown model(s) {', '.join(bad)}: use a comma-separated subset of "
-                          f"{','.join(MODEL_CHOICES)}")
+        raise ConfigError(
+            f"unknown model(s) {', '.join(bad)}: use a comma-separated subset of {','.join(MODEL_CHOICES)}"
+        )
     speakers = bool(args.identify_speakers)
     if "prosody" in names:
         pc: dict[str, Any] = {"identify_speakers": speakers}
@@ -90,8 +91,13 @@ def run_measure(args: argparse.Namespace, store_factory: Callable[[argparse.Name
     if not args.no_progress and sys.stderr.isatty() or getattr(args, "force_progress", False):
         from tqdm import tqdm
 
-        bar = tqdm(total=100, unit="%", desc="measuring", file=sys.stderr,
-                   bar_format="{desc}: {percentage:3.0f}%|{bar}| {elapsed}<{remaining} {postfix}")
+        bar = tqdm(
+            total=100,
+            unit="%",
+            desc="measuring",
+            file=sys.stderr,
+            bar_format="{desc}: {percentage:3.0f}%|{bar}| {elapsed}<{remaining} {postfix}",
+        )
     share_text = len(texts) / (len(texts) + 10 * len(files))  # media is the slow part: weight it 10x
 
     def progress_in(offset: float, span: float) -> Callable[[float, str], None]:
@@ -100,6 +106,7 @@ def run_measure(args: argparse.Namespace, store_factory: Callable[[argparse.Name
                 bar.n = round(100 * (offset + span * max(0.0, min(1.0, fraction))), 1)
                 bar.set_postfix_str(message[:40], refresh=False)
                 bar.refresh()
+
         return cb
 
     out: list[dict[str, Any]] = []

@@ -10,7 +10,7 @@ request limits) raise :class:`emolens.errors.ConfigError` with a message that sa
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Generic, Literal, TypeVar, Union
+from typing import Annotated, Any, Generic, Literal, TypeVar
 
 from pydantic import (
     BaseModel,
@@ -343,8 +343,10 @@ class JobRequest(Wire):
         if models is not None:
             for name in ("prosody", "language"):
                 cfg = getattr(models, name)
-                if cfg is not None and cfg.granularity == "conversational_turn" and not (
-                    cfg.identify_speakers or tr_speakers
+                if (
+                    cfg is not None
+                    and cfg.granularity == "conversational_turn"
+                    and not (cfg.identify_speakers or tr_speakers)
                 ):
                     raise ValueError(
                         f"models.{name}.granularity 'conversational_turn' requires identify_speakers: set "
@@ -425,9 +427,7 @@ class StateFailed(Wire):
     message: str
 
 
-JobState = Annotated[
-    Union[StateQueued, StateInProgress, StateCompleted, StateFailed], Field(discriminator="status")
-]
+JobState = Annotated[StateQueued | StateInProgress | StateCompleted | StateFailed, Field(discriminator="status")]
 
 
 class JobDetails(Wire):
@@ -568,6 +568,7 @@ class StreamWarning(Wire):
 
 
 __all__ = sorted(
-    name for name, obj in list(globals().items())
+    name
+    for name, obj in list(globals().items())
     if not name.startswith("_") and (getattr(obj, "__module__", None) == __name__ or name.startswith("MAX_"))
 )

@@ -117,8 +117,10 @@ class Store:
             self.data_dir.mkdir(parents=True, exist_ok=True)
             (self.data_dir / "media").mkdir(exist_ok=True)
         except OSError as e:
-            raise StoreError(f"cannot create data directory {self.data_dir}: {e.strerror}; "
-                             "set EMOLENS_DATA_DIR or --data-dir to a writable folder") from None
+            raise StoreError(
+                f"cannot create data directory {self.data_dir}: {e.strerror}; "
+                "set EMOLENS_DATA_DIR or --data-dir to a writable folder"
+            ) from None
         self.db_path = self.data_dir / "emolens.sqlite3"
         self._migrate()
 
@@ -183,8 +185,16 @@ class Store:
             con.execute(
                 "INSERT INTO results (id, name, origin, created_ms, config, summary, predictions, job_id)"
                 " VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                (rid, name, origin, now_ms(), json.dumps(config) if config is not None else None,
-                 json.dumps(summary), blob, job_id),
+                (
+                    rid,
+                    name,
+                    origin,
+                    now_ms(),
+                    json.dumps(config) if config is not None else None,
+                    json.dumps(summary),
+                    blob,
+                    job_id,
+                ),
             )
             for filename, sha in (media or {}).items():
                 con.execute("INSERT OR REPLACE INTO result_media VALUES (?, ?, ?)", (rid, filename, sha))
@@ -192,9 +202,14 @@ class Store:
 
     def _row(self, r: sqlite3.Row, media: dict[str, str]) -> ResultRow:
         return ResultRow(
-            id=r["id"], name=r["name"], origin=r["origin"], created_ms=r["created_ms"],
-            config=json.loads(r["config"]) if r["config"] else None, summary=json.loads(r["summary"]),
-            job_id=r["job_id"], media=media,
+            id=r["id"],
+            name=r["name"],
+            origin=r["origin"],
+            created_ms=r["created_ms"],
+            config=json.loads(r["config"]) if r["config"] else None,
+            summary=json.loads(r["summary"]),
+            job_id=r["job_id"],
+            media=media,
         )
 
     def list_results(self) -> list[ResultRow]:
@@ -255,9 +270,7 @@ class Store:
             orphans = []
             for sha in shas:
                 used = con.execute("SELECT 1 FROM result_media WHERE sha256 = ? LIMIT 1", (sha,)).fetchone()
-                in_jobs = con.execute(
-                    "SELECT 1 FROM jobs WHERE request LIKE ? LIMIT 1", (f"%{sha}%",)
-                ).fetchone()
+                in_jobs = con.execute("SELECT 1 FROM jobs WHERE request LIKE ? LIMIT 1", (f"%{sha}%",)).fetchone()
                 if not used and not in_jobs:
                     con.execute("DELETE FROM media WHERE sha256 = ?", (sha,))
                     orphans.append(sha)
@@ -414,8 +427,12 @@ class Store:
                     t = now_ms()
                     con.execute(
                         "UPDATE jobs SET status = 'FAILED', ended_ms = ?, message = ? WHERE job_id = ?",
-                        (t, f"interrupted {r['attempts']} times (the service stopped while it ran); "
-                            "submit the job again", r["job_id"]),
+                        (
+                            t,
+                            f"interrupted {r['attempts']} times (the service stopped while it ran); "
+                            "submit the job again",
+                            r["job_id"],
+                        ),
                     )
                     failed.append(r["job_id"])
         return requeued, failed
@@ -446,11 +463,16 @@ class Store:
             if r is None or r["status"] != "IN_PROGRESS":
                 return None
             if r["attempts"] < max_attempts:
-                con.execute("UPDATE jobs SET status = 'QUEUED', started_ms = NULL, progress = 0,"
-                            " progress_note = NULL WHERE job_id = ?", (job_id,))
+                con.execute(
+                    "UPDATE jobs SET status = 'QUEUED', started_ms = NULL, progress = 0,"
+                    " progress_note = NULL WHERE job_id = ?",
+                    (job_id,),
+                )
                 return "QUEUED"
-            con.execute("UPDATE jobs SET status = 'FAILED', ended_ms = ?, message = ? WHERE job_id = ?",
-                        (now_ms(), message, job_id))
+            con.execute(
+                "UPDATE jobs SET status = 'FAILED', ended_ms = ?, message = ? WHERE job_id = ?",
+                (now_ms(), message, job_id),
+            )
             return "FAILED"
 
     def requeue_job(self, job_id: str) -> bool:
@@ -458,6 +480,7 @@ class Store:
         with self._write() as con:
             n = con.execute(
                 "UPDATE jobs SET status = 'QUEUED', started_ms = NULL, progress = 0, progress_note = NULL,"
-                " attempts = MAX(attempts - 1, 0) WHERE job_id = ? AND status = 'IN_PROGRESS'", (job_id,)
+                " attempts = MAX(attempts - 1, 0) WHERE job_id = ? AND status = 'IN_PROGRESS'",
+                (job_id,),
             ).rowcount
         return n > 0

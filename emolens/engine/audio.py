@@ -20,9 +20,20 @@ SAMPLE_RATE = 16_000
 
 # Extensions mimetypes does not know everywhere (slim containers lack /etc/mime.types).
 _MIME_BY_EXT = {
-    ".wav": "audio/wav", ".mp3": "audio/mpeg", ".flac": "audio/flac", ".ogg": "audio/ogg", ".oga": "audio/ogg",
-    ".opus": "audio/ogg", ".m4a": "audio/mp4", ".aac": "audio/aac", ".webm": "video/webm", ".mp4": "video/mp4",
-    ".mkv": "video/x-matroska", ".mov": "video/quicktime", ".avi": "video/x-msvideo", ".wma": "audio/x-ms-wma",
+    ".wav": "audio/wav",
+    ".mp3": "audio/mpeg",
+    ".flac": "audio/flac",
+    ".ogg": "audio/ogg",
+    ".oga": "audio/ogg",
+    ".opus": "audio/ogg",
+    ".m4a": "audio/mp4",
+    ".aac": "audio/aac",
+    ".webm": "video/webm",
+    ".mp4": "video/mp4",
+    ".mkv": "video/x-matroska",
+    ".mov": "video/quicktime",
+    ".avi": "video/x-msvideo",
+    ".wma": "audio/x-ms-wma",
 }
 
 
@@ -147,8 +158,9 @@ def decode(path: str | Path, *, max_seconds: float = MAX_MEDIA_SECONDS) -> Audio
                 chunks.append(out.to_ndarray().reshape(-1))
         except av.error.FFmpegError as e:
             if not chunks:
-                raise MediaError(f"the audio track cannot be decoded ({e.strerror or e})", file=name,
-                                 file_type=file_type) from e
+                raise MediaError(
+                    f"the audio track cannot be decoded ({e.strerror or e})", file=name, file_type=file_type
+                ) from e
             # A truncated tail is common (interrupted uploads): keep what decoded.
     finally:
         container.close()

@@ -82,7 +82,7 @@ def embed_windows(samples: np.ndarray, spans: list[tuple[float, float]]) -> np.n
     enc = get_encoder()
     wav = normalize_volume(samples.astype(np.float32), -30, increase_only=True)
     out = np.zeros((len(spans), 256), np.float32)
-    pieces = [wav[int(b * SR): int(e * SR)] for b, e in spans]
+    pieces = [wav[int(b * SR) : int(e * SR)] for b, e in spans]
     by_length: dict[int, list[int]] = {}
     for i, piece in enumerate(pieces):
         if len(piece):
@@ -90,7 +90,7 @@ def embed_windows(samples: np.ndarray, spans: list[tuple[float, float]]) -> np.n
     with torch.no_grad():
         for idx_all in by_length.values():
             for k in range(0, len(idx_all), 64):
-                idx = idx_all[k: k + 64]
+                idx = idx_all[k : k + 64]
                 # librosa treats leading axes as channels; resemblyzer's .T turns (n, 40, frames) into
                 # (frames, 40, n), so move the span axis back to the front: (n, frames, 40)
                 stacked = wav_to_mel_spectrogram(np.stack([pieces[i] for i in idx]))
@@ -142,8 +142,10 @@ def diarize(samples: np.ndarray, regions: list[tuple[float, float]], *, threshol
     p = np.exp((sims - sims.max(1, keepdims=True)) / _TEMP)
     p /= p.sum(1, keepdims=True)
     col = {c: i for i, c in enumerate(ids)}
-    return [Turn(round(b, 3), round(e, 3), names[c], round(float(p[i, col[c]]), 4))
-            for i, ((b, e), c) in enumerate(zip(spans, labels))]
+    return [
+        Turn(round(b, 3), round(e, 3), names[c], round(float(p[i, col[c]]), 4))
+        for i, ((b, e), c) in enumerate(zip(spans, labels))
+    ]
 
 
 def speaker_at(turns: list[Turn], begin: float, end: float) -> tuple[str, float | None]:
@@ -155,7 +157,9 @@ def speaker_at(turns: list[Turn], begin: float, end: float) -> tuple[str, float 
     return best.speaker, best.confidence
 
 
-def frame_labels(turns: list[Turn], regions: list[tuple[float, float]], duration: float) -> list[tuple[float, float, str]]:
+def frame_labels(
+    turns: list[Turn], regions: list[tuple[float, float]], duration: float
+) -> list[tuple[float, float, str]]:
     """Flatten overlapping window turns into non-overlapping ``(begin, end, speaker)`` within speech regions."""
     step = 0.01
     n = int(np.ceil(duration / step))
@@ -178,8 +182,13 @@ def frame_labels(turns: list[Turn], regions: list[tuple[float, float]], duration
     return out
 
 
-def der(reference: list[tuple[float, float, str]], hypothesis: list[tuple[float, float, str]],
-        uem: tuple[float, float], *, collar: float = 0.25) -> dict[str, float]:
+def der(
+    reference: list[tuple[float, float, str]],
+    hypothesis: list[tuple[float, float, str]],
+    uem: tuple[float, float],
+    *,
+    collar: float = 0.25,
+) -> dict[str, float]:
     """Frame-based diarization error rate (10 ms frames) with a ``collar`` around reference boundaries.
 
     Speakers are mapped one-to-one to maximise overlap (Hungarian). Returns der, miss, false_alarm, confusion
@@ -194,15 +203,15 @@ def der(reference: list[tuple[float, float, str]], hypothesis: list[tuple[float,
     R = np.zeros((len(rs), n), bool)
     H = np.zeros((max(1, len(hs)), n), bool)
     scored = np.zeros(n, bool)
-    scored[int(uem[0] / step):] = True
+    scored[int(uem[0] / step) :] = True
     for b, e, s in reference:
-        R[rs.index(s), int(round(b / step)): int(round(e / step))] = True
+        R[rs.index(s), int(round(b / step)) : int(round(e / step))] = True
         c = int(round(collar / step))
         for edge in (b, e):
             k = int(round(edge / step))
-            scored[max(0, k - c): k + c] = False
+            scored[max(0, k - c) : k + c] = False
     for b, e, s in hypothesis:
-        H[hs.index(s), int(round(b / step)): int(round(e / step))] = True
+        H[hs.index(s), int(round(b / step)) : int(round(e / step))] = True
     R, H = R[:, scored], H[:, scored]
     overlap = R.astype(int) @ H.T.astype(int)
     ri, hi = linear_sum_assignment(-overlap)
@@ -213,8 +222,13 @@ def der(reference: list[tuple[float, float, str]], hypothesis: list[tuple[float,
     fa = np.maximum(nh - nr, 0).sum()
     conf = np.minimum(nr, nh).sum() - correct
     t = max(total, 1)
-    return {"der": (miss + fa + conf) / t, "miss": miss / t, "false_alarm": fa / t, "confusion": conf / t,
-            "speech_s": total * step}
+    return {
+        "der": (miss + fa + conf) / t,
+        "miss": miss / t,
+        "false_alarm": fa / t,
+        "confusion": conf / t,
+        "speech_s": total * step,
+    }
 
 
 def read_rttm(path, uri: str | None = None) -> dict[str, list[tuple[float, float, str]]]:

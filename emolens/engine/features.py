@@ -31,18 +31,41 @@ _SPECTRAL = ("centroid_hz", "alpha_ratio_db", "hammarberg_db", "spectral_slope",
 
 FEATURE_NAMES: tuple[str, ...] = (
     tuple(f"f0_{s}_st" for s in _F0_STATS)
-    + ("f0_slope_st_s", "f0_delta_st", "f0_delta_std_st", "f0_rise_frac", "f0_run_slope_mean", "f0_run_slope_std",
-       "f0_run_slope_abs", "f0_run_range_st", "voiced_frac")
-    + ("loud_mean_db", "loud_rel_mean_db", "loud_std_db", "loud_rel_p10_db", "loud_rel_p50_db", "loud_range_db",
-       "loud_skew", "loud_slope_db_s", "loud_delta_db", "loud_delta_std_db", "loud_rise_db", "loud_fall_db",
-       "loud_voiced_minus_all_db")
+    + (
+        "f0_slope_st_s",
+        "f0_delta_st",
+        "f0_delta_std_st",
+        "f0_rise_frac",
+        "f0_run_slope_mean",
+        "f0_run_slope_std",
+        "f0_run_slope_abs",
+        "f0_run_range_st",
+        "voiced_frac",
+    )
+    + (
+        "loud_mean_db",
+        "loud_rel_mean_db",
+        "loud_std_db",
+        "loud_rel_p10_db",
+        "loud_rel_p50_db",
+        "loud_range_db",
+        "loud_skew",
+        "loud_slope_db_s",
+        "loud_delta_db",
+        "loud_delta_std_db",
+        "loud_rise_db",
+        "loud_fall_db",
+        "loud_voiced_minus_all_db",
+    )
     + ("syllable_rate", "pause_frac", "pause_rate", "voiced_run_s", "voiced_run_std_s", "unvoiced_run_s")
     + ("jitter", "shimmer_db", "hnr_mean_db", "hnr_std_db", "hnr_p90_db")
     + tuple(f"{n}_{s}" for n in _SPECTRAL for s in ("mean", "std"))
     + tuple(f"{n}_voiced" for n in _SPECTRAL[1:4])
     + tuple(f"band{i}_{s}_db" for i in range(len(_BANDS)) for s in ("mean", "std"))
-    + tuple(f"mfcc{i}_mean" for i in range(1, 13)) + tuple(f"mfcc{i}_std" for i in range(1, 13))
-    + tuple(f"mfcc{i}_dstd" for i in range(1, 13)) + tuple(f"mfcc{i}_vmean" for i in range(1, 13))
+    + tuple(f"mfcc{i}_mean" for i in range(1, 13))
+    + tuple(f"mfcc{i}_std" for i in range(1, 13))
+    + tuple(f"mfcc{i}_dstd" for i in range(1, 13))
+    + tuple(f"mfcc{i}_vmean" for i in range(1, 13))
 )
 
 
@@ -95,20 +118,20 @@ def _spectral(x: np.ndarray, f0: np.ndarray, n: int) -> dict[str, np.ndarray]:
     b02 = (_FREQS > 0) & (_FREQS < 2000)
     b25 = (_FREQS >= 2000) & (_FREQS < 5000)
     logf = np.log(np.maximum(_FREQS, 1.0))
-    out: dict[str, list[np.ndarray]] = {k: [] for k in
-                                        ("loud", "hnr", "centroid", "alpha", "hammarberg", "slope", "flux",
-                                         "rolloff", "bands", "mfcc")}
+    out: dict[str, list[np.ndarray]] = {
+        k: [] for k in ("loud", "hnr", "centroid", "alpha", "hammarberg", "slope", "flux", "rolloff", "bands", "mfcc")
+    }
     prev_last = None
     for start in range(0, n, _CHUNK_FRAMES):
         m = min(_CHUNK_FRAMES, n - start)
-        seg = x[start * HOP: (start + m) * HOP + WIN + NFFT]
+        seg = x[start * HOP : (start + m) * HOP + WIN + NFFT]
         fr = _frames(seg, m)[:, :NFFT].copy()
         fr[:, :WIN] *= _WINDOW
         fr[:, WIN:] = 0.0
         spec = np.fft.rfft(fr, axis=1)
-        power = (spec.real ** 2 + spec.imag ** 2).astype(np.float64)
+        power = (spec.real**2 + spec.imag**2).astype(np.float64)
         energy = fr[:, :WIN].astype(np.float64)
-        rms = np.sqrt(np.mean(energy ** 2, axis=1) / np.mean(_WINDOW ** 2) + 1e-12)
+        rms = np.sqrt(np.mean(energy**2, axis=1) / np.mean(_WINDOW**2) + 1e-12)
         out["loud"].append(20 * np.log10(rms + 1e-6))
         tot = power.sum(axis=1) + 1e-12
         out["centroid"].append((power * _FREQS).sum(axis=1) / tot)
@@ -116,7 +139,7 @@ def _spectral(x: np.ndarray, f0: np.ndarray, n: int) -> dict[str, np.ndarray]:
         out["hammarberg"].append(10 * np.log10((power[:, b02].max(1) + 1e-10) / (power[:, b25].max(1) + 1e-10)))
         logp = 10 * np.log10(power[:, 1:] + 1e-10)
         lf = logf[1:] - logf[1:].mean()
-        out["slope"].append(((logp - logp.mean(1, keepdims=True)) * lf).sum(1) / (lf ** 2).sum())
+        out["slope"].append(((logp - logp.mean(1, keepdims=True)) * lf).sum(1) / (lf**2).sum())
         cum = np.cumsum(power, axis=1)
         out["rolloff"].append(_FREQS[np.argmax(cum >= 0.85 * cum[:, -1:], axis=1)])
         out["bands"].append(10 * np.log10((_BAND_MASK @ power.T + 1e-10) / tot[None, :]))
@@ -129,7 +152,7 @@ def _spectral(x: np.ndarray, f0: np.ndarray, n: int) -> dict[str, np.ndarray]:
         out["mfcc"].append(dct(melspec, type=2, axis=0, norm="ortho")[:13])
         # HNR from the normalised autocorrelation at the pitch period (Boersma 1993's window correction).
         ac = np.fft.irfft(np.abs(np.fft.rfft(fr, 2 * NFFT, axis=1)) ** 2, axis=1)[:, :NFFT]
-        f0c = f0[start: start + m]
+        f0c = f0[start : start + m]
         hnr = np.full(m, np.nan)
         v = np.nonzero(f0c > 0)[0]
         if v.size:
@@ -139,8 +162,9 @@ def _spectral(x: np.ndarray, f0: np.ndarray, n: int) -> dict[str, np.ndarray]:
             hnr[v] = 10 * np.log10(r / (1 - r))
         out["hnr"].append(hnr)
     rows = {"mfcc": 13, "bands": len(_BANDS)}
-    return {k: (np.concatenate(v, axis=-1) if v else np.zeros((rows[k], 0) if k in rows else 0))
-            for k, v in out.items()}
+    return {
+        k: (np.concatenate(v, axis=-1) if v else np.zeros((rows[k], 0) if k in rows else 0)) for k, v in out.items()
+    }
 
 
 def tracks(samples: np.ndarray, sr: int = SR) -> Tracks:
@@ -166,14 +190,14 @@ def _slope(y: np.ndarray) -> float:
         return 0.0
     t = np.arange(y.size) * FRAME_S
     t = t - t.mean()
-    return float((t * (y - y.mean())).sum() / ((t ** 2).sum() + 1e-12))
+    return float((t * (y - y.mean())).sum() / ((t**2).sum() + 1e-12))
 
 
 def _skew(y: np.ndarray) -> float:
     if y.size < 3:
         return 0.0
     sd = y.std()
-    return float(((y - y.mean()) ** 3).mean() / sd ** 3) if sd > 1e-9 else 0.0
+    return float(((y - y.mean()) ** 3).mean() / sd**3) if sd > 1e-9 else 0.0
 
 
 def _runs(mask: np.ndarray) -> list[tuple[int, int]]:
@@ -205,8 +229,16 @@ def functionals(tr: Tracks, begin: float = 0.0, end: float | None = None) -> np.
         dst = np.concatenate([np.diff(r) for r in runs]) if runs else np.zeros(1)
         rs = np.array([_slope(r) for r in runs if r.size >= 5] or [0.0])
         rr = np.array([np.ptp(r) for r in runs] or [0.0])
-        feats += [_slope(st), float(np.abs(dst).mean()), float(dst.std()), float((dst > 0).mean()),
-                  float(rs.mean()), float(rs.std()), float(np.abs(rs).mean()), float(rr.mean())]
+        feats += [
+            _slope(st),
+            float(np.abs(dst).mean()),
+            float(dst.std()),
+            float((dst > 0).mean()),
+            float(rs.mean()),
+            float(rs.std()),
+            float(np.abs(rs).mean()),
+            float(rr.mean()),
+        ]
     else:
         feats += [0.0] * (len(_F0_STATS) + 8)
     feats.append(float(voiced.mean()))
@@ -218,10 +250,21 @@ def functionals(tr: Tracks, begin: float = 0.0, end: float | None = None) -> np.
     lv = loud[voiced] if voiced.any() else loud
     lp10, lp50, lp90 = np.percentile(ls, [10, 50, 90])
     dl = np.diff(loud) if loud.size > 1 else np.zeros(1)
-    feats += [float(loud.mean()), float(rel.mean()), float(ls.std()), float(lp10), float(lp50), float(lp90 - lp10),
-              _skew(ls), _slope(ls) if ls.size > 2 else 0.0, float(np.abs(dl).mean()), float(dl.std()),
-              float(dl[dl > 0].mean()) if (dl > 0).any() else 0.0,
-              float(-dl[dl < 0].mean()) if (dl < 0).any() else 0.0, float(lv.mean() - loud.mean())]
+    feats += [
+        float(loud.mean()),
+        float(rel.mean()),
+        float(ls.std()),
+        float(lp10),
+        float(lp50),
+        float(lp90 - lp10),
+        _skew(ls),
+        _slope(ls) if ls.size > 2 else 0.0,
+        float(np.abs(dl).mean()),
+        float(dl.std()),
+        float(dl[dl > 0].mean()) if (dl > 0).any() else 0.0,
+        float(-dl[dl < 0].mean()) if (dl < 0).any() else 0.0,
+        float(lv.mean() - loud.mean()),
+    ]
     # Syllable nuclei: prominent loudness peaks in voiced frames, at least 100 ms apart.
     env = np.where(voiced, loud, ref - 60.0)
     if env.size >= 5:
@@ -231,8 +274,14 @@ def functionals(tr: Tracks, begin: float = 0.0, end: float | None = None) -> np.
     vr = np.array([(e - s) * FRAME_S for s, e in vruns_idx] or [0.0])
     ur = np.array([(e - s) * FRAME_S for s, e in _runs(~voiced) if s > 0 and e < len(voiced)] or [0.0])
     speech_s = max(speech.sum() * FRAME_S, FRAME_S)
-    feats += [len(peaks) / speech_s, float(sum(e - s for s, e in pauses) * FRAME_S / dur), len(pauses) / dur,
-              float(vr.mean()), float(vr.std()), float(ur.mean())]
+    feats += [
+        len(peaks) / speech_s,
+        float(sum(e - s for s, e in pauses) * FRAME_S / dur),
+        len(pauses) / dur,
+        float(vr.mean()),
+        float(vr.std()),
+        float(ur.mean()),
+    ]
     # Voice quality over voiced runs: frame-level jitter (period perturbation) and shimmer (dB), HNR.
     jit, shim = [], []
     for s, e in vruns_idx:
@@ -242,8 +291,12 @@ def functionals(tr: Tracks, begin: float = 0.0, end: float | None = None) -> np.
             shim.append(np.abs(np.diff(loud[s:e])).mean())
     hnr = tr.hnr[a:b]
     hnr = hnr[~np.isnan(hnr)]
-    feats += [float(np.mean(jit)) if jit else 0.0, float(np.mean(shim)) if shim else 0.0,
-              *_ms(hnr), float(np.percentile(hnr, 90)) if hnr.size else 0.0]
+    feats += [
+        float(np.mean(jit)) if jit else 0.0,
+        float(np.mean(shim)) if shim else 0.0,
+        *_ms(hnr),
+        float(np.percentile(hnr, 90)) if hnr.size else 0.0,
+    ]
     sel = speech if speech.any() else np.ones_like(speech)
     vsel = voiced if voiced.any() else sel
     spectral = (tr.centroid, tr.alpha, tr.hammarberg, tr.slope, tr.flux, tr.rolloff)

@@ -102,7 +102,7 @@ def _prosody(samples: np.ndarray, segments: list[Segment], duration: float) -> l
     intervals = _cover(spans, duration)
     k = 0
     for ib, ie in intervals:
-        tr = tracks(samples[int(ib * SAMPLE_RATE): int(ie * SAMPLE_RATE)])
+        tr = tracks(samples[int(ib * SAMPLE_RATE) : int(ie * SAMPLE_RATE)])
         while k < len(order) and spans[order[k]][1] <= ie + 1e-9:
             b, e = spans[order[k]]
             rows[order[k]] = functionals(tr, b - ib, e - ib)
@@ -110,13 +110,18 @@ def _prosody(samples: np.ndarray, segments: list[Segment], duration: float) -> l
     emotions = get_model().predict(np.vstack(rows))
     preds = []
     for s, em in zip(segments, emotions):
-        preds.append((s.speaker, {
-            "text": s.text,
-            "time": {"begin": round(float(s.begin or 0.0), 3), "end": round(float(s.end or 0.0), 3)},
-            "confidence": s.confidence,
-            "speaker_confidence": s.speaker_confidence,
-            "emotions": em,
-        }))
+        preds.append(
+            (
+                s.speaker,
+                {
+                    "text": s.text,
+                    "time": {"begin": round(float(s.begin or 0.0), 3), "end": round(float(s.end or 0.0), 3)},
+                    "confidence": s.confidence,
+                    "speaker_confidence": s.speaker_confidence,
+                    "emotions": em,
+                },
+            )
+        )
     return _group(preds)
 
 
@@ -128,8 +133,9 @@ def _text_engine():
     return text
 
 
-def _measure_one(path: Path, req: JobRequest, models: ModelsConfig, asr: str, report: Callable[[float, str], None]
-                 ) -> dict[str, Any]:
+def _measure_one(
+    path: Path, req: JobRequest, models: ModelsConfig, asr: str, report: Callable[[float, str], None]
+) -> dict[str, Any]:
     from emolens.engine.transcribe import transcribe
 
     name = path.name
@@ -151,7 +157,10 @@ def _measure_one(path: Path, req: JobRequest, models: ModelsConfig, asr: str, re
         step("decode", "transcribing")
         tr_cfg = req.transcription or Transcription()
         transcript = transcribe(
-            audio.samples, model=asr, language=tr_cfg.language, confidence_threshold=tr_cfg.confidence_threshold,
+            audio.samples,
+            model=asr,
+            language=tr_cfg.language,
+            confidence_threshold=tr_cfg.confidence_threshold,
             progress=lambda f: report(done + _STAGES["transcribe"] * f, f"{name}: transcribing"),
         )
         step("transcribe", "speakers")
@@ -173,8 +182,10 @@ def _measure_one(path: Path, req: JobRequest, models: ModelsConfig, asr: str, re
                 segs = window_segments(pick["prosody"], windows(audio.duration, win.length, win.step))
             else:
                 segs = segment_words(pick["prosody"], gran)
-            out_models["prosody"] = {"metadata": dict(meta), "grouped_predictions": _prosody(audio.samples, segs,
-                                                                                             audio.duration)}
+            out_models["prosody"] = {
+                "metadata": dict(meta),
+                "grouped_predictions": _prosody(audio.samples, segs, audio.duration),
+            }
         step("prosody", "language")
         for model in ("language", "ner"):
             cfg = getattr(models, model)
@@ -202,8 +213,9 @@ def _text_model(model: str, cfg: Any, text: str, words: list[Word], meta: dict[s
     engine = _text_engine()
     if model == "language":
         segs = segment_words(words, cfg.effective_granularity)
-        result = engine.language_result(text, segs, sentiment=cfg.sentiment is not None,
-                                        toxicity=cfg.toxicity is not None)
+        result = engine.language_result(
+            text, segs, sentiment=cfg.sentiment is not None, toxicity=cfg.toxicity is not None
+        )
     else:
         result = engine.ner_result(text, words)
     result = dict(result)
@@ -234,6 +246,7 @@ def measure_media(
     n = max(1, len(paths))
     out = []
     for i, p in enumerate(paths):
+
         def report(frac: float, msg: str, _i: int = i) -> None:
             if progress is not None:
                 progress(min(1.0, (_i + min(frac, 1.0)) / n), msg)

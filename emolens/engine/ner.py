@@ -82,7 +82,14 @@ def find_entities(texts: list[str]) -> list[list[Entity]]:
             if not _ALNUM.search(ent.text):  # the sm model tags emoji runs as ORG: not an entity
                 continue
             conf = float(sc.get((ent.start, ent.end, ent.label_), 0.0)) if sc is not None else None
-            out[i].append(Entity(texts[i][off + ent.start_char : off + ent.end_char], ent.label_,
-                                 off + ent.start_char, off + ent.end_char,
-                                 None if conf is None else min(1.0, conf), _link_word(ent)))
+            out[i].append(
+                Entity(
+                    texts[i][off + ent.start_char : off + ent.end_char],
+                    ent.label_,
+                    off + ent.start_char,
+                    off + ent.end_char,
+                    None if conf is None else min(1.0, conf),
+                    _link_word(ent),
+                )
+            )
     return out

@@ -34,30 +34,80 @@ CLASSES: tuple[str, ...] = ("neutral", "calm", "happy", "sad", "angry", "fearful
 
 #: (valence, arousal) of the training classes: regression targets for the AV head.
 CLASS_AV: dict[str, tuple[float, float]] = {
-    "neutral": (0.0, 0.0), "calm": (0.4, -0.6), "happy": (0.8, 0.5), "sad": (-0.7, -0.4), "angry": (-0.7, 0.8),
-    "fearful": (-0.7, 0.7), "disgust": (-0.7, 0.4), "surprised": (0.1, 0.7), "boredom": (-0.4, -0.6),
+    "neutral": (0.0, 0.0),
+    "calm": (0.4, -0.6),
+    "happy": (0.8, 0.5),
+    "sad": (-0.7, -0.4),
+    "angry": (-0.7, 0.8),
+    "fearful": (-0.7, 0.7),
+    "disgust": (-0.7, 0.4),
+    "surprised": (0.1, 0.7),
+    "boredom": (-0.4, -0.6),
 }
 
 #: (valence, arousal) of each of the 48 names on -1..1 (documented in docs/models.md).
 NAME_AV: dict[str, tuple[float, float]] = {
-    "Admiration": (0.6, 0.3), "Adoration": (0.8, 0.4), "Aesthetic Appreciation": (0.6, 0.1),
-    "Amusement": (0.7, 0.5), "Anger": (-0.7, 0.8), "Anxiety": (-0.6, 0.6), "Awe": (0.4, 0.6),
-    "Awkwardness": (-0.3, 0.3), "Boredom": (-0.4, -0.6), "Calmness": (0.4, -0.6), "Concentration": (0.1, 0.1),
-    "Confusion": (-0.3, 0.3), "Contemplation": (0.1, -0.3), "Contempt": (-0.6, 0.2), "Contentment": (0.7, -0.3),
-    "Craving": (0.1, 0.5), "Desire": (0.5, 0.6), "Determination": (0.3, 0.5), "Disappointment": (-0.6, -0.2),
-    "Disgust": (-0.7, 0.4), "Distress": (-0.7, 0.6), "Doubt": (-0.3, 0.0), "Ecstasy": (0.9, 0.8),
-    "Embarrassment": (-0.5, 0.4), "Empathic Pain": (-0.6, 0.2), "Entrancement": (0.5, 0.2), "Envy": (-0.5, 0.3),
-    "Excitement": (0.7, 0.8), "Fear": (-0.7, 0.7), "Guilt": (-0.6, 0.1), "Horror": (-0.8, 0.8),
-    "Interest": (0.4, 0.4), "Joy": (0.8, 0.5), "Love": (0.8, 0.3), "Nostalgia": (0.2, -0.3), "Pain": (-0.8, 0.5),
-    "Pride": (0.7, 0.5), "Realization": (0.2, 0.4), "Relief": (0.6, -0.3), "Romance": (0.7, 0.3),
-    "Sadness": (-0.7, -0.4), "Satisfaction": (0.7, 0.0), "Shame": (-0.6, 0.1), "Surprise (negative)": (-0.4, 0.7),
-    "Surprise (positive)": (0.5, 0.7), "Sympathy": (0.1, -0.1), "Tiredness": (-0.3, -0.8), "Triumph": (0.8, 0.7),
+    "Admiration": (0.6, 0.3),
+    "Adoration": (0.8, 0.4),
+    "Aesthetic Appreciation": (0.6, 0.1),
+    "Amusement": (0.7, 0.5),
+    "Anger": (-0.7, 0.8),
+    "Anxiety": (-0.6, 0.6),
+    "Awe": (0.4, 0.6),
+    "Awkwardness": (-0.3, 0.3),
+    "Boredom": (-0.4, -0.6),
+    "Calmness": (0.4, -0.6),
+    "Concentration": (0.1, 0.1),
+    "Confusion": (-0.3, 0.3),
+    "Contemplation": (0.1, -0.3),
+    "Contempt": (-0.6, 0.2),
+    "Contentment": (0.7, -0.3),
+    "Craving": (0.1, 0.5),
+    "Desire": (0.5, 0.6),
+    "Determination": (0.3, 0.5),
+    "Disappointment": (-0.6, -0.2),
+    "Disgust": (-0.7, 0.4),
+    "Distress": (-0.7, 0.6),
+    "Doubt": (-0.3, 0.0),
+    "Ecstasy": (0.9, 0.8),
+    "Embarrassment": (-0.5, 0.4),
+    "Empathic Pain": (-0.6, 0.2),
+    "Entrancement": (0.5, 0.2),
+    "Envy": (-0.5, 0.3),
+    "Excitement": (0.7, 0.8),
+    "Fear": (-0.7, 0.7),
+    "Guilt": (-0.6, 0.1),
+    "Horror": (-0.8, 0.8),
+    "Interest": (0.4, 0.4),
+    "Joy": (0.8, 0.5),
+    "Love": (0.8, 0.3),
+    "Nostalgia": (0.2, -0.3),
+    "Pain": (-0.8, 0.5),
+    "Pride": (0.7, 0.5),
+    "Realization": (0.2, 0.4),
+    "Relief": (0.6, -0.3),
+    "Romance": (0.7, 0.3),
+    "Sadness": (-0.7, -0.4),
+    "Satisfaction": (0.7, 0.0),
+    "Shame": (-0.6, 0.1),
+    "Surprise (negative)": (-0.4, 0.7),
+    "Surprise (positive)": (0.5, 0.7),
+    "Sympathy": (0.1, -0.1),
+    "Tiredness": (-0.3, -0.8),
+    "Triumph": (0.8, 0.7),
 }
 
 #: Names scored directly from a class probability.
 DIRECT: dict[str, str] = {
-    "Anger": "angry", "Sadness": "sad", "Fear": "fearful", "Disgust": "disgust", "Joy": "happy",
-    "Calmness": "calm", "Boredom": "boredom", "Surprise (positive)": "surprised", "Surprise (negative)": "surprised",
+    "Anger": "angry",
+    "Sadness": "sad",
+    "Fear": "fearful",
+    "Disgust": "disgust",
+    "Joy": "happy",
+    "Calmness": "calm",
+    "Boredom": "boredom",
+    "Surprise (positive)": "surprised",
+    "Surprise (negative)": "surprised",
 }
 
 #: Features the model uses: all functionals except absolute loudness, which depends on recording gain.
@@ -95,14 +145,15 @@ class ProsodyModel:
         self._cols = [FEATURE_NAMES.index(n) for n in self.feature_names]
 
     @classmethod
-    def load(cls, path: Path) -> "ProsodyModel":
+    def load(cls, path: Path) -> ProsodyModel:
         """Read weights from a plain ``.npz`` (no pickles)."""
         try:
             with np.load(path, allow_pickle=False) as z:
                 return cls({k: z[k] for k in z.files})
         except (OSError, ValueError, KeyError) as e:
-            raise EngineError(f"prosody weights missing or unreadable at {path}: run python -m emolens.train.prosody")\
-                from e
+            raise EngineError(
+                f"prosody weights missing or unreadable at {path}: run python -m emolens.train.prosody"
+            ) from e
 
     def class_probs_and_av(self, X: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Class probabilities (n, classes) and (valence, arousal) (n, 2) for full feature rows ``X``."""
@@ -118,7 +169,7 @@ class ProsodyModel:
         """Scores (n, 48) in PROSODY_EMOTIONS order."""
         p, av = self.class_probs_and_av(X)
         d2 = ((av[:, None, :] - _NAME_AV[None, :, :]) ** 2).sum(-1)
-        k = np.exp(-d2 / (2 * _SIGMA ** 2))
+        k = np.exp(-d2 / (2 * _SIGMA**2))
         out = 0.5 * k
         cidx = {c: i for i, c in enumerate(self.classes)}
         pos = 1 / (1 + np.exp(-4 * av[:, 0]))  # valence splits surprise into positive/negative

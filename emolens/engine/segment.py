@@ -135,12 +135,25 @@ def window_segments(words: list[Word], spans: list[tuple[float, float]]) -> list
     """One Segment per window: text of the words whose midpoint lies inside it, or None when there are none."""
     out: list[Segment] = []
     for begin, end in spans:
-        inside = [w for w in words if begin <= (w.begin + w.end) / 2 < end or (end == spans[-1][1] and
-                                                                           (w.begin + w.end) / 2 == end)]
+        inside = [
+            w
+            for w in words
+            if begin <= (w.begin + w.end) / 2 < end or (end == spans[-1][1] and (w.begin + w.end) / 2 == end)
+        ]
         if inside:
             seg = make_segment(inside)
-            out.append(Segment(seg.text, seg.char_begin, seg.char_end, begin, end, seg.confidence, seg.speaker,
-                               seg.speaker_confidence))
+            out.append(
+                Segment(
+                    seg.text,
+                    seg.char_begin,
+                    seg.char_end,
+                    begin,
+                    end,
+                    seg.confidence,
+                    seg.speaker,
+                    seg.speaker_confidence,
+                )
+            )
         else:
             out.append(Segment(None, None, None, begin, end, None, "unknown", None))
     return out

@@ -57,20 +57,26 @@ def _group(items: list[tuple[str, dict[str, Any]]]) -> list[dict[str, Any]]:
     return [{"id": k, "predictions": v} for k, v in groups.items()]
 
 
-def _language_from_arrays(segments: list[Segment], emo: np.ndarray, sent: np.ndarray | None,
-                          tox: np.ndarray | None) -> dict[str, Any]:
+def _language_from_arrays(
+    segments: list[Segment], emo: np.ndarray, sent: np.ndarray | None, tox: np.ndarray | None
+) -> dict[str, Any]:
     items = []
     for k, seg in enumerate(segments):
-        items.append((seg.speaker, {
-            "text": seg.text or "",
-            "position": {"begin": seg.char_begin or 0, "end": seg.char_end or 0},
-            "time": None if seg.begin is None or seg.end is None else {"begin": seg.begin, "end": seg.end},
-            "confidence": seg.confidence,
-            "speaker_confidence": seg.speaker_confidence,
-            "emotions": _scores(LANGUAGE_EMOTIONS, emo[k]),
-            "sentiment": None if sent is None else _scores(SENTIMENT_LEVELS, sent[k]),
-            "toxicity": None if tox is None else _scores(TOXICITY_CATEGORIES, tox[k]),
-        }))
+        items.append(
+            (
+                seg.speaker,
+                {
+                    "text": seg.text or "",
+                    "position": {"begin": seg.char_begin or 0, "end": seg.char_end or 0},
+                    "time": None if seg.begin is None or seg.end is None else {"begin": seg.begin, "end": seg.end},
+                    "confidence": seg.confidence,
+                    "speaker_confidence": seg.speaker_confidence,
+                    "emotions": _scores(LANGUAGE_EMOTIONS, emo[k]),
+                    "sentiment": None if sent is None else _scores(SENTIMENT_LEVELS, sent[k]),
+                    "toxicity": None if tox is None else _scores(TOXICITY_CATEGORIES, tox[k]),
+                },
+            )
+        )
     return {"metadata": None, "grouped_predictions": _group(items)}
 
 
@@ -119,10 +125,15 @@ def _ner_many(texts: list[str], words_list: list[list[Word] | None]) -> list[dic
         items = []
         for e in ents:
             pred: dict[str, Any] = {
-                "entity": e.text, "position": {"begin": e.begin, "end": e.end},
+                "entity": e.text,
+                "position": {"begin": e.begin, "end": e.end},
                 "entity_confidence": None if e.confidence is None else round(e.confidence, 6),
-                "support": float(max(1, low.count(e.text.lower()))), "uri": None, "link_word": e.link_word,
-                "time": None, "confidence": None, "speaker_confidence": None,
+                "support": float(max(1, low.count(e.text.lower()))),
+                "uri": None,
+                "link_word": e.link_word,
+                "time": None,
+                "confidence": None,
+                "speaker_confidence": None,
                 "emotions": _scores(LANGUAGE_EMOTIONS, emo[k]),
             }
             speaker = "unknown"
@@ -147,8 +158,11 @@ def _request(config: JobRequest | dict[str, Any] | None) -> JobRequest:
         return config
     if isinstance(config, dict):
         known = set(JobRequest.model_fields)
-        if config and not set(config) & known and set(config) <= {"prosody", "language", "ner", "burst", "face",
-                                                                     "facemesh"}:
+        if (
+            config
+            and not set(config) & known
+            and set(config) <= {"prosody", "language", "ner", "burst", "face", "facemesh"}
+        ):
             config = {"models": config}  # a bare models mapping
         return parse_job_request(config)
     raise ConfigError(f"config must be a JobRequest, a dict or None, not {type(config).__name__}")
@@ -158,13 +172,15 @@ def _check_text(text: Any, i: int) -> str:
     if not isinstance(text, str):
         raise ConfigError(f"text {i} is {type(text).__name__}, not a string")
     if len(text) > MAX_TEXT_CHARS:
-        raise ConfigError(f"text {i} has {len(text):,} characters; the limit is {MAX_TEXT_CHARS:,}: split it into "
-                          f"several texts")
+        raise ConfigError(
+            f"text {i} has {len(text):,} characters; the limit is {MAX_TEXT_CHARS:,}: split it into several texts"
+        )
     return text
 
 
-def measure_text(texts: list[str], config: JobRequest | dict[str, Any] | None = None,
-                 progress: Progress | None = None) -> list[dict[str, Any]]:
+def measure_text(
+    texts: list[str], config: JobRequest | dict[str, Any] | None = None, progress: Progress | None = None
+) -> list[dict[str, Any]]:
     """Measure raw texts: one Hume source dict per text, in input order.
 
     Only ``language`` and ``ner`` apply to text (no models configured = both). A text that cannot be measured
@@ -190,8 +206,9 @@ def measure_text(texts: list[str], config: JobRequest | dict[str, Any] | None = 
             text = _check_text(text, i)
             segs = None
             if lang_cfg is not None:
-                segs = segment_text(text, lang_cfg.effective_granularity,
-                                    identify_speakers=req.speakers_for("language"))
+                segs = segment_text(
+                    text, lang_cfg.effective_granularity, identify_speakers=req.speakers_for("language")
+                )
             segs_all.append(segs)
             errors.append(None)
         except EmolensError as e:
@@ -202,16 +219,19 @@ def measure_text(texts: list[str], config: JobRequest | dict[str, Any] | None = 
     if lang_cfg is not None:
         flat = [(i, s) for i, segs in enumerate(segs_all) if segs for s in segs]
         sentiment, toxicity = lang_cfg.sentiment is not None, lang_cfg.toxicity is not None
-        emo, sent, tox = (predict_arrays([s.text or "" for _, s in flat], sentiment=sentiment, toxicity=toxicity)
-                          if flat else (np.zeros((0, 53)), None, None))
+        emo, sent, tox = (
+            predict_arrays([s.text or "" for _, s in flat], sentiment=sentiment, toxicity=toxicity)
+            if flat
+            else (np.zeros((0, 53)), None, None)
+        )
         rows = np.arange(len(flat))
         owner = np.array([i for i, _ in flat], dtype=int)
         for i in range(len(texts)):
             if errors[i] is None:
                 r = rows[owner == i]
                 lang_results[i] = _language_from_arrays(
-                    [flat[j][1] for j in r], emo[r], None if sent is None else sent[r],
-                    None if tox is None else tox[r])
+                    [flat[j][1] for j in r], emo[r], None if sent is None else sent[r], None if tox is None else tox[r]
+                )
         report(0.7, "language done")
     ner_results: dict[int, dict[str, Any]] = {}
     if ner_cfg is not None:

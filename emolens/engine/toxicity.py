@@ -65,7 +65,7 @@ def _lstm_max(proj: np.ndarray, recurrent: np.ndarray, reverse: bool) -> np.ndar
     h = np.zeros((n, u), dtype=np.float64)
     c = np.zeros((n, u), dtype=np.float64)
     best = np.full((n, u), -np.inf, dtype=np.float64)
-    for t in (range(steps - 1, -1, -1) if reverse else range(steps)):
+    for t in range(steps - 1, -1, -1) if reverse else range(steps):
         z = proj[:, t] + h @ recurrent
         i, f, g, o = (z[:, k * u : (k + 1) * u] for k in range(4))  # keras gate order: i, f, c, o
         c = _hard_sigmoid(f) * c + _hard_sigmoid(i) * np.tanh(g)

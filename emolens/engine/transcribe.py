@@ -202,6 +202,14 @@ def transcribe(
         begin = pos
         parts.append(token)
         pos += len(token)
-        words.append(Word(token, round(float(w.start), 3), round(float(max(w.end, w.start)), 3),
-                          round(float(w.probability), 4), begin, pos))
+        words.append(
+            Word(
+                token,
+                round(float(w.start), 3),
+                round(float(max(w.end, w.start)), 3),
+                round(float(w.probability), 4),
+                begin,
+                pos,
+            )
+        )
     return Transcript(words, "".join(parts), info.language, float(info.language_probability), dropped)

@@ -41,8 +41,12 @@ def create_app(config: ServiceConfig, *, start_workers: bool = True) -> FastAPI:
             if app.state.pool is not None:
                 app.state.pool.stop()
 
-    app = FastAPI(title="emolens", version=VERSION, lifespan=lifespan,
-                  description="A self-hosted, Hume-compatible Expression Measurement API (v0).")
+    app = FastAPI(
+        title="emolens",
+        version=VERSION,
+        lifespan=lifespan,
+        description="A self-hosted, Hume-compatible Expression Measurement API (v0).",
+    )
     app.state.config = config
     app.state.stream_limiter = anyio.CapacityLimiter(1)  # one stream inference at a time: 2 cores are shared
     install_error_handlers(app)
@@ -60,16 +64,24 @@ def create_app(config: ServiceConfig, *, start_workers: bool = True) -> FastAPI:
             "service": "emolens",
             "version": VERSION,
             "auth_required": bool(config.api_key),
-            "workers": {"configured": config.workers if pool is not None else 0,
-                        "alive": sum(w["alive"] for w in workers), "detail": workers},
+            "workers": {
+                "configured": config.workers if pool is not None else 0,
+                "alive": sum(w["alive"] for w in workers),
+                "detail": workers,
+            },
             "jobs": {s.lower(): store.count_jobs(s) for s in ("QUEUED", "IN_PROGRESS", "COMPLETED", "FAILED")},
         }
 
     return app
 
 
-def serve(host: str = "127.0.0.1", port: int = 8000, data_dir: str | Path | None = None, api_key: str | None = None,
-          workers: int = 1) -> None:
+def serve(
+    host: str = "127.0.0.1",
+    port: int = 8000,
+    data_dir: str | Path | None = None,
+    api_key: str | None = None,
+    workers: int = 1,
+) -> None:
     """Run the service in the foreground until interrupted (Ctrl-C stops the workers and requeues running jobs).
 
     ``data_dir`` and ``api_key`` default to EMOLENS_DATA_DIR / EMOLENS_API_KEY; the default bind is loopback only.

@@ -7,8 +7,8 @@ import json
 from typing import Any
 
 from fastapi import APIRouter, Request, Response
-from fastapi.responses import JSONResponse
 from fastapi.concurrency import run_in_threadpool
+from fastapi.responses import JSONResponse
 from starlette.datastructures import UploadFile
 
 from emolens.errors import ConfigError, StoreError
@@ -38,12 +38,22 @@ def job_details(job: JobRow) -> dict[str, Any]:
     elif job.status == "IN_PROGRESS":
         state = {"status": "IN_PROGRESS", "created_timestamp_ms": created, "started_timestamp_ms": started}
     elif job.status == "COMPLETED":
-        state = {"status": "COMPLETED", "created_timestamp_ms": created, "started_timestamp_ms": started,
-                 "ended_timestamp_ms": ended, "num_predictions": int(job.num_predictions or 0),
-                 "num_errors": int(job.num_errors or 0)}
+        state = {
+            "status": "COMPLETED",
+            "created_timestamp_ms": created,
+            "started_timestamp_ms": started,
+            "ended_timestamp_ms": ended,
+            "num_predictions": int(job.num_predictions or 0),
+            "num_errors": int(job.num_errors or 0),
+        }
     else:
-        state = {"status": "FAILED", "created_timestamp_ms": created, "started_timestamp_ms": started,
-                 "ended_timestamp_ms": ended, "message": job.message or "the job failed"}
+        state = {
+            "status": "FAILED",
+            "created_timestamp_ms": created,
+            "started_timestamp_ms": started,
+            "ended_timestamp_ms": ended,
+            "message": job.message or "the job failed",
+        }
     request = public_request(job.request)
     # Hume's typed clients expect these keys in every job's request (files above all), with these defaults.
     for key, default in (("urls", []), ("text", []), ("callback_url", None), ("notify", False), ("files", [])):
@@ -64,8 +74,10 @@ def _check_request(request: JobRequest, n_files: int, allow_private: bool) -> No
     if models is not None:
         unsupported = [m for m in ("burst", "face", "facemesh") if getattr(models, m) is not None]
         if unsupported:
-            raise ConfigError(f"models.{unsupported[0]} is not supported: emolens measures "
-                              f"{', '.join(SUPPORTED_MODELS)}; remove {', '.join(unsupported)} from models")
+            raise ConfigError(
+                f"models.{unsupported[0]} is not supported: emolens measures "
+                f"{', '.join(SUPPORTED_MODELS)}; remove {', '.join(unsupported)} from models"
+            )
         extra = sorted((models.model_extra or {}).keys())
         if extra:
             raise ConfigError(f"unknown model {extra[0]!r}: choose from {', '.join(SUPPORTED_MODELS)}")
@@ -77,8 +89,9 @@ def _check_request(request: JobRequest, n_files: int, allow_private: bool) -> No
     if request.callback_url:
         validate_url(request.callback_url, allow_private=allow_private, what="callback_url")
     if asr_model(request) not in ASR_MODELS:
-        raise ConfigError(f"transcription.model {asr_model(request)!r} is not available: "
-                          f"choose {' or '.join(ASR_MODELS)}")
+        raise ConfigError(
+            f"transcription.model {asr_model(request)!r} is not available: choose {' or '.join(ASR_MODELS)}"
+        )
 
 
 async def _read_multipart(request: Request, max_file_bytes: int) -> tuple[dict[str, Any], list[UploadFile]]:
@@ -96,8 +109,9 @@ async def _read_multipart(request: Request, max_file_bytes: int) -> tuple[dict[s
             uploads.append(value)
     for up in uploads:
         if up.size is not None and up.size > max_file_bytes:
-            raise ServiceError(413, f"file {up.filename!r} is {up.size / 1e6:.1f} MB; "
-                                    f"at most {max_file_bytes / 1e6:.0f} MB per file")
+            raise ServiceError(
+                413, f"file {up.filename!r} is {up.size / 1e6:.1f} MB; at most {max_file_bytes / 1e6:.0f} MB per file"
+            )
     return body, uploads
 
 
@@ -122,10 +136,16 @@ def _store_upload(store: Store, up: UploadFile, max_file_bytes: int) -> dict[str
         # Refuse over-long media at submission (Hume's 1-hour rule) rather than failing inside the job later.
         dur = probe_duration(store.media_path(sha))
         if dur is not None and dur > MAX_MEDIA_SECONDS:
-            raise ConfigError(f"file {up.filename!r} is {dur / 60:.1f} minutes long; at most "
-                              f"{MAX_MEDIA_SECONDS / 60:.0f} minutes of media per file: cut it into shorter parts")
-    return {"filename": up.filename or "file", "content_type": ctype,
-            "md5sum": hashlib.md5(data).hexdigest(), "sha256": sha}
+            raise ConfigError(
+                f"file {up.filename!r} is {dur / 60:.1f} minutes long; at most "
+                f"{MAX_MEDIA_SECONDS / 60:.0f} minutes of media per file: cut it into shorter parts"
+            )
+    return {
+        "filename": up.filename or "file",
+        "content_type": ctype,
+        "md5sum": hashlib.md5(data).hexdigest(),
+        "sha256": sha,
+    }
 
 
 @router.post("/jobs")
@@ -134,8 +154,11 @@ async def start_job(request: Request, config: SettingsDep, store: StoreDep) -> d
     ctype = request.headers.get("content-type", "").lower()
     length = request.headers.get("content-length")
     if length and length.isdigit() and int(length) > MAX_FILES * config.max_file_bytes + 10_000_000:
-        raise ServiceError(413, f"request body is {int(length) / 1e6:.0f} MB; at most {MAX_FILES} files of "
-                                f"{config.max_file_bytes / 1e6:.0f} MB each")
+        raise ServiceError(
+            413,
+            f"request body is {int(length) / 1e6:.0f} MB; at most {MAX_FILES} files of "
+            f"{config.max_file_bytes / 1e6:.0f} MB each",
+        )
     uploads: list[UploadFile] = []
     if ctype.startswith("multipart/form-data"):
         body, uploads = await _read_multipart(request, config.max_file_bytes)
@@ -144,8 +167,10 @@ async def start_job(request: Request, config: SettingsDep, store: StoreDep) -> d
         try:
             body = json.loads(raw.decode("utf-8")) if raw.strip() else {}
         except (UnicodeDecodeError, json.JSONDecodeError) as e:
-            raise ConfigError(f"request body is not valid JSON: {e}; send application/json, or multipart/"
-                              "form-data with 'file' parts and a 'json' field") from None
+            raise ConfigError(
+                f"request body is not valid JSON: {e}; send application/json, or multipart/"
+                "form-data with 'file' parts and a 'json' field"
+            ) from None
     if isinstance(body, dict):
         body.pop("files", None)  # files come from the upload parts only
     parsed = parse_job_request(body)
@@ -171,8 +196,14 @@ async def list_jobs(request: Request, store: StoreDep) -> JSONResponse:
     if statuses:
         data["status"] = statuses
     query = parse_job_list_query(data)
-    rows = store.list_jobs(limit=query.limit, statuses=query.status, when=query.when,
-                           timestamp_ms=query.timestamp_ms, sort_by=query.sort_by, direction=query.direction)
+    rows = store.list_jobs(
+        limit=query.limit,
+        statuses=query.status,
+        when=query.when,
+        timestamp_ms=query.timestamp_ms,
+        sort_by=query.sort_by,
+        direction=query.direction,
+    )
     return JSONResponse([job_details(r) for r in rows])
 
 
@@ -193,8 +224,9 @@ def _completed_predictions(store: Store, job_id: str) -> list[dict[str, Any]]:
     if job.status == "FAILED":
         raise ServiceError(400, f"job {job_id} FAILED, so it has no predictions: {job.message}", "job_failed")
     if job.status != "COMPLETED" or not job.result_id:
-        raise ServiceError(400, f"job {job_id} is {job.status}; predictions are available once it is COMPLETED",
-                           "job_not_completed")
+        raise ServiceError(
+            400, f"job {job_id} is {job.status}; predictions are available once it is COMPLETED", "job_not_completed"
+        )
     try:
         return store.get_predictions(job.result_id)
     except StoreError:
@@ -213,5 +245,8 @@ def get_artifacts(job_id: str, store: StoreDep) -> Response:
     from emolens.archive import export_artifacts_zip
 
     blob = export_artifacts_zip(_completed_predictions(store, job_id))
-    return Response(blob, media_type="application/zip",
-                    headers={"Content-Disposition": f'attachment; filename="artifacts-{job_id}.zip"'})
+    return Response(
+        blob,
+        media_type="application/zip",
+        headers={"Content-Disposition": f'attachment; filename="artifacts-{job_id}.zip"'},
+    )

@@ -37,8 +37,9 @@ class EmbeddedService:
         app = create_app(self.config, start_workers=self.start_workers)
         cfg = uvicorn.Config(app, log_level="warning", ws="websockets-sansio", lifespan="on")
         self._server = uvicorn.Server(cfg)
-        self._thread = threading.Thread(target=self._server.run, kwargs={"sockets": [sock]}, daemon=True,
-                                        name="emolens-embedded-service")
+        self._thread = threading.Thread(
+            target=self._server.run, kwargs={"sockets": [sock]}, daemon=True, name="emolens-embedded-service"
+        )
         self._thread.start()
         deadline = time.monotonic() + timeout
         while not self._server.started:

@@ -63,8 +63,11 @@ def _safe_name(name: str, used: set[str]) -> str:
 def _error_source(source: dict[str, Any], file: str, message: str, *, top_level: bool = False) -> dict[str, Any]:
     if top_level:
         return {"source": source, "results": None, "error": message}
-    return {"source": source, "results": {"predictions": [], "errors": [{"message": message, "file": file}]},
-            "error": None}
+    return {
+        "source": source,
+        "results": {"predictions": [], "errors": [{"message": message, "file": file}]},
+        "error": None,
+    }
 
 
 def _relabel(src: dict[str, Any], source: dict[str, Any], file: str, file_type: str | None = None) -> dict[str, Any]:
@@ -112,8 +115,9 @@ class _Reporter:
         self.done += 1
 
 
-def _measure_file(path: Path, filename: str, content_type: str | None, source: dict[str, Any],
-                  request: JobRequest, progress: Progress) -> dict[str, Any]:
+def _measure_file(
+    path: Path, filename: str, content_type: str | None, source: dict[str, Any], request: JobRequest, progress: Progress
+) -> dict[str, Any]:
     from emolens import engine
 
     try:
@@ -148,16 +152,21 @@ def measure_request(store: Store, config: ServiceConfig, job: JobRow, workdir: P
 
     for info in files:
         filename = info.get("filename") or "file"
-        source = {"type": "file", "filename": filename, "content_type": info.get("content_type"),
-                  "md5sum": info.get("md5sum")}
+        source = {
+            "type": "file",
+            "filename": filename,
+            "content_type": info.get("content_type"),
+            "md5sum": info.get("md5sum"),
+        }
         src_path = store.media_path(info["sha256"])
         local = workdir / _safe_name(filename, used)
         try:
             local.symlink_to(src_path)
         except OSError:
             shutil.copyfile(src_path, local)
-        predictions.append(_measure_file(local, filename, info.get("content_type"), source, request,
-                                         reporter.part(filename)))
+        predictions.append(
+            _measure_file(local, filename, info.get("content_type"), source, request, reporter.part(filename))
+        )
         media[filename] = info["sha256"]
         reporter.advance()
 
@@ -166,9 +175,14 @@ def measure_request(store: Store, config: ServiceConfig, job: JobRow, workdir: P
         part = reporter.part(url)
         part(0.0, "downloading")
         try:
-            fetched = fetch_url(url, workdir / f"url{i}", allow_private=config.allow_private_urls,
-                                max_bytes=config.max_url_bytes, timeout_s=config.fetch_timeout_s,
-                                max_redirects=config.max_redirects)
+            fetched = fetch_url(
+                url,
+                workdir / f"url{i}",
+                allow_private=config.allow_private_urls,
+                max_bytes=config.max_url_bytes,
+                timeout_s=config.fetch_timeout_s,
+                max_redirects=config.max_redirects,
+            )
         except MediaError as e:
             predictions.append(_error_source(source, url, e.reason, top_level=True))
             reporter.advance()
@@ -210,11 +224,23 @@ def result_name(request: dict[str, Any]) -> str:
     return names[0] + (f" (+{len(names) - 1} more)" if len(names) > 1 else "")
 
 
-def _complete(store: Store, config: ServiceConfig, job: JobRow, predictions: list[dict[str, Any]],
-              media: dict[str, str], result_id: str | None = None) -> str:
+def _complete(
+    store: Store,
+    config: ServiceConfig,
+    job: JobRow,
+    predictions: list[dict[str, Any]],
+    media: dict[str, str],
+    result_id: str | None = None,
+) -> str:
     if result_id is None:
-        result_id = store.add_result(result_name(job.request), predictions, origin="measured",
-                                     config=public_request(job.request), job_id=job.job_id, media=media)
+        result_id = store.add_result(
+            result_name(job.request),
+            predictions,
+            origin="measured",
+            config=public_request(job.request),
+            job_id=job.job_id,
+            media=media,
+        )
     n_pred, n_err = count(predictions)
     store.complete_job(job.job_id, result_id, n_pred, n_err)
     _callback(config, job, "COMPLETED", predictions, "")
@@ -227,8 +253,7 @@ def _fail(store: Store, config: ServiceConfig, job: JobRow, message: str) -> str
     return "FAILED"
 
 
-def _callback(config: ServiceConfig, job: JobRow, status: str, predictions: list[dict[str, Any]],
-              message: str) -> None:
+def _callback(config: ServiceConfig, job: JobRow, status: str, predictions: list[dict[str, Any]], message: str) -> None:
     url = job.request.get("callback_url")
     if not url:
         return
@@ -298,7 +323,7 @@ def run_text_batch(store: Store, config: ServiceConfig, jobs: list[JobRow]) -> l
     for job in jobs:
         n = len(job.request["text"])
         preds = []
-        for k, src in enumerate(out[i:i + n]):
+        for k, src in enumerate(out[i : i + n]):
             src = dict(src)
             src["source"] = {"type": "text"}
             results = src.get("results") or {}

@@ -48,8 +48,10 @@ def validate_url(url: str, *, allow_private: bool = False, what: str = "URL") ->
     except ValueError as e:
         raise ConfigError(f"{what} {url!r} is not a valid URL: {e}") from None
     if parts.scheme.lower() not in ("http", "https"):
-        raise ConfigError(f"{what} {url!r}: only http:// and https:// URLs can be fetched"
-                          + (f" (not {parts.scheme}://)" if parts.scheme else ""))
+        raise ConfigError(
+            f"{what} {url!r}: only http:// and https:// URLs can be fetched"
+            + (f" (not {parts.scheme}://)" if parts.scheme else "")
+        )
     if not parts.hostname:
         raise ConfigError(f"{what} {url!r} has no host name")
     if parts.username or parts.password:
@@ -67,8 +69,9 @@ def validate_url(url: str, *, allow_private: bool = False, what: str = "URL") ->
         except ValueError:
             ip = None
         if ip is not None and not _is_public(ip):
-            raise ConfigError(f"{what} {url!r} points to a private or reserved address; "
-                              "only public addresses can be fetched")
+            raise ConfigError(
+                f"{what} {url!r} points to a private or reserved address; only public addresses can be fetched"
+            )
     return url
 
 
@@ -85,8 +88,10 @@ def _check_resolves_public(url: str, allow_private: bool) -> None:
     for info in infos:
         ip = ipaddress.ip_address(info[4][0].split("%")[0])
         if not _is_public(ip):
-            raise MediaError(f"host {host!r} resolves to a private or reserved address ({ip}); "
-                             "only public addresses can be fetched", file=url)
+            raise MediaError(
+                f"host {host!r} resolves to a private or reserved address ({ip}); only public addresses can be fetched",
+                file=url,
+            )
 
 
 def _filename_for(url: str, response: httpx.Response) -> str:
@@ -116,8 +121,9 @@ def fetch_url(
     deadline = time.monotonic() + timeout_s
     current = url
     timeout = httpx.Timeout(min(30.0, timeout_s), connect=min(10.0, timeout_s))
-    with httpx.Client(timeout=timeout, follow_redirects=False, transport=transport,
-                      headers={"User-Agent": _USER_AGENT}) as client:
+    with httpx.Client(
+        timeout=timeout, follow_redirects=False, transport=transport, headers={"User-Agent": _USER_AGENT}
+    ) as client:
         for _hop in range(max_redirects + 1):
             _check_resolves_public(current, allow_private)
             try:
@@ -136,8 +142,9 @@ def fetch_url(
                         raise MediaError(f"the server answered HTTP {r.status_code} {r.reason_phrase}", file=url)
                     declared = r.headers.get("content-length")
                     if declared and declared.isdigit() and int(declared) > max_bytes:
-                        raise MediaError(f"file is {int(declared) / 1e6:.0f} MB; at most "
-                                         f"{max_bytes / 1e6:.0f} MB per URL", file=url)
+                        raise MediaError(
+                            f"file is {int(declared) / 1e6:.0f} MB; at most {max_bytes / 1e6:.0f} MB per URL", file=url
+                        )
                     filename = _filename_for(current, r)
                     dest_dir.mkdir(parents=True, exist_ok=True)
                     path = dest_dir / filename
@@ -146,8 +153,9 @@ def fetch_url(
                         for chunk in r.iter_bytes(1 << 16):
                             size += len(chunk)
                             if size > max_bytes:
-                                raise MediaError(f"file is larger than {max_bytes / 1e6:.0f} MB "
-                                                 "(the limit per URL)", file=url)
+                                raise MediaError(
+                                    f"file is larger than {max_bytes / 1e6:.0f} MB (the limit per URL)", file=url
+                                )
                             if time.monotonic() > deadline:
                                 raise MediaError(f"download took longer than {timeout_s:.0f} s", file=url)
                             f.write(chunk)
@@ -162,14 +170,21 @@ def fetch_url(
     raise MediaError(f"too many redirects (more than {max_redirects})", file=url)
 
 
-def post_callback(url: str, payload: dict[str, Any], *, allow_private: bool = False, timeout_s: float = 30.0,
-                  transport: httpx.BaseTransport | None = None) -> int:
+def post_callback(
+    url: str,
+    payload: dict[str, Any],
+    *,
+    allow_private: bool = False,
+    timeout_s: float = 30.0,
+    transport: httpx.BaseTransport | None = None,
+) -> int:
     """POST the job-ended notification; returns the HTTP status. Raises MediaError when it cannot be delivered."""
     validate_url(url, allow_private=allow_private, what="callback_url")
     _check_resolves_public(url, allow_private)
     try:
-        with httpx.Client(timeout=timeout_s, follow_redirects=False, transport=transport,
-                          headers={"User-Agent": _USER_AGENT}) as client:
+        with httpx.Client(
+            timeout=timeout_s, follow_redirects=False, transport=transport, headers={"User-Agent": _USER_AGENT}
+        ) as client:
             return client.post(url, json=payload).status_code
     except httpx.HTTPError as e:
         raise MediaError(f"callback could not be delivered: {e}", file=url) from None

@@ -93,8 +93,13 @@ class WorkerPool:
     def status(self) -> list[dict]:
         """Per worker: pid, alive, ready (models may still load on the first job), current job."""
         return [
-            {"pid": s.proc.pid if s.proc else None, "alive": bool(s.proc and s.proc.poll() is None),
-             "ready": s.ready, "job_ids": sorted(s.job_ids), "restarts": s.restarts}
+            {
+                "pid": s.proc.pid if s.proc else None,
+                "alive": bool(s.proc and s.proc.poll() is None),
+                "ready": s.ready,
+                "job_ids": sorted(s.job_ids),
+                "restarts": s.restarts,
+            }
             for s in self.slots
         ]
 
@@ -110,10 +115,14 @@ class WorkerPool:
         slot.job_ids = set()
         slot.proc = subprocess.Popen(
             [sys.executable, "-m", "emolens.service.worker"],
-            stdin=subprocess.PIPE, stdout=subprocess.PIPE, env=env, close_fds=True,
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            env=env,
+            close_fds=True,
         )
-        threading.Thread(target=self._supervise, args=(slot, slot.proc), daemon=True,
-                         name=f"emolens-worker-{slot.index}").start()
+        threading.Thread(
+            target=self._supervise, args=(slot, slot.proc), daemon=True, name=f"emolens-worker-{slot.index}"
+        ).start()
 
     def _supervise(self, slot: _Slot, proc: subprocess.Popen) -> None:
         assert proc.stdout is not None

@@ -140,8 +140,11 @@ class StreamSession:
                 return reply0
         models = payload.models if payload.models is not None and payload.models.model_fields_set else self.models
         if models is None:
-            return _err('no models configured: send "models", e.g. {"prosody": {}} for audio or '
-                        '{"language": {}} with raw_text', "E0102", pid)
+            return _err(
+                'no models configured: send "models", e.g. {"prosody": {}} for audio or {"language": {}} with raw_text',
+                "E0102",
+                pid,
+            )
         self.models = models
         reply: dict[str, Any] = {}
         if pid is not None:
@@ -153,8 +156,11 @@ class StreamSession:
         wanted = [m for m in ("prosody", "language", "ner") if getattr(models, m) is not None]
         ignored = [m for m in UNSUPPORTED if getattr(models, m) is not None]
         if not wanted:
-            return _err(f"emolens does not measure {', '.join(ignored) or 'these models'}; stream prosody, "
-                        "language or ner", "E0104", pid)
+            return _err(
+                f"emolens does not measure {', '.join(ignored) or 'these models'}; stream prosody, language or ner",
+                "E0104",
+                pid,
+            )
         for m in ignored:
             reply[m] = _warn(f"{m} is not supported by emolens and was ignored", "W0106")
         try:
@@ -173,8 +179,11 @@ class StreamSession:
 
     async def _text(self, text: str, models: StreamModelsConfig) -> dict[str, Any]:
         if len(text) > MAX_STREAM_TEXT_CHARS:
-            raise _PayloadError(f"text is {len(text):,} characters; at most {MAX_STREAM_TEXT_CHARS:,} per payload "
-                                "(split it into several payloads)", "E0202")
+            raise _PayloadError(
+                f"text is {len(text):,} characters; at most {MAX_STREAM_TEXT_CHARS:,} per payload "
+                "(split it into several payloads)",
+                "E0202",
+            )
         out: dict[str, Any] = {}
         if models.prosody is not None:
             out["prosody"] = _warn("prosody needs audio; it was skipped for raw text", "W0107")
@@ -210,14 +219,16 @@ class StreamSession:
         samples = await self._run(_decode, blob)
         cur_s = len(samples) / SAMPLE_RATE
         if cur_s * 1000 > MAX_STREAM_AUDIO_MS + 50:  # 50 ms slack for codec padding
-            raise _PayloadError(f"audio is {cur_s * 1000:.0f} ms; at most {MAX_STREAM_AUDIO_MS} ms per payload "
-                                "(send shorter chunks)", "E0204")
+            raise _PayloadError(
+                f"audio is {cur_s * 1000:.0f} ms; at most {MAX_STREAM_AUDIO_MS} ms per payload (send shorter chunks)",
+                "E0204",
+            )
         window_s = (window_ms or DEFAULT_WINDOW_MS) / 1000
         ctx = self.context if self.context is not None else np.zeros(0, dtype=np.float32)
         keep = max(0, int((window_s - cur_s) * SAMPLE_RATE))
-        ctx = ctx[len(ctx) - keep:] if keep else ctx[:0]
+        ctx = ctx[len(ctx) - keep :] if keep else ctx[:0]
         combined = np.concatenate([ctx, samples]).astype(np.float32)
-        self.context = combined[-int(max(window_s, cur_s) * SAMPLE_RATE):]
+        self.context = combined[-int(max(window_s, cur_s) * SAMPLE_RATE) :]
         offset = len(ctx) / SAMPLE_RATE
         out: dict[str, Any] = {}
         silent = float(np.sqrt(np.mean(samples**2))) < _SILENCE_RMS if len(samples) else True
@@ -247,8 +258,9 @@ class StreamSession:
             for p in _model_preds(src, "prosody"):
                 begin = max(0.0, p["time"]["begin"] - offset)
                 end = min(cur_s, p["time"]["end"] - offset)
-                preds.append({"time": {"begin": round(begin, 3), "end": round(max(begin, end), 3)},
-                              "emotions": p["emotions"]})
+                preds.append(
+                    {"time": {"begin": round(begin, 3), "end": round(max(begin, end), 3)}, "emotions": p["emotions"]}
+                )
             out["prosody"] = {"predictions": preds[-1:]}
         if "language" in cfg:
             out["language"] = {"predictions": [_stream_language(p) for p in _model_preds(src, "language")]}
@@ -306,7 +318,7 @@ async def stream_models(ws: WebSocket) -> None:
         while True:
             try:
                 msg = await asyncio.wait_for(ws.receive(), timeout=config.idle_timeout_s)
-            except asyncio.TimeoutError:
+            except TimeoutError:
                 await ws.close(code=1000, reason=f"closed after {config.idle_timeout_s:g} s without a message")
                 return
             if msg["type"] == "websocket.disconnect":

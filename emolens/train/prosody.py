@@ -35,8 +35,15 @@ from emolens.engine import features as F
 from emolens.engine.prosody import CLASS_AV, CLASSES, MODEL_FEATURES, WEIGHTS_DIR, WEIGHTS_FILE, ProsodyModel
 
 RAVDESS_CLASSES = ("neutral", "calm", "happy", "sad", "angry", "fearful", "disgust", "surprised")
-EMODB_MAP = {"anger": "angry", "boredom": "boredom", "disgust": "disgust", "fear": "fearful", "happiness": "happy",
-             "sadness": "sad", "neutral": "neutral"}
+EMODB_MAP = {
+    "anger": "angry",
+    "boredom": "boredom",
+    "disgust": "disgust",
+    "fear": "fearful",
+    "happiness": "happy",
+    "sadness": "sad",
+    "neutral": "neutral",
+}
 EMODB_CLASSES = ("neutral", "happy", "sad", "angry", "fearful", "disgust", "boredom")
 C_REG = 0.3
 RIDGE_ALPHA = 10.0
@@ -109,25 +116,49 @@ def _fit(X: np.ndarray, y: np.ndarray, av: np.ndarray, w: np.ndarray) -> Prosody
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)
         for seed in MLP_SEEDS:
-            mlps.append(MLPClassifier((MLP_HIDDEN,), alpha=MLP_ALPHA, max_iter=MLP_EPOCHS, random_state=seed)
-                        .fit(Z, y, sample_weight=w))
+            mlps.append(
+                MLPClassifier((MLP_HIDDEN,), alpha=MLP_ALPHA, max_iter=MLP_EPOCHS, random_state=seed).fit(
+                    Z, y, sample_weight=w
+                )
+            )
     assert all(list(m.classes_) == list(lr.classes_) for m in mlps)
     reg = Ridge(alpha=RIDGE_ALPHA).fit(Z, av, sample_weight=w)
-    return ProsodyModel({
-        "feature_names": np.array(MODEL_FEATURES), "classes": np.array(CLASSES), "mean": mean, "scale": scale,
-        "lr_coef": lr.coef_[order], "lr_intercept": lr.intercept_[order],
-        "mlp_w1": np.stack([m.coefs_[0] for m in mlps]), "mlp_b1": np.stack([m.intercepts_[0] for m in mlps]),
-        "mlp_w2": np.stack([m.coefs_[1][:, order] for m in mlps]),
-        "mlp_b2": np.stack([m.intercepts_[1][order] for m in mlps]),
-        "lr_weight": np.array(LR_WEIGHT), "av_coef": reg.coef_, "av_intercept": reg.intercept_,
-    })
+    return ProsodyModel(
+        {
+            "feature_names": np.array(MODEL_FEATURES),
+            "classes": np.array(CLASSES),
+            "mean": mean,
+            "scale": scale,
+            "lr_coef": lr.coef_[order],
+            "lr_intercept": lr.intercept_[order],
+            "mlp_w1": np.stack([m.coefs_[0] for m in mlps]),
+            "mlp_b1": np.stack([m.intercepts_[0] for m in mlps]),
+            "mlp_w2": np.stack([m.coefs_[1][:, order] for m in mlps]),
+            "mlp_b2": np.stack([m.intercepts_[1][order] for m in mlps]),
+            "lr_weight": np.array(LR_WEIGHT),
+            "av_coef": reg.coef_,
+            "av_intercept": reg.intercept_,
+        }
+    )
 
 
 def _save(model: ProsodyModel, path: Path) -> None:
-    np.savez(path, feature_names=np.array(model.feature_names), classes=np.array(model.classes), mean=model.mean,
-             scale=model.scale, lr_coef=model.lr_coef, lr_intercept=model.lr_intercept, mlp_w1=model.mlp_w1,
-             mlp_b1=model.mlp_b1, mlp_w2=model.mlp_w2, mlp_b2=model.mlp_b2, lr_weight=np.array(model.lr_weight),
-             av_coef=model.av_coef, av_intercept=model.av_intercept)
+    np.savez(
+        path,
+        feature_names=np.array(model.feature_names),
+        classes=np.array(model.classes),
+        mean=model.mean,
+        scale=model.scale,
+        lr_coef=model.lr_coef,
+        lr_intercept=model.lr_intercept,
+        mlp_w1=model.mlp_w1,
+        mlp_b1=model.mlp_b1,
+        mlp_w2=model.mlp_w2,
+        mlp_b2=model.mlp_b2,
+        lr_weight=np.array(model.lr_weight),
+        av_coef=model.av_coef,
+        av_intercept=model.av_intercept,
+    )
 
 
 def _uar(y_true: list[str], y_pred: list[str], classes: tuple[str, ...]) -> tuple[float, np.ndarray]:
@@ -206,7 +237,7 @@ def main(argv: list[str] | None = None) -> int:
     av = np.array([CLASS_AV[c] for c in labels], dtype=np.float64)
 
     rav_actors = [f"rav{i:02d}" for i in range(1, 25)]
-    rav_folds = [rav_actors[i:i + 4] for i in range(0, 24, 4)]
+    rav_folds = [rav_actors[i : i + 4] for i in range(0, 24, 4)]
     emo_folds = [[s] for s in sorted(set(spk[corpus_arr == "emodb"]))]
     report = {}
     for name, folds, classes in (
@@ -219,8 +250,14 @@ def main(argv: list[str] | None = None) -> int:
         # av columns are (valence, arousal), as in CLASS_AV
         print(f"\n{name}: UAR {uar:.3f} (chance {chance:.3f}); valence MAE {mae[0]:.3f}, arousal MAE {mae[1]:.3f}")
         _print_cm(name, cm, classes)
-        report[name] = {"uar": round(uar, 4), "chance": round(chance, 4), "valence_mae": round(float(mae[0]), 4),
-                        "arousal_mae": round(float(mae[1]), 4), "classes": list(classes), "confusion": cm.tolist()}
+        report[name] = {
+            "uar": round(uar, 4),
+            "chance": round(chance, 4),
+            "valence_mae": round(float(mae[0]), 4),
+            "arousal_mae": round(float(mae[1]), 4),
+            "classes": list(classes),
+            "confusion": cm.tolist(),
+        }
 
     everything = np.arange(len(y))
     Xtr, ytr, avtr = _augmented(Xs, everything, y, av)

@@ -65,10 +65,18 @@ def export() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         fp32 = Path(tmp) / "fp32.onnx"
         torch.onnx.export(
-            model, (ids, mask), str(fp32), input_names=["input_ids", "attention_mask"],
-            output_names=["last_hidden_state"], opset_version=17, dynamo=False,
-            dynamic_axes={"input_ids": {0: "b", 1: "t"}, "attention_mask": {0: "b", 1: "t"},
-                          "last_hidden_state": {0: "b", 1: "t"}},
+            model,
+            (ids, mask),
+            str(fp32),
+            input_names=["input_ids", "attention_mask"],
+            output_names=["last_hidden_state"],
+            opset_version=17,
+            dynamo=False,
+            dynamic_axes={
+                "input_ids": {0: "b", 1: "t"},
+                "attention_mask": {0: "b", 1: "t"},
+                "last_hidden_state": {0: "b", 1: "t"},
+            },
         )
         WEIGHTS.mkdir(parents=True, exist_ok=True)
         quantize_dynamic(str(fp32), str(ONNX_PATH), weight_type=QuantType.QInt8, per_channel=True)

@@ -65,8 +65,10 @@ def export() -> None:
         g = f["model_weights"]
         arrays = {
             "embedding": g["embedding/embedding/embeddings:0"][()],
-            "dense_w": g["dense/dense/kernel:0"][()], "dense_b": g["dense/dense/bias:0"][()],
-            "out_w": g["dense_1/dense_1/kernel:0"][()], "out_b": g["dense_1/dense_1/bias:0"][()],
+            "dense_w": g["dense/dense/kernel:0"][()],
+            "dense_b": g["dense/dense/bias:0"][()],
+            "out_w": g["dense_1/dense_1/kernel:0"][()],
+            "out_b": g["dense_1/dense_1/bias:0"][()],
         }
         for d in ("forward", "backward"):
             base = f"bidirectional/bidirectional/{d}_lstm/"
@@ -75,8 +77,11 @@ def export() -> None:
             arrays[f"{d}_bias"] = g[base + "bias:0"][()]
     WEIGHTS.mkdir(parents=True, exist_ok=True)
     np.savez_compressed(
-        OUT, words=np.array("\n".join(words[1:])), filters=np.array(tok.filters),
-        max_len=np.int32(seq.max_sequence_length), **{k: v.astype(np.float32) for k, v in arrays.items()},
+        OUT,
+        words=np.array("\n".join(words[1:])),
+        filters=np.array(tok.filters),
+        max_len=np.int32(seq.max_sequence_length),
+        **{k: v.astype(np.float32) for k, v in arrays.items()},
     )
     shutil.copy(root.parent / "tox_block-0.1.2.dist-info" / "LICENSE", WEIGHTS / "LICENSE.tox-block.txt")
 
