@@ -1,8 +1,13 @@
 """emolens dashboard: routing only (each page owns its widgets and state)."""
 
+from pathlib import Path
+
 import streamlit as st
 
-st.set_page_config(page_title="emolens", page_icon=":material/graphic_eq:", layout="wide")
+# A bundled image, not a ":material/..." shortcode: Streamlit turns a material page_icon into a favicon URL on a Google
+# fonts host, which an offline install cannot reach (the sidebar's material icons come from Streamlit's bundled font).
+ICON = Path(__file__).resolve().parent / "assets" / "emolens-icon.png"
+st.set_page_config(page_title="emolens", page_icon=str(ICON), layout="wide")
 
 # Pages live in app_pages/, not pages/: Streamlit 1.67 still auto-discovers a pages/ folder, and a first visit to a
 # deep link such as /explore would run that file directly, bypassing this router (file names in the sidebar).

@@ -31,6 +31,12 @@ def _inputs(request: dict) -> str:
     return ", ".join(parts[:3]) + (f" (+{len(parts) - 3})" if len(parts) > 3 else "")
 
 
+def all_failed(job: dict) -> bool:
+    """A COMPLETED job (Hume's state) in which no input could be measured: a failure to the user."""
+    s = job["state"]
+    return s["status"] == "COMPLETED" and bool(s.get("num_errors")) and not s.get("num_predictions")
+
+
 def table(jobs: list[dict]) -> pd.DataFrame:
     rows = []
     for d in jobs:
@@ -40,8 +46,11 @@ def table(jobs: list[dict]) -> pd.DataFrame:
             dur = f"{(s['ended_timestamp_ms'] - s['started_timestamp_ms']) / 1000:.1f} s"
         models = sorted(((d["request"].get("models") or {}) or {"prosody": 1, "language": 1, "ner": 1}).keys())
         progress = d.get("progress") or {}
+        status = s["status"]
+        if all_failed(d):
+            status = "COMPLETED · every input failed"
         rows.append({
-            "status": s["status"], "created": _ts(s.get("created_timestamp_ms")), "duration": dur,
+            "status": status, "created": _ts(s.get("created_timestamp_ms")), "duration": dur,
             "inputs": _inputs(d["request"]), "models": ", ".join(models),
             "progress": f"{progress.get('fraction', 0):.0%} {progress.get('message', '')}".strip()
             if s["status"] in ("QUEUED", "IN_PROGRESS") else "",
@@ -78,7 +87,10 @@ def main() -> None:
     for d in jobs:
         if d["state"]["status"] == "FAILED":
             st.error(f"Job {d['job_id'][:8]} ({_inputs(d['request'])}) failed: {d['state'].get('message')}")
-    done = [d["job_id"] for d in jobs if d["state"]["status"] == "COMPLETED"]
+        elif all_failed(d):
+            st.error(f"Job {d['job_id'][:8]} ({_inputs(d['request'])}) measured nothing: "
+                     f"{d['state'].get('num_errors')} input(s) failed.")
+    done = [d["job_id"] for d in jobs if d["state"]["status"] == "COMPLETED" and not all_failed(d)]
     if done:
         c1, c2 = st.columns([3, 1])
         labels = {j: f"{j[:8]} · {_inputs(raw[j]['request'])}" for j in done}

@@ -9,9 +9,12 @@ import pandas as pd
 import streamlit as st
 
 from components.data import get_store, predictions, store_key
+from components.picker import selected_id, selection_key
 from emolens.archive import export, load_archive
 from emolens.errors import EmolensError
+from emolens.summary import error_messages
 
+SELECTED = "library_selected"
 EXPORTS = {"json": ("Predictions JSON", "application/json", "json"),
            "zip": ("Artifacts zip (CSV)", "application/zip", "zip"),
            "csv": ("Tidy CSV (wide)", "text/csv", "csv"),
@@ -66,6 +69,11 @@ def actions(row) -> None:
         with st.expander(f"{len(row.config['problems'])} part(s) skipped on import"):
             for p in row.config["problems"]:
                 st.write(f"- {p}")
+    errors = error_messages(predictions(store_key(store), row.id)) if row.summary.get("errors") else []
+    if errors:
+        with st.expander(f"{len(errors)} input(s) could not be measured", expanded=not row.summary.get("predictions")):
+            for e in errors:
+                st.write(f"- {e}")
     c1, c2, c3 = st.columns([2, 1, 1])
     with c1:
         new = st.text_input("Name", value=row.name, key=f"library_rename_{row.id}")
@@ -85,7 +93,7 @@ def actions(row) -> None:
     st.markdown("**Download**")
     cols = st.columns(len(EXPORTS))
     preds = predictions(store_key(store), row.id)
-    for col, (fmt, (label, mime, ext)) in zip(cols, EXPORTS.items()):
+    for col, (fmt, (label, mime, ext)) in zip(cols, EXPORTS.items(), strict=True):
         with col:
             try:
                 data = export(preds, fmt)
@@ -131,13 +139,17 @@ def main() -> None:
     st.subheader(f"{len(rows)} stored result(s)")
     st.caption("Select a row to rename, download, delete or open it.")
     table = results_table(rows)
-    event = st.dataframe(table, key="library_table", on_select="rerun", selection_mode="single-row",
+    # The table's selection is a row position: key the table by its ids so an import or a delete (which moves rows)
+    # starts a fresh selection instead of pointing at another result; the chosen result is kept by id.
+    table_key = selection_key("library_table", list(table["id"]))
+    event = st.dataframe(table, key=table_key, on_select="rerun", selection_mode="single-row",
                          hide_index=True, width="stretch",
                          column_config={"duration (s)": st.column_config.NumberColumn(format="%.1f")})
     selected = event.selection.rows if event is not None and hasattr(event, "selection") else []
-    qp = st.query_params.get("result")
-    pos = selected[0] if selected else (table.index[table["id"] == qp][0] if qp in set(table["id"]) else 0)
-    actions(rows[int(pos)])
+    rid = selected_id(list(table["id"]), selected, st.session_state.get(SELECTED) or st.query_params.get("result"))
+    st.session_state[SELECTED] = rid
+    st.query_params["result"] = rid
+    actions(rows[list(table["id"]).index(rid)])
 
 
 main()

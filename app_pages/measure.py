@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-
 import streamlit as st
 
 from components.backend import backend_or_error
@@ -68,9 +67,13 @@ def finish(backend, jobs: list[Tracked]) -> None:
         return  # still running: the Jobs page follows it
     st.session_state[PENDING] = []
     ids, problems = store_results(backend, get_store(), jobs, final)
+    show = st.warning if ids else st.error  # a call, not a bare conditional expression (magic would render it)
     for p in problems:
-        st.error(p) if not ids else st.warning(p)
+        show(p)
     if not ids:
+        st.info("Nothing was stored in the Library. Fix the inputs above and measure again.")
+        if st.button("Back to the form", key="measure_back"):
+            st.rerun()
         return
     if problems:  # let the user read the messages before leaving
         st.session_state["explore_result"] = ids[0]

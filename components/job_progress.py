@@ -11,6 +11,7 @@ import streamlit as st
 from components.backend import Backend, result_for_job
 from emolens.errors import EmolensError
 from emolens.store import Store
+from emolens.summary import error_messages
 
 POLL_S = 0.5
 
@@ -60,32 +61,41 @@ def follow(backend: Backend, jobs: list[Tracked], timeout_s: float = 3 * 3600) -
 
 def store_results(backend: Backend, store: Store, jobs: list[Tracked], final: dict[str, dict[str, Any]]
                   ) -> tuple[list[str], list[str]]:
-    """Result ids of the completed jobs (stored locally for a remote service) and messages to show."""
+    """Result ids of the completed jobs (stored locally for a remote service) and messages to show.
+
+    A job whose every input failed (COMPLETED with errors and no prediction, as Hume reports it) is a failure to
+    the user: its per-file errors are returned and it is not kept in the Library as an empty result.
+    """
     ids, problems = [], []
     for j in jobs:
         d = final.get(j.job_id)
         if d is None:
             continue
         st_ = d["state"]
+        who = j.label or "Job"
         if st_["status"] == "FAILED":
-            problems.append(f"{j.label or 'Job'} failed: {st_.get('message', 'no message')}")
+            problems.append(f"{who} failed: {st_.get('message', 'no message')}")
+            continue
+        errors: list[str] = []
+        if st_.get("num_errors"):
+            try:
+                errors = error_messages(backend.client.predictions_json(j.job_id))
+            except EmolensError as e:
+                errors = [f"the errors could not be read: {e}"]
+        if st_.get("num_errors") and not st_.get("num_predictions"):
+            problems.append(f"{who} failed: no input could be measured.")
+            problems.extend(errors)
+            stored = store.find_result_by_job(j.job_id)  # the embedded service shares our Library
+            if stored is not None:
+                store.delete_result(stored)
             continue
         try:
             ids.append(result_for_job(backend, store, j.job_id, name=j.name, config=d.get("request"),
                                       media=j.media or None))
         except EmolensError as e:
-            problems.append(f"{j.label or 'Job'}: the result could not be stored: {e}")
+            problems.append(f"{who}: the result could not be stored: {e}")
             continue
-        if st_.get("num_errors"):
-            try:
-                preds = backend.client.predictions_json(j.job_id)
-            except EmolensError:
-                preds = []
-            for src in preds:
-                if src.get("error"):
-                    problems.append(f"{(src.get('source') or {}).get('url', 'input')}: {src['error']}")
-                for err in (src.get("results") or {}).get("errors") or []:
-                    problems.append(f"{err.get('file')}: {err.get('message')}")
+        problems.extend(errors)
     return ids, problems
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass
 
 import streamlit as st
@@ -59,3 +60,18 @@ def pick(store: Store, prefix: str = "", default_result: str | None = None, sync
         st.query_params[f"{prefix}file"] = labels[fi]
         st.query_params[f"{prefix}model"] = model
     return Selection(result=by_id[rid], file=fname, source=si, model=model, models=models)
+
+
+def selected_id(ids: list[str], selected_rows: list[int], remembered: str | None) -> str:
+    """The result to act on: the ticked row of this table, else the remembered id (still listed), else the newest."""
+    if selected_rows and 0 <= selected_rows[0] < len(ids):
+        return ids[selected_rows[0]]
+    if remembered in ids:
+        return str(remembered)
+    return ids[0]
+
+
+def selection_key(prefix: str, ids: list[str]) -> str:
+    """A widget key for a selectable table of ``ids``: a new key when the rows change, so a row position ticked
+    before an import or a delete never lands on another result."""
+    return f"{prefix}_{hashlib.sha1(','.join(ids).encode()).hexdigest()[:10]}"

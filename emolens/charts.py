@@ -45,7 +45,7 @@ def _hover_text(df: pd.DataFrame) -> list[str]:
     texts = df["text"].fillna("").astype(str).str.slice(0, 120).tolist() if "text" in df.columns else [""] * len(df)
     speakers = df["speaker"].astype(str).tolist() if "speaker" in df.columns else [""] * len(df)
     out = []
-    for i, (t, spk) in enumerate(zip(texts, speakers)):
+    for i, (t, spk) in enumerate(zip(texts, speakers, strict=True)):
         top = ", ".join(
             f"{tops.iloc[i][f'top{j}']} {tops.iloc[i][f'top{j}_score']:.2f}"
             for j in range(1, 4)
@@ -274,7 +274,9 @@ def sentiment_by_segment(df: pd.DataFrame, title: str = "Sentiment per segment")
         go.Heatmap(
             z=data[list(SENTIMENT_COLUMNS)].to_numpy(dtype=float).T,
             x=x.to_numpy(),
-            y=list(SENTIMENT_LEVELS),
+            # numeric levels on a linear axis: the expected value (a real number in 1..9) then sits on its level
+            # (level names "1".."9" were read as numbers by plotly while the line was drawn at EV - 1)
+            y=[int(level) for level in SENTIMENT_LEVELS],
             colorscale="Blues",
             zmin=0,
             name="probability",
@@ -284,7 +286,7 @@ def sentiment_by_segment(df: pd.DataFrame, title: str = "Sentiment per segment")
     fig.add_trace(
         go.Scatter(
             x=x.to_numpy(),
-            y=(sentiment_expected(data) - 1).to_numpy(),
+            y=sentiment_expected(data).to_numpy(),
             mode="lines",
             name="expected",
             line={"color": "#E45756", "width": 2},
@@ -294,7 +296,7 @@ def sentiment_by_segment(df: pd.DataFrame, title: str = "Sentiment per segment")
         title=title,
         height=320,
         xaxis_title=xlabel,
-        yaxis_title="level",
+        yaxis={"title": "level", "type": "linear", "range": [0.5, 9.5], "dtick": 1},
         margin={"l": 50, "r": 20, "t": 50, "b": 40},
         legend={"orientation": "h", "y": -0.25},
     )

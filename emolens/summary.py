@@ -51,3 +51,17 @@ def summarize(predictions: list[dict[str, Any]]) -> dict[str, Any]:
         "errors": n_errors,
         "duration_s": round(duration, 3),
     }
+
+
+def error_messages(predictions: list[dict[str, Any]]) -> list[str]:
+    """Every error of a payload as "where: message" (a source's own error, and each file's error), in order."""
+    out: list[str] = []
+    for src in predictions if isinstance(predictions, list) else []:
+        if not isinstance(src, dict):
+            continue
+        where = (src.get("source") or {}).get("url") or (src.get("source") or {}).get("filename") or "input"
+        if src.get("error"):
+            out.append(f"{where}: {src['error']}")
+        for err in (src.get("results") or {}).get("errors") or []:
+            out.append(f"{err.get('file') or where}: {err.get('message') or 'failed'}")
+    return out

@@ -169,3 +169,34 @@ def test_compare_defaults_to_two_results_of_the_same_file(data_dir):
     _no_exceptions(at)
     assert at.selectbox(key="a_pick_result").value == a
     assert at.selectbox(key="b_pick_result").value == b
+
+
+def test_library_selection_follows_the_result_not_the_row(two_results):
+    """A ticked row, then an import (which moves rows): the result acted on is still the ticked one, by id."""
+    from components.picker import selection_key
+
+    a, b = two_results
+    at = page("library").run()
+    ids = list(at.dataframe[0].value["id"])
+    assert ids == [b, a]  # newest first
+    at.session_state[selection_key("library_table", ids)] = {"selection": {"rows": [1], "columns": [], "cells": []}}
+    at.run()
+    _no_exceptions(at)
+    assert at.subheader[1].value == "meeting-words" and at.query_params["result"] in (a, [a])
+    at.file_uploader[0].set_value([("newer.json", json.dumps(synth.awkward_result(seed=4)).encode(),
+                                    "application/json")])
+    at.button[0].click().run()
+    _no_exceptions(at)
+    assert list(at.dataframe[0].value["name"])[0] == "newer"
+    assert at.subheader[1].value == "meeting-words"  # not the row now at position 1
+    assert at.text_input(key=f"library_rename_{a}").value == "meeting-words"
+
+
+def test_library_shows_per_file_errors(two_results):
+    _, b = two_results
+    at = page("library")
+    at.query_params["result"] = b
+    at.run()
+    _no_exceptions(at)
+    assert any("could not be measured" in e.label for e in at.expander)
+    assert any("no faces detected" in m.value for m in at.markdown)

@@ -74,6 +74,37 @@ def test_text_job_lands_in_library(data_dir):
     assert at.session_state["measure_pending"] == []
 
 
+#: Element types a finished Measure page may show; anything else (e.g. the DeltaGenerator help text that a bare
+#: ``st.error(p) if c else st.warning(p)`` expression renders through magic) is a bug.
+EXPECTED_ELEMENTS = {"error", "warning", "info", "button", "progress", "expandable", "status"}
+
+
+def _element_types(node) -> set[str]:
+    out = {getattr(node, "type", "")}
+    for child in getattr(node, "children", {}).values():
+        out |= _element_types(child)
+    return out - {"", "block", "main", "sidebar", "root", "vertical", "horizontal", "container"}
+
+
+def test_job_where_every_file_fails_is_a_failure(data_dir):
+    at = measure().run()
+    at.file_uploader(key="measure_files").set_value([("broken.wav", b"RIFF\x00\x00 not really audio", "audio/wav")])
+    at.run()
+    at.multiselect(key="measure_models").set_value(["prosody"]).run()
+    form = _element_types(at.main)
+    at.button(key="measure_submit").click().run()
+    _ok(at)
+    unexpected = _element_types(at.main) - form - EXPECTED_ELEMENTS
+    assert not unexpected, unexpected
+    errors = [e.value for e in at.error]
+    assert any("no input could be measured" in e for e in errors), errors
+    assert any(e.startswith("broken.wav:") for e in errors), errors  # the per-file error, with the file named
+    assert not at.success
+    assert "explore_result" not in at.session_state
+    stored = [r for r in Store(data_dir).list_results() if "broken.wav" in r.name]
+    assert stored == []  # no empty result in the Library
+
+
 def test_compare_granularities_opens_compare(data_dir):
     at = measure().run()
     at.text_area(key="measure_text").input("Great start. Then it all went wrong. Oh well.").run()

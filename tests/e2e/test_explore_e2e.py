@@ -18,9 +18,13 @@ def test_import_then_explore(app_server, page, artifacts_dir, tmp_path):
     archive = tmp_path / "hume-meeting.json"
     archive.write_text(json.dumps(synth.word_level_result(300, seed=3)))
 
+    outside: list[str] = []  # offline use: every request stays on the dashboard's own host
+    page.on("request", lambda r: None if r.url.startswith((app_server, "data:", "blob:")) else outside.append(r.url))
     page.goto(app_server)
     wait_for_app(page)
     page.get_by_text("No results yet").wait_for()
+    icon = page.eval_on_selector("link[rel*='icon']", "e => e.href")
+    assert icon.startswith(app_server), icon  # the bundled icon, not a fonts host
     page.locator("[data-testid='stFileUploaderDropzoneInput']").set_input_files(str(archive))
     page.get_by_text("hume-meeting.json").first.wait_for()
     page.get_by_role("button", name="Import").click()
@@ -48,6 +52,7 @@ def test_import_then_explore(app_server, page, artifacts_dir, tmp_path):
     assert n_traces == 5
     assert "model=language" in page.url  # the selection is shareable
     page.screenshot(path=str(artifacts_dir / "e2e-explore.png"), full_page=True)
+    assert not outside, outside
 
 
 def test_deep_link_restores_the_selection(app_server, page, artifacts_dir, tmp_path):

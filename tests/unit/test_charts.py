@@ -107,3 +107,27 @@ def test_other_charts():
     name = vals(diff["data"][0]["y"])[-1]
     assert abs(vals(diff["data"][0]["x"])[-1] - (b[name].mean() - a[name].mean())) < 1e-9
     assert charts.shared_range(a, b) == (df["begin"].min(), df["end"].max())
+
+
+def test_sentiment_expected_line_sits_on_its_level():
+    """The EV line and the heatmap rows share one numeric axis: a segment certain of level 5 draws its line at 5."""
+    import pandas as pd
+
+    from emolens.emotions import SENTIMENT_COLUMNS
+
+    df = _lang(3)
+    certain = pd.DataFrame([[0.0] * 9] * 3, columns=list(SENTIMENT_COLUMNS), index=df.index)
+    certain["sentiment_5"] = 1.0
+    certain.iloc[2] = [0.0] * 9
+    certain.iloc[2, 8] = 1.0  # the third segment: level 9
+    df = df.assign(**{c: certain[c] for c in SENTIMENT_COLUMNS})
+    fig = charts.sentiment_by_segment(df).to_dict()
+    heat, line = fig["data"]
+    assert vals(heat["y"]) == list(range(1, 10))
+    assert vals(line["y"]) == [5.0, 5.0, 9.0]
+    assert fig["layout"]["yaxis"]["type"] == "linear"
+    # the distribution chart (category axis: positions 0..8) marks the same value at its bar
+    dist = charts.sentiment_distribution(df).to_dict()
+    ev = sum((i + 1) * p for i, p in enumerate(vals(dist["data"][0]["y"])))
+    assert abs(dist["layout"]["shapes"][0]["x0"] - (ev - 1)) < 1e-9 and "expected 6.33" in dist["layout"][
+        "annotations"][0]["text"]
