@@ -31,6 +31,20 @@ def check(client: Client) -> tuple[bool, str, dict | None]:
     return True, "reachable; API key accepted" if client.api_key else "reachable", health
 
 
+def show_cluster(health: dict) -> None:
+    """Where batch jobs run (local pool or a Dask cluster), and a clear error when the cluster cannot be used."""
+    cluster = health.get("cluster")
+    if not cluster:
+        return
+    line = f"Batch jobs run on the Dask cluster at `{cluster['scheduler']}`"
+    if cluster.get("connected"):
+        line += f": {cluster.get('workers', 0)} worker(s), {cluster.get('threads', 0)} thread(s)"
+    st.markdown(line)
+    if cluster.get("error"):
+        waiting = "the local pool runs them meanwhile" if cluster.get("fallback_active") else "jobs stay queued"
+        st.error(f"Cluster: {cluster['error']} ({waiting} until it is back)")
+
+
 def main() -> None:
     st.title("Settings")
     init_state()
@@ -49,6 +63,7 @@ def main() -> None:
             c2.metric("Queued", jobs.get("queued", 0))
             c3.metric("Running", jobs.get("in_progress", 0))
             c4.metric("Completed", jobs.get("completed", 0))
+            show_cluster(health)
     st.caption(f"Data directory: `{settings.data_dir}` · EMOLENS_API_URL: `{settings.api_url or '(not set)'}`")
 
     st.subheader("Use another service")

@@ -119,7 +119,14 @@ def cmd_measure(args: argparse.Namespace) -> int:
 def cmd_serve(args: argparse.Namespace) -> int:
     from emolens.service import serve
 
-    serve(host=args.host, port=args.port, data_dir=args.data_dir, api_key=args.api_key, workers=args.workers)
+    serve(
+        host=args.host,
+        port=args.port,
+        data_dir=args.data_dir,
+        api_key=args.api_key,
+        workers=args.workers,
+        dask_scheduler=args.dask_scheduler,
+    )
     return 0
 
 
@@ -185,6 +192,13 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--store", action="store_true", help="also save the result in the library")
     s.add_argument("--name", help="name of the stored result (with --store)")
     s.add_argument("--no-progress", action="store_true", help="no progress bar")
+    s.add_argument(
+        "--dask-scheduler",
+        metavar="ADDR",
+        default=None,
+        help="run on this Dask cluster (tcp://host:8786): one task per file (default: $EMOLENS_DASK_SCHEDULER; "
+        "empty: this machine)",
+    )
     s.add_argument("-o", "--output", help="output JSON path (default: stdout)")
     s.set_defaults(func=cmd_measure)
 
@@ -193,6 +207,13 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--port", type=int, default=8000)
     s.add_argument("--api-key", default=None, help="require this X-Hume-Api-Key (default: $EMOLENS_API_KEY)")
     s.add_argument("--workers", type=int, default=1, help="worker processes running jobs")
+    s.add_argument(
+        "--dask-scheduler",
+        metavar="ADDR",
+        default=None,
+        help="run batch jobs on this Dask cluster (tcp://host:8786) instead of local workers "
+        "(default: $EMOLENS_DASK_SCHEDULER)",
+    )
     s.set_defaults(func=cmd_serve)
     return p
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+import uuid
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -76,8 +77,6 @@ def _read_text(path: str) -> str:
 
 
 def run_measure(args: argparse.Namespace, store_factory: Callable[[argparse.Namespace], Any]) -> int:
-    from emolens.engine import measure_media, measure_text
-
     texts = collect_texts(args)
     files = [Path(f) for f in args.files]
     if not texts and not files:
@@ -87,8 +86,39 @@ def run_measure(args: argparse.Namespace, store_factory: Callable[[argparse.Name
         raise ConfigError(f"no such file: {', '.join(missing)}")
     raw_request = request_from_args(args)
     request: JobRequest = parse_job_request(raw_request)
+    address = getattr(args, "dask_scheduler", None)
+    if address is None:
+        from emolens.settings import get_settings
+
+        address = get_settings().dask_scheduler
+    if address.strip():
+        out = measure_on_cluster(address, files, texts, raw_request, args)
+    else:
+        out = _measure_here(files, texts, request, args)
+    parse_predictions(out)  # the engine's output must be valid Hume format; fail loudly here if not
+    data = json.dumps(out, ensure_ascii=False).encode()
+    if args.output in (None, "-"):
+        sys.stdout.buffer.write(data + b"\n")
+    else:
+        Path(args.output).write_bytes(data)
+    if args.store:
+        store = store_factory(args)
+        media = {f.name: store.put_media(f) for f in files}
+        name = args.name or (files[0].name if files else (texts[0][:40] or "text"))
+        rid = store.add_result(name, out, origin="measured", config=raw_request, media=media)
+        print(f"stored as {rid}", file=sys.stderr)
+    return 0
+
+
+def _want_bar(args: argparse.Namespace) -> bool:
+    return (not args.no_progress and sys.stderr.isatty()) or getattr(args, "force_progress", False)
+
+
+def _measure_here(files: list[Path], texts: list[str], request: JobRequest, args: argparse.Namespace) -> list[dict]:
+    from emolens.engine import measure_media, measure_text
+
     bar = None
-    if not args.no_progress and sys.stderr.isatty() or getattr(args, "force_progress", False):
+    if _want_bar(args):
         from tqdm import tqdm
 
         bar = tqdm(
@@ -117,16 +147,61 @@ def run_measure(args: argparse.Namespace, store_factory: Callable[[argparse.Name
     if bar is not None:
         bar.n = 100
         bar.close()
-    parse_predictions(out)  # the engine's output must be valid Hume format; fail loudly here if not
-    data = json.dumps(out, ensure_ascii=False).encode()
-    if args.output in (None, "-"):
-        sys.stdout.buffer.write(data + b"\n")
-    else:
-        Path(args.output).write_bytes(data)
-    if args.store:
-        store = store_factory(args)
-        media = {f.name: store.put_media(f) for f in files}
-        name = args.name or (files[0].name if files else (texts[0][:40] or "text"))
-        rid = store.add_result(name, out, origin="measured", config=raw_request, media=media)
-        print(f"stored as {rid}", file=sys.stderr)
-    return 0
+    return out
+
+
+def measure_on_cluster(
+    address: str, files: list[Path], texts: list[str], raw_request: dict[str, Any], args: argparse.Namespace
+) -> list[dict]:
+    """``emolens measure --dask-scheduler ADDR``: one Dask task per file (and per chunk of texts), the same
+    predictions as a local run, in input order (texts first, as locally); a progress bar over files."""
+    from distributed import KilledWorker, as_completed
+
+    from emolens.errors import EngineError
+    from emolens.service.cluster import connect, shift_text_indices, task_key, text_chunks
+    from emolens.service.cluster_worker import measure_media_task, measure_texts_task
+
+    client = connect(address)
+    try:
+        run = f"cli{uuid.uuid4().hex[:8]}"
+        parts: list[tuple[Any, int]] = []  # (future, text offset; -1 for a file)
+        for unit, (offset, chunk) in enumerate(text_chunks(texts)):
+            fut = client.submit(
+                measure_texts_task, chunk, raw_request, run, unit, key=task_key("text", run, unit), pure=False
+            )
+            parts.append((fut, offset))
+        for f in files:
+            unit = len(parts)
+            fut = client.submit(
+                measure_media_task, f.read_bytes(), f.name, raw_request, args.asr, run, unit,
+                key=task_key("file", run, unit), pure=False,
+            )  # fmt: skip
+            parts.append((fut, -1))
+        bar = None
+        if _want_bar(args):
+            from tqdm import tqdm
+
+            bar = tqdm(total=len(files), unit="file", desc="measuring", file=sys.stderr)
+        file_futures = {fut for fut, off in parts if off < 0}
+        for fut in as_completed([fut for fut, _ in parts], loop=client.loop):
+            if bar is not None and fut in file_futures:
+                bar.update(1)
+        if bar is not None:
+            bar.close()
+        out: list[dict] = []
+        for fut, offset in parts:
+            try:
+                outcome = fut.result()
+            except KilledWorker:
+                raise EngineError(
+                    "the Dask workers measuring a file kept dying (the scheduler's allowed-failures was reached)"
+                ) from None
+            if outcome.error is not None:
+                raise EngineError(outcome.error)
+            if offset < 0:
+                out.append(outcome.value)
+            else:
+                out += shift_text_indices(outcome.value, offset)
+        return out
+    finally:
+        client.close()

@@ -25,6 +25,10 @@ class Settings(BaseSettings):
     api_url: str = ""
     #: API key sent as X-Hume-Api-Key to the service (and required by `serve` when set there).
     api_key: str = ""
+    #: A Dask scheduler address (tcp://host:8786): the service runs batch jobs on that cluster's workers.
+    dask_scheduler: str = ""
+    #: "local": while that scheduler is unreachable, the local worker pool runs the queue (default: jobs wait).
+    dask_fallback: str = ""
     #: Seed the Library with the sample results in data/ when the store is empty (dashboard only).
     seed_samples: bool = True
 

@@ -30,7 +30,12 @@ def create_app(config: ServiceConfig, *, start_workers: bool = True) -> FastAPI:
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         app.state.store = Store(config.data_dir)
         app.state.pool = None
-        if start_workers:
+        if start_workers and config.dask_scheduler:
+            from emolens.service.cluster_runner import ClusterRunner
+
+            app.state.pool = ClusterRunner(config, app.state.store)
+            app.state.pool.start()
+        elif start_workers:
             from emolens.service.runner import WorkerPool
 
             app.state.pool = WorkerPool(config, app.state.store)
@@ -59,18 +64,26 @@ def create_app(config: ServiceConfig, *, start_workers: bool = True) -> FastAPI:
         store = request.app.state.store
         pool = request.app.state.pool
         workers = pool.status() if pool is not None else []
-        return {
+        out: dict[str, Any] = {
             "status": "ok",
             "service": "emolens",
             "version": VERSION,
             "auth_required": bool(config.api_key),
+            "engine": "dask" if config.dask_scheduler else "local",
             "workers": {
-                "configured": config.workers if pool is not None else 0,
+                "configured": (len(workers) if config.dask_scheduler else config.workers) if pool is not None else 0,
                 "alive": sum(w["alive"] for w in workers),
                 "detail": workers,
             },
             "jobs": {s.lower(): store.count_jobs(s) for s in ("QUEUED", "IN_PROGRESS", "COMPLETED", "FAILED")},
         }
+        cluster = pool.health() if pool is not None and hasattr(pool, "health") else None
+        if cluster is not None:
+            out["cluster"] = cluster
+            if cluster["error"]:  # the service answers, but batch jobs cannot run on the cluster now
+                out["status"] = "degraded"
+                out["error"] = cluster["error"]
+        return out
 
     return app
 
@@ -81,10 +94,12 @@ def serve(
     data_dir: str | Path | None = None,
     api_key: str | None = None,
     workers: int = 1,
+    dask_scheduler: str | None = None,
 ) -> None:
     """Run the service in the foreground until interrupted (Ctrl-C stops the workers and requeues running jobs).
 
     ``data_dir`` and ``api_key`` default to EMOLENS_DATA_DIR / EMOLENS_API_KEY; the default bind is loopback only.
+    ``dask_scheduler`` (default EMOLENS_DASK_SCHEDULER) runs batch jobs on that Dask cluster's workers.
     """
     import uvicorn
 
@@ -92,7 +107,7 @@ def serve(
 
     if workers < 1:
         raise ConfigError("--workers must be at least 1")
-    config = ServiceConfig.from_env(data_dir, api_key=api_key, workers=workers)
+    config = ServiceConfig.from_env(data_dir, api_key=api_key, workers=workers, dask_scheduler=dask_scheduler)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
     if host not in ("127.0.0.1", "localhost", "::1") and not config.api_key:
         log.warning("serving on %s without an API key: anyone who can reach this port can use it", host)

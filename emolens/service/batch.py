@@ -24,10 +24,12 @@ router = APIRouter(prefix="/v0/batch", dependencies=[AuthDep], tags=["batch"])
 SUPPORTED_MODELS = ("prosody", "language", "ner")
 
 
-def job_details(job: JobRow) -> dict[str, Any]:
+def job_details(job: JobRow, queue_note: str | None = None) -> dict[str, Any]:
     """A stored job in Hume's JobDetails shape (integer timestamps; ``request.files`` always present).
 
     Two emolens extras ride along while a job runs: ``progress`` ``{"fraction", "message"}``; Hume clients ignore them.
+    ``queue_note`` (why queued jobs are not starting, e.g. the Dask scheduler is unreachable) is a QUEUED job's
+    progress message.
     """
     created = int(job.created_ms)
     started = int(job.started_ms) if job.started_ms is not None else created
@@ -61,7 +63,14 @@ def job_details(job: JobRow) -> dict[str, Any]:
     out: dict[str, Any] = {"type": "INFERENCE", "job_id": job.job_id, "request": request, "state": state}
     if job.status in ("QUEUED", "IN_PROGRESS"):
         out["progress"] = {"fraction": round(float(job.progress or 0.0), 4), "message": job.progress_note or ""}
+        if job.status == "QUEUED" and queue_note:
+            out["progress"]["message"] = queue_note
     return out
+
+
+def _queue_note(request: Request) -> str | None:
+    pool = getattr(request.app.state, "pool", None)
+    return getattr(pool, "queue_note", None)
 
 
 def _check_request(request: JobRequest, n_files: int, allow_private: bool) -> None:
@@ -204,7 +213,8 @@ async def list_jobs(request: Request, store: StoreDep) -> JSONResponse:
         sort_by=query.sort_by,
         direction=query.direction,
     )
-    return JSONResponse([job_details(r) for r in rows])
+    note = _queue_note(request)
+    return JSONResponse([job_details(r, note) for r in rows])
 
 
 def _job(store: Store, job_id: str) -> JobRow:
@@ -215,8 +225,8 @@ def _job(store: Store, job_id: str) -> JobRow:
 
 
 @router.get("/jobs/{job_id}", response_class=JSONResponse)
-async def get_job(job_id: str, store: StoreDep) -> JSONResponse:
-    return JSONResponse(job_details(_job(store, job_id)))
+async def get_job(job_id: str, request: Request, store: StoreDep) -> JSONResponse:
+    return JSONResponse(job_details(_job(store, job_id), _queue_note(request)))
 
 
 def _completed_predictions(store: Store, job_id: str) -> list[dict[str, Any]]:

@@ -48,6 +48,16 @@ class ServiceConfig:
     batch_text_jobs: bool = True
     #: Extra environment for worker processes (e.g. thread counts).
     worker_env: dict[str, str] = field(default_factory=dict)
+    #: A Dask scheduler (``tcp://host:8786``): batch jobs run as Dask tasks on its workers instead of the local
+    #: pool (EMOLENS_DASK_SCHEDULER or ``serve --dask-scheduler``). Empty: the local pool (the default).
+    dask_scheduler: str = ""
+    #: What runs the queue while that scheduler is unreachable: "" (nothing: jobs stay QUEUED with a message) or
+    #: "local" (the local pool). EMOLENS_DASK_FALLBACK.
+    dask_fallback: str = ""
+    #: Texts of one job per Dask task.
+    dask_text_chunk: int = 32
+    #: Seconds to wait for the scheduler when connecting.
+    dask_connect_timeout_s: float = 5.0
 
     @classmethod
     def from_env(cls, data_dir: str | Path | None = None, **overrides: Any) -> ServiceConfig:
@@ -61,8 +71,16 @@ class ServiceConfig:
             allow_private_urls=_env_bool("EMOLENS_ALLOW_PRIVATE_URLS", False),
             idle_timeout_s=float(os.environ.get("EMOLENS_STREAM_IDLE_TIMEOUT_S", "60")),
             batch_text_jobs=_env_bool("EMOLENS_BATCH_TEXT_JOBS", True),
+            dask_scheduler=s.dask_scheduler.strip(),
+            dask_fallback=s.dask_fallback.strip().lower(),
+            dask_text_chunk=int(os.environ.get("EMOLENS_DASK_TEXT_CHUNK", "32") or 32),
         )
-        return replace(cfg, **{k: v for k, v in overrides.items() if v is not None})
+        cfg = replace(cfg, **{k: v for k, v in overrides.items() if v is not None})
+        if cfg.dask_fallback not in ("", "none", "local"):
+            from emolens.errors import ConfigError
+
+            raise ConfigError(f"EMOLENS_DASK_FALLBACK must be 'local' or empty, not {cfg.dask_fallback!r}")
+        return cfg
 
     def to_json(self) -> str:
         d = asdict(self)

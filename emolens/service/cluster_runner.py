@@ -1,0 +1,440 @@
+"""Batch jobs on a Dask cluster: the service-side dispatcher that replaces the local worker pool when
+``EMOLENS_DASK_SCHEDULER`` (``--dask-scheduler``) is set. Same interface as :class:`runner.WorkerPool`.
+
+The SQLite queue stays the source of truth: a job is claimed (IN_PROGRESS) only when the cluster has a free
+thread, its files and text chunks go out as Dask tasks (bytes included), the answers come back here and are
+assembled, stored, counted and called back with the very functions the local pool uses
+(:mod:`emolens.service.execute`), so predictions, artifacts, states and callbacks are the same.
+
+- At most about two tasks per cluster thread are in flight (the scheduler holds the bytes of every queued task,
+  so this bounds its memory; the SQLite queue holds the rest).
+- The scheduler unreachable (at start or later): jobs stay QUEUED, ``/health`` and queued jobs' progress message
+  say why, and the runner reconnects with back-off. Jobs that were running are requeued without counting an
+  attempt. With ``EMOLENS_DASK_FALLBACK=local`` a local worker pool runs the queue meanwhile.
+- A worker killed mid-task: the scheduler reruns the task elsewhere (bounded by its ``allowed-failures``); past
+  that, the job fails with a message, as a local job whose worker keeps dying.
+- A service restart: IN_PROGRESS jobs are requeued at start (``store.recover_interrupted_jobs``), as locally.
+"""
+
+from __future__ import annotations
+
+import logging
+import shutil
+import threading
+import time
+import uuid
+from pathlib import Path
+from typing import Any
+
+from emolens.errors import EmolensError, MediaError
+from emolens.schema import parse_job_request
+from emolens.service.cluster import (
+    ClusterUnavailable,
+    ProgressBoard,
+    cluster_info,
+    connect,
+    normalize_address,
+    shift_text_indices,
+    subscribe_progress,
+    task_key,
+    text_chunks,
+)
+from emolens.service.config import ServiceConfig
+from emolens.service.execute import _complete, _error_source, _fail, _safe_name
+from emolens.service.fetch import fetch_url
+from emolens.store import JobRow, Store
+
+log = logging.getLogger("emolens.service.cluster")
+
+#: In-flight tasks per cluster thread: 2 keeps every worker busy while the next task's bytes travel.
+TASKS_PER_THREAD = 2
+INFO_EVERY_S = 2.0
+PROGRESS_EVERY_S = 0.25
+
+
+class _Interrupted(Exception):
+    """The cluster went away or the service is stopping: put the job back in the queue."""
+
+
+class _Failed(Exception):
+    """A task answered with the message the job fails with."""
+
+
+class _JobProgress:
+    """Job progress from per-unit fractions (same throttle and note format as the local pool's reporter)."""
+
+    def __init__(self, store: Store, job_id: str, n: int) -> None:
+        self.store, self.job_id, self.n = store, job_id, max(n, 1)
+        self._last = time.monotonic()
+        self._written: tuple[float, str] | None = None
+
+    def update(self, parts: list[tuple[float, str, str]]) -> None:
+        """``parts``: (fraction done, label, engine message) per unit of the job."""
+        now = time.monotonic()
+        if now - self._last < PROGRESS_EVERY_S:
+            return
+        overall = sum(max(0.0, min(1.0, f)) for f, _, _ in parts) / self.n
+        running = [(label, msg) for f, label, msg in parts if 0.0 < f < 1.0 or msg]
+        label, msg = running[0] if running else (parts[0][1] if parts else "", "")
+        note = f"{label}: {msg}" if msg else label
+        if self._written == (overall, note):
+            return
+        self._last, self._written = now, (overall, note)
+        try:
+            self.store.set_job_progress(self.job_id, overall, note)
+        except EmolensError:  # progress is best effort, as in the local pool
+            pass
+
+
+class ClusterRunner:
+    """Start with :meth:`start`, nudge with :meth:`wake` after queueing a job, stop with :meth:`stop`."""
+
+    def __init__(self, config: ServiceConfig, store: Store) -> None:
+        self.config = config
+        self.store = store
+        self.address = normalize_address(config.dask_scheduler)
+        self.client: Any = None
+        self.error = ""  # why the cluster cannot be reached now ("" when it can)
+        self.waiting = ""  # reachable, but nothing can run (no workers)
+        self.info: dict[str, Any] = {"workers": [], "threads": 0}
+        self.board = ProgressBoard()
+        self.recovered: tuple[list[str], list[str]] = ([], [])
+        self.fallback_pool: Any = None
+        self._running: dict[str, list[Any]] = {}  # job id -> its futures
+        self._threads: dict[str, threading.Thread] = {}
+        self._in_flight = 0
+        self._cv = threading.Condition()
+        self._wake = threading.Event()
+        self._stopping = threading.Event()
+        self._thread: threading.Thread | None = None
+        self._info_at = 0.0
+
+    # -- lifecycle ---------------------------------------------------------------------------------------------
+    def start(self) -> None:
+        self.recovered = self.store.recover_interrupted_jobs(self.config.max_attempts)
+        if any(self.recovered):
+            log.warning("after a restart: requeued %d job(s), failed %d", *map(len, self.recovered))
+        self.error = f"connecting to the Dask scheduler at {self.address}"
+        self._thread = threading.Thread(target=self._dispatch, daemon=True, name="emolens-dask-dispatcher")
+        self._thread.start()
+
+    def stop(self, timeout: float = 10.0) -> None:
+        """Stop dispatching; running jobs go back to the queue (not counted as an attempt)."""
+        self._stopping.set()
+        self._wake.set()
+        with self._cv:
+            self._cv.notify_all()
+        deadline = time.monotonic() + timeout
+        for t in list(self._threads.values()):
+            t.join(max(0.1, deadline - time.monotonic()))
+        for jid in list(self._running):
+            self.store.requeue_job(jid)
+        if self._thread is not None:
+            self._thread.join(max(0.1, deadline - time.monotonic()))
+        self._stop_fallback()
+        self._close_client()
+
+    def wake(self) -> None:
+        """A job was queued: look now (the dispatcher also polls every second)."""
+        self._wake.set()
+        if self.fallback_pool is not None:
+            self.fallback_pool.wake()
+
+    # -- what /health shows ------------------------------------------------------------------------------------
+    @property
+    def connected(self) -> bool:
+        c = self.client
+        return c is not None and getattr(c, "status", "") == "running" and not self.error
+
+    def status(self) -> list[dict]:
+        """Per Dask worker (or per local worker while the fallback pool runs): address, threads, alive."""
+        if self.fallback_pool is not None:
+            return self.fallback_pool.status()
+        return [{**w, "alive": True, "ready": True} for w in self.info["workers"]] if self.connected else []
+
+    def health(self) -> dict[str, Any]:
+        """The ``cluster`` section of ``/health``."""
+        return {
+            "scheduler": self.address,
+            "connected": self.connected,
+            "workers": len(self.info["workers"]) if self.connected else 0,
+            "threads": self.info["threads"] if self.connected else 0,
+            "running_jobs": sorted(self._running),
+            "tasks_in_flight": self._in_flight,
+            "fallback": self.config.dask_fallback or None,
+            "fallback_active": self.fallback_pool is not None,
+            "error": self.error or self.waiting or None,
+        }
+
+    @property
+    def queue_note(self) -> str | None:
+        """Why queued jobs are not starting, for their progress message (None when they simply wait their turn)."""
+        if self.fallback_pool is not None:
+            return f"the Dask cluster is unavailable; running on the local pool meanwhile ({self.error})"
+        if self.error or self.waiting:
+            return f"waiting for the Dask cluster: {self.error or self.waiting}"
+        return None
+
+    # -- the dispatcher ----------------------------------------------------------------------------------------
+    def _dispatch(self) -> None:
+        backoff = 1.0
+        while not self._stopping.is_set():
+            if not self._ensure_connected():
+                if self.config.dask_fallback == "local":
+                    self._start_fallback()
+                self._wake.wait(backoff)
+                self._wake.clear()
+                backoff = min(backoff * 2, 10.0)
+                continue
+            backoff = 1.0
+            self._stop_fallback()
+            self._refresh_info()
+            capacity = self.info["threads"]
+            if capacity == 0:
+                self.waiting = f"the Dask scheduler at {self.address} has no workers; start one with `dask worker`"
+                self._wake.wait(1.0)
+                self._wake.clear()
+                self._info_at = 0.0
+                continue
+            self.waiting = ""
+            if self._in_flight < capacity:
+                job = self.store.claim_next_job()
+                if job is not None:
+                    self._launch(job)
+                    continue
+            self._wake.wait(1.0)
+            self._wake.clear()
+
+    def _ensure_connected(self) -> bool:
+        c = self.client
+        if c is not None and getattr(c, "status", "") == "running":
+            return True
+        if c is not None:
+            log.error("lost the Dask scheduler at %s; reconnecting", self.address)
+            self._close_client()
+        try:
+            client = connect(self.address, timeout=self.config.dask_connect_timeout_s)
+        except ClusterUnavailable as e:
+            if self.error != str(e):
+                log.error("%s", e)
+            self.error = str(e)
+            return False
+        subscribe_progress(client, self.board)
+        self.client = client
+        self.error = ""
+        self._info_at = 0.0
+        log.info("connected to the Dask scheduler at %s", self.address)
+        return True
+
+    def _refresh_info(self) -> None:
+        if time.monotonic() - self._info_at < INFO_EVERY_S:
+            return
+        try:
+            self.info = cluster_info(self.client)
+        except Exception as e:  # noqa: BLE001 - the client notices too and the next loop reconnects
+            log.warning("the Dask scheduler at %s did not answer (%s)", self.address, e)
+        self._info_at = time.monotonic()
+
+    def _close_client(self) -> None:
+        c, self.client = self.client, None
+        if c is not None:
+            try:
+                c.close(timeout=2)
+            except Exception:  # noqa: BLE001 - closing a dead connection
+                pass
+
+    def _start_fallback(self) -> None:
+        if self.fallback_pool is None and not self._stopping.is_set():
+            from emolens.service.runner import WorkerPool
+
+            log.warning("Dask cluster unavailable and EMOLENS_DASK_FALLBACK=local: starting the local pool")
+            pool = WorkerPool(self.config, self.store)
+            for slot in pool.slots:  # recovery already ran at start; the pool must not requeue again
+                pool._spawn(slot)
+            self.fallback_pool = pool
+
+    def _stop_fallback(self) -> None:
+        pool, self.fallback_pool = self.fallback_pool, None
+        if pool is not None:
+            log.info("the Dask cluster is back: stopping the local fallback pool (its running jobs are requeued)")
+            pool.stop()
+
+    # -- one job -----------------------------------------------------------------------------------------------
+    def _launch(self, job: JobRow) -> None:
+        self._running[job.job_id] = []
+        t = threading.Thread(target=self._run_job, args=(job,), daemon=True, name=f"emolens-dask-{job.job_id[:8]}")
+        self._threads[job.job_id] = t
+        t.start()
+
+    def _run_job(self, job: JobRow) -> None:
+        workdir = self.config.data_dir / "tmp" / f"{job.job_id}-{uuid.uuid4().hex[:6]}"
+        try:
+            existing = self.store.find_result_by_job(job.job_id) if job.attempts > 1 else None
+            if existing is not None:  # finished before a crash, but never marked: don't measure twice
+                _complete(self.store, self.config, job, self.store.get_predictions(existing), {}, existing)
+                return
+            predictions, media = self._measure(job, workdir)
+            _complete(self.store, self.config, job, predictions, media)
+        except _Interrupted:
+            if self.store.requeue_job(job.job_id):
+                log.warning("job %s back in the queue: %s", job.job_id, self.error or "the service is stopping")
+        except _Failed as e:
+            _fail(self.store, self.config, job, str(e))
+        except EmolensError as e:
+            _fail(self.store, self.config, job, str(e))
+        except Exception as e:  # a bug: the job fails with a message, the dispatcher lives on
+            log.exception("job %s failed", job.job_id)
+            _fail(self.store, self.config, job, f"internal error while measuring ({type(e).__name__}: {e})")
+        finally:
+            futures = self._running.pop(job.job_id, [])
+            if futures and self.client is not None:
+                try:
+                    self.client.cancel([f for f in futures if not f.done()])
+                except Exception:  # noqa: BLE001 - a dead client
+                    pass
+            self._threads.pop(job.job_id, None)
+            self.board.forget(job.job_id)
+            shutil.rmtree(workdir, ignore_errors=True)
+            self._wake.set()
+
+    def _submit(self, job_id: str, kind: str, unit: int, fn: Any, *args: Any) -> Any:
+        """Submit one task when a slot is free (blocks; raises _Interrupted when the cluster goes away)."""
+        with self._cv:
+            while self._in_flight >= max(1, self.info["threads"]) * TASKS_PER_THREAD:
+                if self._stopping.is_set() or not self.connected:
+                    raise _Interrupted
+                self._cv.wait(0.5)
+            if self._stopping.is_set() or not self.connected:
+                raise _Interrupted
+            self._in_flight += 1
+        try:
+            fut = self.client.submit(fn, *args, key=task_key(kind, job_id, unit), pure=False)
+        except Exception as e:  # noqa: BLE001 - the client lost its scheduler
+            self._release_slot()
+            raise _Interrupted from e
+        fut.add_done_callback(lambda _f: self._release_slot())
+        self._running.setdefault(job_id, []).append(fut)
+        return fut
+
+    def _release_slot(self) -> None:
+        with self._cv:
+            self._in_flight = max(0, self._in_flight - 1)
+            self._cv.notify_all()
+
+    def _measure(self, job: JobRow, workdir: Path) -> tuple[list[dict], dict]:
+        """The cluster twin of ``execute.measure_request``: same inputs in the same order, same answers."""
+        from emolens.service.cluster_worker import measure_file_task, measure_texts_task
+
+        raw = job.request
+        request = parse_job_request(raw)
+        files = raw.get("files") or []
+        urls = list(request.urls)
+        texts = list(request.text)
+        n_units = len(files) + len(urls) + (1 if texts else 0)
+        progress = _JobProgress(self.store, job.job_id, n_units)
+        used: set[str] = set()
+        media: dict[str, str] = {}
+        # one entry per unit of the job: (label, ready value or None, [(future, task unit, text offset)])
+        entries: list[tuple[str, Any, list[tuple[Any, int, int]]]] = []
+        unit = 0
+        for info in files:
+            filename = info.get("filename") or "file"
+            source = {
+                "type": "file",
+                "filename": filename,
+                "content_type": info.get("content_type"),
+                "md5sum": info.get("md5sum"),
+            }
+            local = _safe_name(filename, used)
+            data = self.store.media_path(info["sha256"]).read_bytes()
+            fut = self._submit(
+                job.job_id, "file", unit, measure_file_task, data, local, filename, info.get("content_type"),
+                source, raw, job.job_id, unit,
+            )  # fmt: skip
+            entries.append((filename, None, [(fut, unit, 0)]))
+            media[filename] = info["sha256"]
+            unit += 1
+        if urls:
+            workdir.mkdir(parents=True, exist_ok=True)
+        for i, url in enumerate(urls):
+            source = {"type": "url", "url": url}
+            try:  # the service fetches (workers may not reach the URL); the bytes travel like an upload's
+                fetched = fetch_url(
+                    url,
+                    workdir / f"url{i}",
+                    allow_private=self.config.allow_private_urls,
+                    max_bytes=self.config.max_url_bytes,
+                    timeout_s=self.config.fetch_timeout_s,
+                    max_redirects=self.config.max_redirects,
+                )
+            except MediaError as e:
+                entries.append((url, _error_source(source, url, e.reason, top_level=True), []))
+                unit += 1
+                continue
+            sha = self.store.put_media(fetched.path, fetched.content_type)
+            media.setdefault(fetched.filename, sha)
+            fut = self._submit(
+                job.job_id, "url", unit, measure_file_task, fetched.path.read_bytes(), fetched.path.name,
+                fetched.filename, fetched.content_type, source, raw, job.job_id, unit,
+            )  # fmt: skip
+            entries.append((url, None, [(fut, unit, 0)]))
+            unit += 1
+        if texts:
+            parts = []
+            for c, (offset, chunk) in enumerate(text_chunks(texts, self.config.dask_text_chunk)):
+                task_unit = unit + c
+                fut = self._submit(job.job_id, "text", task_unit, measure_texts_task, chunk, raw, job.job_id, task_unit)
+                parts.append((fut, task_unit, offset))
+            entries.append((f"{len(texts)} text(s)", None, parts))
+        self._wait(job.job_id, entries, progress)
+
+        predictions: list[dict[str, Any]] = []
+        for _label, ready, parts in entries:
+            if not parts:
+                predictions.append(ready)
+                continue
+            for fut, _unit, offset in parts:
+                outcome = self._result(fut)
+                if outcome.error is not None:
+                    raise _Failed(outcome.error)
+                if len(parts) == 1 and not isinstance(outcome.value, list):
+                    predictions.append(outcome.value)
+                else:  # a text chunk
+                    for src in shift_text_indices(outcome.value, offset):
+                        src = dict(src)
+                        src["source"] = {"type": "text"}
+                        predictions.append(src)
+        return predictions, media
+
+    def _wait(self, job_id: str, entries: list[tuple[str, Any, list[tuple[Any, int, int]]]], progress: _JobProgress):
+        futures = [f for _, _, parts in entries for f, _, _ in parts]
+        while not all(f.done() for f in futures):
+            if self._stopping.is_set() or not self.connected:
+                raise _Interrupted
+            time.sleep(0.1)
+            fractions = []
+            for label, _ready, parts in entries:
+                if not parts:
+                    fractions.append((1.0, label, ""))
+                    continue
+                got = [(1.0, "") if f.done() else self.board.get(job_id, u) for f, u, _ in parts]
+                msg = next((m for fr, m in got if fr < 1.0 and m), "")
+                fractions.append((sum(fr for fr, _ in got) / len(got), label, msg))
+            progress.update(fractions)
+
+    def _result(self, fut: Any) -> Any:
+        from concurrent.futures import CancelledError
+
+        from distributed import KilledWorker
+
+        try:
+            return fut.result()
+        except KilledWorker:
+            raise _Failed(
+                "the Dask workers measuring this job kept dying (the scheduler's allowed-failures was reached); "
+                "check that the media is valid and that the workers have enough memory, then submit the job again"
+            ) from None
+        except CancelledError:
+            raise _Interrupted from None
+        except (OSError, TimeoutError) as e:
+            raise _Interrupted from e
