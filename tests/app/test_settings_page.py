@@ -59,3 +59,36 @@ def test_bad_url_format(data_dir):
     at.text_input(key="settings_url").input("not-a-url")
     at.button[0].click().run()
     assert any("http://" in e.value for e in at.error)
+
+
+def test_unreachable_dask_scheduler_is_a_clear_error(data_dir, tmp_path):
+    pytest.importorskip("distributed")
+    import socket
+    import time
+
+    from emolens.service.config import ServiceConfig
+    from emolens.service.embedded import EmbeddedService
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    cfg = ServiceConfig(data_dir=tmp_path / "dask", dask_scheduler=f"127.0.0.1:{port}", dask_connect_timeout_s=1.0)
+    other = EmbeddedService(cfg).start()
+    try:
+        deadline = time.monotonic() + 20
+        from emolens.client import Client
+
+        with Client(other.url) as c:
+            while "cannot reach" not in (c.health().get("error") or ""):
+                assert time.monotonic() < deadline
+                time.sleep(0.2)
+        at = settings().run()
+        at.text_input(key="settings_url").input(other.url)
+        at.button[0].click().run()
+        assert not at.exception, [e.value for e in at.exception]
+        assert any(f"tcp://127.0.0.1:{port}" in m.value and "Dask cluster" in m.value for m in at.markdown)
+        errors = [e.value for e in at.error]
+        assert any(e.startswith(f"Cluster: cannot reach the Dask scheduler at tcp://127.0.0.1:{port}") for e in errors)
+        assert any("jobs stay queued" in e for e in errors), errors
+    finally:
+        other.stop()
