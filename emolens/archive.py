@@ -12,6 +12,7 @@ import json
 import posixpath
 import zipfile
 from dataclasses import dataclass, field
+from operator import itemgetter
 from pathlib import Path
 from typing import Any
 
@@ -54,11 +55,23 @@ def _describe(err: ValidationError) -> str:
 _SCORE_KEYS = ("emotions", "sentiment", "toxicity")
 
 
+_NAME_OF, _SCORE_OF = itemgetter("name"), itemgetter("score")
+_NUMBER_TYPES = {int, float}
+
+
 def _score_problem(scores: Any, key: str) -> str | None:
     if scores is None and key != "emotions":
         return None
     if not isinstance(scores, list):
         return f"{key}: expected a list of {{name, score}}"
+    # Fast path, the same rules in C-level passes: every item a dict with a str name and an int/float score
+    # (bool excluded: exact types, as orjson and json produce them); anything else takes the loop below.
+    try:
+        if set(map(type, scores)) <= {dict} and set(map(type, map(_NAME_OF, scores))) <= {str}:
+            if set(map(type, map(_SCORE_OF, scores))) <= _NUMBER_TYPES:
+                return None
+    except KeyError:
+        pass
     for i, s in enumerate(scores):
         if (
             not isinstance(s, dict)

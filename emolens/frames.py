@@ -12,10 +12,10 @@ score family: a one-hour word-level result (10,000 words x 68 scores) takes a fr
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from typing import Any
+from operator import itemgetter
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
-import pandas as pd
 
 from emolens.emotions import (
     SENTIMENT_COLUMNS,
@@ -24,6 +24,9 @@ from emolens.emotions import (
     emotions_for,
     sentiment_expected_value,
 )
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 SEGMENT_COLUMNS = [
     "source",
@@ -45,35 +48,75 @@ FRAME_MODELS = ("prosody", "language", "ner", "burst", "face")
 
 
 def _scores_block(items: list[list[dict[str, Any]] | None], names: Sequence[str]) -> np.ndarray:
-    """Scores of many predictions as an (n, len(names)) float array; NaN where a name or the list is missing."""
+    """Scores of many predictions as an (n, len(names)) float array; NaN where a name or the list is missing.
+
+    Columnar: the usual case (every list names the same scores in the same order) is checked and gathered with
+    C-level ``map``/``itemgetter`` passes over all predictions at once, then converted in one ``np.array`` call;
+    only lists that differ (shuffled, partial, extra names) take the per-item loop.
+    """
     n, k = len(items), len(names)
     out = np.full((n, k), np.nan)
-    names_t = list(names)
-    index = {name: j for j, name in enumerate(names_t)}
+    if not n or not k:
+        return out
+    names_t = tuple(names)
+    name_of, score_of = itemgetter("name"), itemgetter("score")
+    same: list[int] = []
+    other: list[int] = []
     for i, scores in enumerate(items):
         if not scores:
             continue
-        # Fast path: the usual case is every prediction listing the names in the same order.
-        if len(scores) == k and scores[0]["name"] == names_t[0] and scores[-1]["name"] == names_t[-1]:
-            try:
-                out[i] = [s["score"] for s in scores]
+        try:
+            ok = len(scores) == k and tuple(map(name_of, scores)) == names_t
+        except (TypeError, KeyError):
+            ok = False
+        (same if ok else other).append(i)
+    if same:
+        flat = [v for i in same for v in map(score_of, items[i])]  # type: ignore[arg-type]
+        if set(map(type, flat)) <= _NUMBER_TYPES:
+            out[same] = np.array(flat, dtype=float).reshape(len(same), k)
+        else:
+            other.extend(same)
+    index = {name: j for j, name in enumerate(names_t)}
+    for i in other:
+        for s in items[i] or ():
+            if not isinstance(s, dict):
                 continue
-            except (TypeError, ValueError):
-                pass
-        for s in scores:
-            j = index.get(s.get("name"))
-            if j is not None and isinstance(s.get("score"), (int, float)):
-                out[i, j] = s["score"]
+            j = index.get(s.get("name"))  # type: ignore[arg-type]
+            v = s.get("score")
+            if j is not None and isinstance(v, (int, float)) and not isinstance(v, bool):
+                out[i, j] = v
     return out
 
 
-def _model_frame(predictions: list[dict[str, Any]], model: str) -> pd.DataFrame | None:
+_NUMBER_TYPES = {int, float}
+_FLOAT_COLUMNS = ("begin", "end", "confidence", "speaker_confidence")
+_INT_COLUMNS = ("position_begin", "position_end")
+
+
+def _model_columns(predictions: list[dict[str, Any]], model: str) -> dict[str, Any] | None:
+    """One model's wide columns, in frame order: plain lists for segment columns, numpy arrays for scores."""
     cols: dict[str, list[Any]] = {c: [] for c in SEGMENT_COLUMNS}
     ner_cols: dict[str, list[Any]] = {c: [] for c in NER_COLUMNS}
     emos: list[Any] = []
     sents: list[Any] = []
     toxs: list[Any] = []
     seen_names: list[str] | None = None
+    c_source, c_file, c_type, c_speaker, c_segment = (
+        cols["source"],
+        cols["file"],
+        cols["file_type"],
+        cols["speaker"],
+        cols["segment"],
+    )
+    c_text, c_begin, c_end, c_pb, c_pe = (
+        cols["text"],
+        cols["begin"],
+        cols["end"],
+        cols["position_begin"],
+        cols["position_end"],
+    )
+    c_conf, c_sconf = cols["confidence"], cols["speaker_confidence"]
+    text_key = "entity" if model == "ner" else "text"
     for si, src in enumerate(predictions):
         for pred in (src.get("results") or {}).get("predictions") or []:
             res = (pred.get("models") or {}).get(model)
@@ -83,46 +126,53 @@ def _model_frame(predictions: list[dict[str, Any]], model: str) -> pd.DataFrame 
             seg = 0
             for group in res.get("grouped_predictions") or []:
                 gid = group.get("id", "unknown")
-                for p in group.get("predictions") or []:
+                ps = group.get("predictions") or []
+                m = len(ps)
+                if not m:
+                    continue
+                c_source.extend([si] * m)
+                c_file.extend([file] * m)
+                c_type.extend([file_type] * m)
+                c_speaker.extend([gid] * m)
+                c_segment.extend(range(seg, seg + m))
+                seg += m
+                for p in ps:
                     time = p.get("time")
                     pos = p.get("position")
                     if isinstance(time, dict):
-                        begin, end = time.get("begin"), time.get("end")
+                        c_begin.append(time.get("begin"))
+                        c_end.append(time.get("end"))
                     elif isinstance(time, (int, float)):  # face: a single timestamp
-                        begin = end = time
+                        c_begin.append(time)
+                        c_end.append(time)
                     else:
-                        begin = end = None
-                    cols["source"].append(si)
-                    cols["file"].append(file)
-                    cols["file_type"].append(file_type)
-                    cols["model"].append(model)
-                    cols["speaker"].append(gid)
-                    cols["segment"].append(seg)
-                    cols["text"].append(p.get("entity") if model == "ner" else p.get("text"))
-                    cols["begin"].append(begin)
-                    cols["end"].append(end)
-                    cols["position_begin"].append(pos.get("begin") if isinstance(pos, dict) else None)
-                    cols["position_end"].append(pos.get("end") if isinstance(pos, dict) else None)
-                    cols["confidence"].append(p.get("confidence", p.get("prob")))
-                    cols["speaker_confidence"].append(p.get("speaker_confidence"))
+                        c_begin.append(None)
+                        c_end.append(None)
+                    if isinstance(pos, dict):
+                        c_pb.append(pos.get("begin"))
+                        c_pe.append(pos.get("end"))
+                    else:
+                        c_pb.append(None)
+                        c_pe.append(None)
+                    c_text.append(p.get(text_key))
+                    c_conf.append(p.get("confidence", p.get("prob")))
+                    c_sconf.append(p.get("speaker_confidence"))
                     if model == "ner":
                         for c in NER_COLUMNS:
                             ner_cols[c].append(p.get(c))
                     e = p.get("emotions")
                     if seen_names is None and e:
-                        seen_names = [x.get("name") for x in e]
+                        seen_names = [x.get("name") for x in e if isinstance(x, dict)]
                     emos.append(e)
                     sents.append(p.get("sentiment"))
                     toxs.append(p.get("toxicity"))
-                    seg += 1
-    if not cols["source"]:
+    if not c_source:
         return None
+    cols["model"] = [model] * len(c_source)
     names = list(emotions_for(model))
     if seen_names:  # keep names outside the canonical list (newer models) rather than dropping them
-        names += [n for n in seen_names if n not in names]
-    frame: dict[str, Any] = {}
-    for c in SEGMENT_COLUMNS:
-        frame[c] = cols[c]
+        names += [n for n in seen_names if n not in names and isinstance(n, str)]
+    frame: dict[str, Any] = {c: cols[c] for c in SEGMENT_COLUMNS}
     if model == "ner":
         frame.update(ner_cols)
     block = _scores_block(emos, names)
@@ -136,10 +186,19 @@ def _model_frame(predictions: list[dict[str, Any]], model: str) -> pd.DataFrame 
         tblock = _scores_block(toxs, TOXICITY_CATEGORIES)
         for j, c in enumerate(TOXICITY_CATEGORIES):
             frame[c] = tblock[:, j]
+    return frame
+
+
+def _model_frame(predictions: list[dict[str, Any]], model: str) -> pd.DataFrame | None:
+    import pandas as pd
+
+    frame = _model_columns(predictions, model)
+    if frame is None:
+        return None
     df = pd.DataFrame(frame)
-    for c in ("begin", "end", "confidence", "speaker_confidence"):
+    for c in _FLOAT_COLUMNS:
         df[c] = pd.to_numeric(df[c], errors="coerce").astype(float)
-    for c in ("position_begin", "position_end"):
+    for c in _INT_COLUMNS:
         df[c] = pd.array(df[c].tolist(), dtype="Int64") if df[c].notna().any() else df[c].astype("Int64")
     return df
 
@@ -150,6 +209,8 @@ def wide_frame(predictions: list[dict[str, Any]], model: str | None = None) -> p
     >>> wide_frame([]).columns[:4].tolist()
     ['source', 'file', 'file_type', 'model']
     """
+    import pandas as pd
+
     models = [model] if model else list(FRAME_MODELS)
     frames = [f for m in models if (f := _model_frame(predictions, m)) is not None]
     if not frames:
@@ -177,6 +238,8 @@ def emotion_columns(df: pd.DataFrame) -> list[str]:
 
 def long_frame(wide: pd.DataFrame | list[dict[str, Any]], model: str | None = None) -> pd.DataFrame:
     """One row per segment x emotion: the segment columns, then ``emotion`` and ``score``."""
+    import pandas as pd
+
     if not isinstance(wide, pd.DataFrame):
         wide = wide_frame(wide, model=model)
     emos = emotion_columns(wide)
@@ -203,6 +266,8 @@ def top_emotions(df: pd.DataFrame, k: int = 5, by: Iterable[str] | None = None) 
 
 def top_k(df: pd.DataFrame, k: int = 3) -> pd.DataFrame:
     """Per segment: the k highest emotions as columns top1..topk and top1_score..topk_score."""
+    import pandas as pd
+
     emos = emotion_columns(df)
     if df.empty or not emos:
         return pd.DataFrame(index=df.index)
@@ -226,6 +291,8 @@ def means(df: pd.DataFrame, by: str | list[str] = "file") -> pd.DataFrame:
 
 def sentiment_expected(df: pd.DataFrame) -> pd.Series:
     """Expected sentiment level (1..9) per segment; NaN where the segment has no sentiment."""
+    import pandas as pd
+
     if not all(c in df.columns for c in SENTIMENT_COLUMNS):
         return pd.Series(np.nan, index=df.index, name="sentiment_expected")
     probs = df[list(SENTIMENT_COLUMNS)].to_numpy(dtype=float)
@@ -249,6 +316,8 @@ def mean_sentiment(df: pd.DataFrame) -> tuple[np.ndarray, float] | None:
 
 def peaks(df: pd.DataFrame, emotions: Iterable[str] | None = None, threshold: float = 0.5) -> pd.DataFrame:
     """Segments where an emotion scores at or above ``threshold``: one row per (segment, emotion), highest first."""
+    import pandas as pd
+
     emos = [e for e in (emotions or emotion_columns(df)) if e in df.columns]
     if df.empty or not emos:
         return pd.DataFrame(columns=["file", "speaker", "segment", "text", "begin", "end", "emotion", "score"])
@@ -270,3 +339,80 @@ def file_options(predictions: list[dict[str, Any]]) -> list[tuple[int, str, list
             ]
             out.append((si, str(pred.get("file")), models))
     return out
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# CSV without pandas
+
+
+def _float_cells(values: np.ndarray) -> list[Any]:
+    """Float column -> cells: Python floats (written with repr, as pandas does) and None (empty) for NaN."""
+    cells = values.astype(object)
+    cells[np.isnan(values)] = None
+    return cells.tolist()
+
+
+def _number_cells(values: list[Any]) -> list[Any]:
+    """A column pandas would coerce with ``to_numeric(errors="coerce")``: floats, or None where not a number."""
+    try:
+        return _float_cells(np.array(values, dtype=float))
+    except (TypeError, ValueError):
+        out: list[Any] = []
+        for v in values:
+            try:
+                f = float(v)
+            except (TypeError, ValueError):
+                f = float("nan")
+            out.append(None if f != f else f)
+        return out
+
+
+def _object_cells(values: list[Any]) -> list[Any]:
+    """Other columns, with pandas' inference: numbers mixed with None (or floats) are written as floats."""
+    types = set(map(type, values))
+    none = type(None)
+    if types <= {int, float, none} and (float in types or (int in types and none in types)):
+        return _number_cells(values)
+    return values
+
+
+def _column_cells(name: str, values: Any) -> list[Any]:
+    if isinstance(values, np.ndarray):
+        return _float_cells(values)
+    if name in _FLOAT_COLUMNS:
+        return _number_cells(values)
+    if name in _INT_COLUMNS:
+        return [None if v is None else int(v) for v in values]
+    return _object_cells(values)
+
+
+def wide_csv(predictions: list[dict[str, Any]], model: str | None = None) -> bytes:
+    """The wide frame as CSV: the same bytes as ``wide_frame(...).to_csv(index=False)``, built without pandas.
+
+    Why: for a one-hour word-level result, pandas' CSV writer (formatting each float through numpy string
+    arrays) and its import took longer than everything else together; the stdlib csv writer formats floats with
+    ``repr``, which is the text pandas writes, and quotes exactly as pandas does (pandas uses the same writer).
+    """
+    import csv
+    import io
+
+    models = [model] if model else list(FRAME_MODELS)
+    parts = [c for m in models if (c := _model_columns(predictions, m)) is not None]
+    if not parts:
+        header = list(SEGMENT_COLUMNS)
+    elif len(parts) == 1:
+        header = list(parts[0])
+    else:
+        seen = list(dict.fromkeys(c for p in parts for c in p))
+        fixed = SEGMENT_COLUMNS + [c for c in NER_COLUMNS if c in seen]
+        tail = [c for c in SENTIMENT_COLUMNS if c in seen] + [c for c in TOXICITY_CATEGORIES if c in seen]
+        header = fixed + [c for c in seen if c not in fixed and c not in tail] + tail
+    buf = io.StringIO()
+    writer = csv.writer(buf, lineterminator="\n")
+    writer.writerow(header)
+    for part in parts:
+        n = len(part["source"])
+        empty = [None] * n
+        columns = [_column_cells(c, part[c]) if c in part else empty for c in header]
+        writer.writerows(zip(*columns, strict=True))
+    return buf.getvalue().encode()

@@ -160,6 +160,25 @@ def test_bad_score_is_reported_with_its_path():
     assert "grouped_predictions.0.predictions.3.emotions.5: expected {name: string, score: number}" in r.problems[0]
 
 
+@pytest.mark.parametrize(
+    "bad, why",
+    [
+        ({"name": "Joy", "score": True}, "5: expected {name: string, score: number}"),
+        ({"name": 7, "score": 0.5}, "5: expected {name: string, score: number}"),
+        ({"score": 0.5}, "5: expected {name: string, score: number}"),
+        (["Joy", 0.5], "5: expected {name: string, score: number}"),
+    ],
+)
+def test_every_bad_score_item_is_caught(bad, why):
+    # the columnar fast path must reject what the item-by-item loop rejects (bools are not numbers here)
+    payload = synth.word_level_result(30)
+    grp = payload[0]["results"]["predictions"][0]["models"]["language"]["grouped_predictions"][1]
+    grp["predictions"][2]["sentiment"][5] = bad
+    r = load_archive(json.dumps(payload + synth.awkward_result()[:1]).encode(), "p.json")
+    assert len(r.predictions) == 1
+    assert f"grouped_predictions.1.predictions.2.sentiment.{why}" in r.problems[0]
+
+
 def test_exports():
     payload = synth.word_level_result(40)
     assert json.loads(export(payload, "json")) == payload

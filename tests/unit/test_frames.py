@@ -18,6 +18,7 @@ from emolens.frames import (
     sentiment_expected,
     top_emotions,
     top_k,
+    wide_csv,
     wide_frame,
 )
 
@@ -97,3 +98,16 @@ def test_sentiment_helpers():
 def test_file_options():
     opts = file_options(synth.awkward_result())
     assert opts == [(0, "0", ["language", "ner"]), (1, "clip.mp4", ["face", "burst", "prosody"])]
+
+
+def test_wide_csv_is_byte_identical_to_pandas():
+    """The pandas-free CSV writer (used by ``emolens frame --wide``) writes what ``to_csv`` writes."""
+    word = synth.word_level_result(60, seed=3)
+    odd = synth.awkward_result()
+    pred = odd[0]["results"]["predictions"][0]["models"]["language"]["grouped_predictions"][0]["predictions"][0]
+    pred["emotions"] = list(reversed(pred["emotions"]))[:-1]  # shuffled and partial: the slow path
+    pred["text"] = 'says "hi", then\nleaves'  # quoting
+    for payload in (word, odd, []):
+        for model in (None, "language", "prosody", "ner", "face", "burst"):
+            want = wide_frame(payload, model=model).to_csv(index=False).encode()
+            assert wide_csv(payload, model=model) == want, model
