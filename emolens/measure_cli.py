@@ -115,7 +115,7 @@ def _want_bar(args: argparse.Namespace) -> bool:
 
 
 def _measure_here(files: list[Path], texts: list[str], request: JobRequest, args: argparse.Namespace) -> list[dict]:
-    from emolens.engine import measure_media, measure_text
+    from emolens.hume import measure_media, measure_text
 
     bar = None
     if _want_bar(args):

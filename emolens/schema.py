@@ -234,6 +234,8 @@ def dump_predictions(predictions: list[SourcePredictions]) -> list[dict[str, Any
 
 Granularity = Literal["word", "sentence", "utterance", "conversational_turn"]
 StreamGranularity = Literal["word", "sentence", "utterance", "passage"]
+#: Whisper models emolens ships (``transcription.model``, an emolens extra): multilingual base, fast English tiny.
+AsrModel = Literal["base", "tiny.en"]
 
 #: Hume's request limits.
 MAX_URLS = 100

@@ -10,12 +10,10 @@ def summarize(predictions: list[dict[str, Any]]) -> dict[str, Any]:
 
     Works on raw (JSON-ready) payloads and tolerates missing pieces: a summary never fails.
     """
+    from emolens.hume import iter_model_results, iter_predictions
+
     files: list[str] = []
-    models: set[str] = set()
-    speakers: set[str] = set()
-    n_predictions = 0
     n_errors = 0
-    duration = 0.0
     for src in predictions if isinstance(predictions, list) else []:
         if not isinstance(src, dict):
             continue
@@ -23,23 +21,20 @@ def summarize(predictions: list[dict[str, Any]]) -> dict[str, Any]:
             n_errors += 1
         results = src.get("results") or {}
         n_errors += len(results.get("errors") or [])
-        for pred in results.get("predictions") or []:
-            files.append(str(pred.get("file", "")))
-            for model, res in (pred.get("models") or {}).items():
-                if not res:
-                    continue
-                models.add(model)
-                for group in res.get("grouped_predictions") or []:
-                    gid = group.get("id")
-                    if gid and gid != "unknown" and model in ("prosody", "language", "ner"):
-                        speakers.add(str(gid))
-                    for p in group.get("predictions") or []:
-                        n_predictions += 1
-                        t = p.get("time")
-                        if isinstance(t, dict) and isinstance(t.get("end"), (int, float)):
-                            duration = max(duration, float(t["end"]))
-                        elif isinstance(t, (int, float)):
-                            duration = max(duration, float(t))
+        files += [str(pred.get("file", "")) for pred in results.get("predictions") or []]
+    models = {model for _, _, model, _ in iter_model_results(predictions)}
+    speakers: set[str] = set()
+    n_predictions = 0
+    duration = 0.0
+    for ref in iter_predictions(predictions):
+        if ref.speaker and ref.speaker != "unknown" and ref.model in ("prosody", "language", "ner"):
+            speakers.add(str(ref.speaker))
+        n_predictions += 1
+        t = ref.prediction.get("time")
+        if isinstance(t, dict) and isinstance(t.get("end"), (int, float)):
+            duration = max(duration, float(t["end"]))
+        elif isinstance(t, (int, float)):
+            duration = max(duration, float(t))
     order = ["prosody", "language", "ner", "burst", "face", "facemesh"]
     return {
         "sources": len(predictions) if isinstance(predictions, list) else 0,

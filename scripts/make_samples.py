@@ -8,11 +8,12 @@ from __future__ import annotations
 import json
 import sys
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from emolens.engine import measure_media, measure_text  # noqa: E402
+from emolens.hume import measure_media, measure_text  # noqa: E402
 from emolens.schema import parse_job_request, parse_predictions  # noqa: E402
 
 DATA = ROOT / "data"
@@ -37,21 +38,24 @@ SAMPLES = [
 ]
 
 
+def measure_sample(kind: str, inputs: list[str], request: dict[str, Any]) -> str:
+    """The sample's predictions JSON, exactly as written to data/samples (compact, UTF-8)."""
+    req = parse_job_request(request)
+    if kind == "media":
+        preds = measure_media([DATA / p for p in inputs], req, asr="base")
+    else:
+        preds = measure_text([(DATA / inputs[0]).read_text()], req)
+    parse_predictions(preds)
+    return json.dumps(preds, ensure_ascii=False, separators=(",", ":"))
+
+
 def main() -> None:
     OUT.mkdir(exist_ok=True)
     manifest = {}
     for fname, name, kind, inputs, request in SAMPLES:
-        req = parse_job_request(request)
         print(f"==> {fname}", flush=True)
-        if kind == "media":
-            preds = measure_media([DATA / p for p in inputs], req, asr="base")
-            media = {Path(p).name: p for p in inputs}
-        else:
-            text = (DATA / inputs[0]).read_text()
-            preds = measure_text([text], req)
-            media = {}
-        parse_predictions(preds)
-        (OUT / fname).write_text(json.dumps(preds, ensure_ascii=False, separators=(",", ":")))
+        media = {Path(p).name: p for p in inputs} if kind == "media" else {}
+        (OUT / fname).write_text(measure_sample(kind, inputs, request))
         manifest[fname] = {"name": name, "origin": "measured", "config": request, "media": media}
     (OUT / "manifest.json").write_text(json.dumps(manifest, indent=1))
 

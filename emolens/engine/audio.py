@@ -7,6 +7,7 @@ wav, mp3, flac, ogg, m4a, webm and the audio track of mp4/webm/mkv videos all go
 from __future__ import annotations
 
 import hashlib
+import io
 import mimetypes
 from dataclasses import dataclass
 from pathlib import Path
@@ -97,8 +98,8 @@ def probe_duration(path: str | Path) -> float | None:
         return None
 
 
-def decode(path: str | Path, *, max_seconds: float = MAX_MEDIA_SECONDS) -> Audio:
-    """Decode the first audio track of ``path`` to 16 kHz mono float32.
+def decode(source: str | Path | bytes, *, max_seconds: float = MAX_MEDIA_SECONDS) -> Audio:
+    """Decode the first audio track of a file (a path, or its bytes: streaming payloads) to 16 kHz mono float32.
 
     Raises MediaError for missing/empty/non-media files, videos without an audio track (``file_type=
     "video_no_audio"``) and media longer than ``max_seconds`` (checked from the header before decoding).
@@ -108,14 +109,21 @@ def decode(path: str | Path, *, max_seconds: float = MAX_MEDIA_SECONDS) -> Audio
     """
     import av
 
-    path = Path(path)
-    name = path.name
-    if not path.is_file():
-        raise MediaError("file not found", file=name)
-    if path.stat().st_size == 0:
-        raise MediaError("the file is empty (0 bytes): upload the media file again", file=name)
+    if isinstance(source, bytes):
+        name, content_type = "payload", "application/octet-stream"
+        if not source:
+            raise MediaError("the file is empty (0 bytes): upload the media file again", file=name)
+        opened: str | io.BytesIO = io.BytesIO(source)
+    else:
+        path = Path(source)
+        name, content_type = path.name, content_type_for(path)
+        if not path.is_file():
+            raise MediaError("file not found", file=name)
+        if path.stat().st_size == 0:
+            raise MediaError("the file is empty (0 bytes): upload the media file again", file=name)
+        opened = str(path)
     try:
-        container = av.open(str(path), mode="r")
+        container = av.open(opened, mode="r")
     except (av.error.FFmpegError, UnicodeDecodeError, ValueError) as e:
         raise MediaError(
             "not a readable audio or video file (supported: wav, mp3, mp4, flac, ogg, m4a, webm)", file=name
@@ -168,4 +176,4 @@ def decode(path: str | Path, *, max_seconds: float = MAX_MEDIA_SECONDS) -> Audio
     if samples.size == 0:
         raise MediaError("the audio track is empty (no samples decoded)", file=name, file_type=file_type)
     np.clip(samples, -1.0, 1.0, out=samples)
-    return Audio(samples=samples, sample_rate=SAMPLE_RATE, file_type=file_type, content_type=content_type_for(path))
+    return Audio(samples=samples, sample_rate=SAMPLE_RATE, file_type=file_type, content_type=content_type)

@@ -18,13 +18,12 @@ import os
 import shutil
 import tempfile
 from collections.abc import Callable
-from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
 import numpy as np
 
-from emolens.engine.types import Word
+from emolens.engine.types import Transcript, Word  # noqa: F401 - Transcript is re-exported
 from emolens.errors import ConfigError, EngineError
 
 MODELS = ("base", "tiny.en")
@@ -33,17 +32,6 @@ _BASE_SIZE = 94371840 + 50845767
 
 # BCP-47 primary subtags whose Whisper code differs.
 _BCP47_TO_WHISPER = {"jv": "jw", "nb": "no", "nn": "nn", "fil": "tl", "iw": "he", "zh": "zh", "yue": "yue"}
-
-
-@dataclass(frozen=True, slots=True)
-class Transcript:
-    """Words (with char offsets into ``text``), the transcript text, and the language Whisper used."""
-
-    words: list[Word]
-    text: str
-    language: str
-    language_probability: float
-    dropped_words: int = 0
 
 
 def cache_dir() -> Path:

@@ -35,3 +35,14 @@ class Segment:
     confidence: float | None = None
     speaker: str = "unknown"
     speaker_confidence: float | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Transcript:
+    """Words (with char offsets into ``text``), the transcript text, and the language Whisper used."""
+
+    words: list[Word]
+    text: str
+    language: str
+    language_probability: float
+    dropped_words: int = 0

@@ -136,12 +136,12 @@ def measure_file_task(
 
 
 def measure_texts_task(texts: list[str], request: dict[str, Any], job_id: str, unit: int) -> TaskOutcome:
-    """A chunk of a job's texts: ``engine.measure_text`` exactly as the local pool calls it (``file`` fields are
+    """A chunk of a job's texts: ``hume.measure_text`` exactly as the local pool calls it (``file`` fields are
     indices within the chunk; the client shifts them)."""
-    from emolens import engine
+    from emolens import hume
     from emolens.schema import parse_job_request
 
-    out = _guard(lambda: engine.measure_text(texts, parse_job_request(request), progress=_progress(job_id, unit)))
+    out = _guard(lambda: hume.measure_text(texts, parse_job_request(request), progress=_progress(job_id, unit)))
     _record(job_id, unit)
     return out
 
@@ -149,15 +149,15 @@ def measure_texts_task(texts: list[str], request: dict[str, Any], job_id: str, u
 def measure_media_task(
     data: bytes, name: str, request: dict[str, Any], asr: str, job_id: str, unit: int
 ) -> TaskOutcome:
-    """One file of ``emolens measure --dask-scheduler``: ``engine.measure_media`` on a file named ``name``."""
-    from emolens import engine
+    """One file of ``emolens measure --dask-scheduler``: ``hume.measure_media`` on a file named ``name``."""
+    from emolens import hume
     from emolens.schema import parse_job_request
 
     def run() -> Any:
         with tempfile.TemporaryDirectory(prefix="emolens-task-") as d:
             path = Path(d) / name
             path.write_bytes(data)
-            return engine.measure_media([path], parse_job_request(request), asr=asr)[0]
+            return hume.measure_media([path], parse_job_request(request), asr=asr)[0]
 
     out = _guard(run)
     _record(job_id, unit)

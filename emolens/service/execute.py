@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from emolens.errors import EmolensError, MediaError
+from emolens.hume import asr_model
 from emolens.schema import JobRequest, parse_job_request
 from emolens.service.config import ServiceConfig
 from emolens.service.fetch import fetch_url, post_callback
@@ -34,12 +35,6 @@ Progress = Callable[[float, str], None]
 def is_text_file(filename: str, content_type: str | None) -> bool:
     """Whether an uploaded or fetched file is measured as text (language/ner) rather than media."""
     return filename.lower().endswith(TEXT_SUFFIXES) or (content_type or "").split(";")[0].strip() == "text/plain"
-
-
-def asr_model(request: JobRequest) -> str:
-    """The Whisper model asked for in ``transcription.model`` (an emolens extra field), default ``base``."""
-    extra = (request.transcription.model_extra or {}) if request.transcription else {}
-    return str(extra.get("model") or "base")
 
 
 def public_request(request: dict[str, Any]) -> dict[str, Any]:
@@ -118,7 +113,7 @@ class _Reporter:
 def _measure_file(
     path: Path, filename: str, content_type: str | None, source: dict[str, Any], request: JobRequest, progress: Progress
 ) -> dict[str, Any]:
-    from emolens import engine
+    from emolens import hume
 
     try:
         if is_text_file(filename, content_type):
@@ -128,9 +123,9 @@ def _measure_file(
                 raise MediaError("text file is not UTF-8; save it as UTF-8 and submit again", file=filename) from None
             if not text.strip():
                 raise MediaError("text file is empty", file=filename, file_type="text")
-            out = engine.measure_text([text], request, progress=progress)
+            out = hume.measure_text([text], request, progress=progress)
             return _relabel(out[0], source, filename, "text")
-        out = engine.measure_media([path], request, progress=progress, asr=asr_model(request))
+        out = hume.measure_media([path], request, progress=progress, asr=asr_model(request))
         return _relabel(out[0], source, filename)
     except MediaError as e:
         return _error_source(source, filename, e.reason)
@@ -138,7 +133,7 @@ def _measure_file(
 
 def measure_request(store: Store, config: ServiceConfig, job: JobRow, workdir: Path) -> tuple[list[dict], dict]:
     """Measure every input of a job; returns (predictions, media map filename -> sha256)."""
-    from emolens import engine
+    from emolens import hume
 
     raw = job.request
     request = parse_job_request(raw)
@@ -193,7 +188,7 @@ def measure_request(store: Store, config: ServiceConfig, job: JobRow, workdir: P
         reporter.advance()
 
     if texts:
-        out = engine.measure_text(texts, request, progress=reporter.part(f"{len(texts)} text(s)"))
+        out = hume.measure_text(texts, request, progress=reporter.part(f"{len(texts)} text(s)"))
         for src in out:
             src = dict(src)
             src["source"] = {"type": "text"}
@@ -308,14 +303,14 @@ def run_text_batch(store: Store, config: ServiceConfig, jobs: list[JobRow]) -> l
     each job still gets its own result, state and callback. If the shared call fails, the jobs run one by one so
     that one bad job cannot fail the others.
     """
-    from emolens import engine
+    from emolens import hume
 
     if len(jobs) == 1:
         return [run_job(store, config, jobs[0])]
     try:
         request = parse_job_request(jobs[0].request)
         texts = [t for j in jobs for t in j.request["text"]]
-        out = engine.measure_text(texts, request)
+        out = hume.measure_text(texts, request)
     except Exception as e:  # noqa: BLE001 - fall back below, each job with its own error handling
         log.warning("batched text jobs failed together (%s); running them one by one", e)
         return [run_job(store, config, j) for j in jobs]

@@ -19,19 +19,25 @@ import base64
 import binascii
 import json
 import logging
-import tempfile
 import uuid
-from pathlib import Path
 from typing import Any
 
 import anyio
 from fastapi import APIRouter, WebSocket, WebSocketDisconnect
 
+from emolens.engine.options import (
+    LanguageOptions,
+    MediaOptions,
+    NerOptions,
+    ProsodyOptions,
+    TextOptions,
+    TranscriptionOptions,
+    WindowOptions,
+)
 from emolens.errors import ConfigError, EmolensError, MediaError
 from emolens.schema import (
     MAX_STREAM_AUDIO_MS,
     MAX_STREAM_TEXT_CHARS,
-    JobRequest,
     StreamModelsConfig,
     parse_stream_payload,
 )
@@ -58,13 +64,17 @@ def _warn(message: str, code: str) -> dict[str, Any]:
     return {"predictions": [], "warning": message, "code": code}
 
 
-def _language_config(models: StreamModelsConfig) -> dict[str, Any] | None:
-    if models.language is None:
+def _language_options(models: StreamModelsConfig) -> LanguageOptions | None:
+    cfg = models.language
+    if cfg is None:
         return None
-    cfg = models.language.to_json_dict()
-    if cfg.get("granularity") == "passage":
-        cfg["granularity"] = "utterance"  # the batch engine's widest text unit; passages are merged below
-    return cfg
+    granularity = cfg.granularity or "word"
+    return LanguageOptions(
+        # the batch engine's widest text unit; passages are merged below
+        granularity="utterance" if granularity == "passage" else granularity,
+        sentiment=cfg.sentiment is not None,
+        toxicity=cfg.toxicity is not None,
+    )
 
 
 def _merge_passage(preds: list[dict[str, Any]], text: str) -> list[dict[str, Any]]:
@@ -91,12 +101,9 @@ def _merge_passage(preds: list[dict[str, Any]], text: str) -> list[dict[str, Any
 
 
 def _model_preds(src: dict[str, Any], model: str) -> list[dict[str, Any]]:
-    out = []
-    for pred in (src.get("results") or {}).get("predictions") or []:
-        res = (pred.get("models") or {}).get(model) or {}
-        for group in res.get("grouped_predictions") or []:
-            out.extend(group.get("predictions") or [])
-    return out
+    from emolens.hume import iter_predictions
+
+    return [ref.prediction for ref in iter_predictions([src], model)]
 
 
 def _stream_language(p: dict[str, Any]) -> dict[str, Any]:
@@ -189,17 +196,8 @@ class StreamSession:
             out["prosody"] = _warn("prosody needs audio; it was skipped for raw text", "W0107")
         if models.language is None and models.ner is None:
             return out
-        cfg: dict[str, Any] = {}
-        if models.language is not None:
-            cfg["language"] = _language_config(models)
-        if models.ner is not None:
-            cfg["ner"] = {}
-        request = JobRequest.model_validate({"models": cfg})
-        from emolens import engine
-
-        src = (await self._run(engine.measure_text, [text], request))[0]
-        if src.get("error"):
-            raise _PayloadError(src["error"], "E0300")
+        options = TextOptions(language=_language_options(models), ner=None if models.ner is None else NerOptions())
+        src = await self._run(_measure_text, text, options)
         if models.language is not None:
             preds = [_stream_language(p) for p in _model_preds(src, "language")]
             if models.language.granularity == "passage":
@@ -232,28 +230,28 @@ class StreamSession:
         offset = len(ctx) / SAMPLE_RATE
         out: dict[str, Any] = {}
         silent = float(np.sqrt(np.mean(samples**2))) < _SILENCE_RMS if len(samples) else True
-        cfg: dict[str, Any] = {}
+        prosody = None
         if models.prosody is not None:
             if silent:
                 out["prosody"] = _warn("No speech detected.", "W0105")
             else:
                 length = max(0.5, round(len(combined) / SAMPLE_RATE, 3))
-                cfg["prosody"] = {"window": {"length": length, "step": length}}
-        if models.language is not None:
-            cfg["language"] = _language_config(models)
-        if models.ner is not None:
-            cfg["ner"] = {}
-        if not cfg:
+                prosody = ProsodyOptions(window=WindowOptions(length, length))
+        options = MediaOptions(
+            prosody=prosody,
+            language=_language_options(models),
+            ner=None if models.ner is None else NerOptions(),
+            transcription=TranscriptionOptions(asr="tiny.en"),
+        )
+        if not options.requested:
             return out
         if silent:
             for m in ("language", "ner"):
-                if m in cfg:
+                if getattr(options, m) is not None:
                     out[m] = _warn("No speech detected.", "W0105")
             return out
-        src = await self._run(_measure_audio, combined, cfg)
-        if src.get("error"):
-            raise _PayloadError(src["error"], "E0300")
-        if "prosody" in cfg:
+        src = await self._run(_measure_audio, combined, options)
+        if options.prosody is not None:
             preds = []
             for p in _model_preds(src, "prosody"):
                 begin = max(0.0, p["time"]["begin"] - offset)
@@ -262,9 +260,9 @@ class StreamSession:
                     {"time": {"begin": round(begin, 3), "end": round(max(begin, end), 3)}, "emotions": p["emotions"]}
                 )
             out["prosody"] = {"predictions": preds[-1:]}
-        if "language" in cfg:
+        if options.language is not None:
             out["language"] = {"predictions": [_stream_language(p) for p in _model_preds(src, "language")]}
-        if "ner" in cfg:
+        if options.ner is not None:
             out["ner"] = {"predictions": [_stream_ner(p) for p in _model_preds(src, "ner")]}
         return out
 
@@ -275,31 +273,28 @@ class _PayloadError(Exception):
         self.code = code
 
 
-def _decode(blob: bytes):
+def _decode(blob: bytes) -> Any:
     from emolens.engine.audio import decode
 
-    with tempfile.TemporaryDirectory(prefix="emolens-stream-") as tmp:
-        path = Path(tmp) / "payload"
-        path.write_bytes(blob)
-        try:
-            return decode(path, max_seconds=60.0).samples
-        except MediaError as e:
-            raise _PayloadError(f"cannot decode the audio: {e.reason}", "E0203") from None
+    try:
+        return decode(blob, max_seconds=60.0).samples
+    except MediaError as e:
+        raise _PayloadError(f"cannot decode the audio: {e.reason}", "E0203") from None
 
 
-def _measure_audio(samples, cfg: dict[str, Any]) -> dict[str, Any]:
-    import soundfile as sf
+def _measure_text(text: str, options: TextOptions) -> dict[str, Any]:
+    from emolens import hume
+    from emolens.engine import measure_texts
 
-    from emolens import engine
+    return hume.text_source(measure_texts([text], options)[0], 0)
 
-    request = JobRequest.model_validate({"models": cfg})
-    with tempfile.TemporaryDirectory(prefix="emolens-stream-") as tmp:
-        path = Path(tmp) / "payload.wav"
-        sf.write(path, samples, SAMPLE_RATE, subtype="PCM_16")
-        try:
-            return engine.measure_media([path], request, asr="tiny.en")[0]
-        except MediaError as e:
-            raise _PayloadError(f"cannot measure the audio: {e.reason}", "E0203") from None
+
+def _measure_audio(samples: Any, options: MediaOptions) -> dict[str, Any]:
+    """The decoded samples go straight into the engine (no file in between)."""
+    from emolens import hume
+    from emolens.engine import measure_audio
+
+    return hume.media_source(measure_audio(samples, options, filename="payload.wav"))
 
 
 @router.websocket("/v0/stream/models")

@@ -1,0 +1,268 @@
+"""The engine's interface: samples or a path + options -> results, and texts + options -> results.
+
+:func:`measure_audio` is the one place where the media pipeline's stages run, in this order::
+
+    decode (path only) -> transcribe -> diarize (when a model wants speakers) -> segment
+        -> prosody scorer / burst detector / language / ner
+
+Each stage is a plain function over arrays and dataclasses (see :class:`Stages`); pass ``stages=`` to swap one
+(a new prosody scorer, burst detector or diarizer) without touching the rest. Nothing here knows HTTP, job
+requests or Hume's JSON: :mod:`emolens.hume` adapts both ways.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+import numpy as np
+
+from emolens.emotions import LANGUAGE_EMOTIONS, PROSODY_EMOTIONS
+from emolens.engine.audio import SAMPLE_RATE, Audio, content_type_for, decode, md5sum
+from emolens.engine.media import diarize_words, score_prosody
+from emolens.engine.options import BurstOptions, MediaOptions, SpeakerOptions, TextOptions, TranscriptionOptions
+from emolens.engine.results import MeasureError, MediaResult, ModelOutput, ScoredSegment, TextResult
+from emolens.engine.segment import segment_words, window_segments, windows
+from emolens.engine.types import Segment, Transcript, Word
+from emolens.errors import ConfigError, EmolensError, EngineError, MediaError
+
+#: ``progress(fraction, message)``: fraction in 0..1, a short message naming the stage.
+Progress = Callable[[float, str], None]
+#: Words -> the same words labelled with speakers.
+Diarizer = Callable[[np.ndarray, list[Word], SpeakerOptions], list[Word]]
+#: Samples, segments, duration -> scores (n, 48) in PROSODY_EMOTIONS order.
+ProsodyScorer = Callable[[np.ndarray, list[Segment], float], np.ndarray]
+#: Samples, words (speakers set when asked), options -> the ``burst`` output.
+BurstDetector = Callable[[np.ndarray, list[Word], BurstOptions], ModelOutput]
+#: Samples, options, progress(fraction) -> the transcript.
+Transcriber = Callable[[np.ndarray, TranscriptionOptions, Callable[[float], None]], Transcript]
+
+
+def transcribe_samples(
+    samples: np.ndarray, options: TranscriptionOptions, progress: Callable[[float], None]
+) -> Transcript:
+    """Default transcriber stage: faster-whisper (see :mod:`emolens.engine.transcribe`)."""
+    from emolens.engine.transcribe import transcribe
+
+    return transcribe(
+        samples,
+        model=options.asr,
+        language=options.language,
+        confidence_threshold=options.confidence_threshold,
+        progress=progress,
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class Stages:
+    """The swappable stage functions of :func:`measure_audio`; ``burst`` is None while no detector ships."""
+
+    transcribe: Transcriber = transcribe_samples
+    diarize: Diarizer = diarize_words
+    prosody: ProsodyScorer = score_prosody
+    burst: BurstDetector | None = None
+
+
+DEFAULT_STAGES = Stages()
+
+# Share of one input's work per stage, for the progress callback.
+_SHARES = {"decode": 0.05, "transcribe": 0.55, "speakers": 0.15, "prosody": 0.1, "language": 0.1, "ner": 0.05}
+
+
+def decode_path(path: str | Path) -> Audio:
+    """Decode a media file to 16 kHz mono float32 (the one decoding function; see :mod:`emolens.engine.audio`)."""
+    return decode(path)
+
+
+def measure_audio(
+    audio: np.ndarray | str | Path,
+    options: MediaOptions,
+    *,
+    progress: Progress | None = None,
+    filename: str | None = None,
+    stages: Stages | None = None,
+) -> MediaResult:
+    """Measure one recording: 16 kHz mono float32 ``samples`` or a media file ``path``.
+
+    A file that cannot be decoded or measured gives a result with ``failed`` set and the reason in ``errors``
+    (a model that fails alone adds an error and the others still run); a bad configuration raises ConfigError.
+    ``filename`` names the input in progress messages (default: the path's name, or "audio").
+
+    >>> r = measure_audio("talk.wav", MediaOptions(prosody=ProsodyOptions()))  # doctest: +SKIP
+    >>> r.models["prosody"].segments[0].scores.shape
+    (48,)
+    """
+    st = stages or DEFAULT_STAGES
+    options.check()
+    report = progress or (lambda f, m: None)
+    if isinstance(audio, np.ndarray):
+        name = filename or "audio"
+        result = MediaResult(name if filename else None, None, None, "audio", len(audio) / SAMPLE_RATE, None)
+    else:
+        path = Path(audio)
+        name = filename or path.name
+        try:
+            md5 = md5sum(path)
+        except OSError:
+            md5 = ""
+        result = MediaResult(name, content_type_for(path), md5, None, 0.0, None)
+    done = 0.0
+
+    def step(stage: str, msg: str) -> None:
+        nonlocal done
+        done += _SHARES[stage]
+        report(done, f"{name}: {msg}")
+
+    try:
+        if isinstance(audio, np.ndarray):
+            samples = np.asarray(audio, dtype=np.float32)
+        else:
+            report(0.0, f"{name}: decoding")
+            decoded = decode_path(audio)
+            samples, result.file_type, result.duration = decoded.samples, decoded.file_type, decoded.duration
+        step("decode", "transcribing")
+        transcript = st.transcribe(
+            samples,
+            options.transcription,
+            lambda f: report(done + _SHARES["transcribe"] * f, f"{name}: transcribing"),
+        )
+        result.transcript = transcript
+        step("transcribe", "speakers")
+        words = transcript.words
+        spk_words = words
+        if words and any(options.speakers_for(m) for m in options.requested):
+            spk_words = st.diarize(samples, words, options.speakers)
+        step("speakers", "prosody")
+
+        def pick(model: str) -> list[Word]:
+            return spk_words if options.speakers_for(model) else words
+
+        conf = float(np.mean([w.confidence for w in words])) if words else None
+        meta = {"confidence": None if conf is None else round(conf, 4), "detected_language": transcript.language}
+        if options.prosody is not None:
+            win = options.prosody.window
+            if win is not None:
+                segs = window_segments(pick("prosody"), windows(result.duration, win.length, win.step))
+            else:
+                segs = segment_words(pick("prosody"), options.prosody.granularity)
+            scores = st.prosody(samples, segs, result.duration) if segs else np.zeros((0, len(PROSODY_EMOTIONS)))
+            result.models["prosody"] = ModelOutput(
+                PROSODY_EMOTIONS, [_scored(s, row) for s, row in zip(segs, scores)], dict(meta)
+            )
+        if options.burst is not None:
+            if st.burst is None:
+                result.errors.append(MeasureError("burst: no vocal burst model is installed"))
+            else:
+                try:
+                    out = st.burst(samples, pick("burst"), options.burst)
+                    out.metadata = dict(meta)
+                    result.models["burst"] = out
+                except EngineError as e:
+                    result.errors.append(MeasureError(f"burst: {e}"))
+        step("prosody", "language")
+        if options.language is not None:
+            try:
+                lang = options.language
+                lw = pick("language")
+                if lw:
+                    from emolens.engine.text import language_output
+
+                    segs = segment_words(lw, lang.granularity)
+                    out = language_output(segs, sentiment=lang.sentiment, toxicity=lang.toxicity)
+                else:
+                    out = ModelOutput(LANGUAGE_EMOTIONS)
+                out.metadata = dict(meta)
+                result.models["language"] = out
+            except EngineError as e:
+                result.errors.append(MeasureError(f"language: {e}"))
+        step("language", "entities")
+        if options.ner is not None:
+            try:
+                nw = pick("ner")
+                if nw:
+                    from emolens.engine.text import ner_outputs
+
+                    out = ner_outputs([transcript.text], [nw])[0]
+                else:
+                    out = ModelOutput(LANGUAGE_EMOTIONS)
+                out.metadata = dict(meta)
+                result.models["ner"] = out
+            except EngineError as e:
+                result.errors.append(MeasureError(f"ner: {e}"))
+        step("ner", "done")
+        return result
+    except ConfigError:
+        raise  # a bad request is the caller's error for every input, not this input's
+    except EmolensError as e:
+        file_type = e.file_type if isinstance(e, MediaError) and e.file_type else None
+        report(1.0, f"{name}: failed")
+        return replace(result, models={}, errors=[MeasureError(str(e), file_type)], failed=True)
+
+
+def _scored(seg: Segment, scores: np.ndarray) -> ScoredSegment:
+    return ScoredSegment(
+        text=seg.text,
+        begin=seg.begin,
+        end=seg.end,
+        char_begin=seg.char_begin,
+        char_end=seg.char_end,
+        confidence=seg.confidence,
+        speaker=seg.speaker,
+        speaker_confidence=seg.speaker_confidence,
+        scores=scores,
+    )
+
+
+def measure_texts(texts: Sequence[str], options: TextOptions, progress: Progress | None = None) -> list[TextResult]:
+    """Measure raw texts: one result per text, in input order.
+
+    A text that cannot be measured (too long, no ``Name:`` turns for conversational_turn) gets ``failed`` and its
+    reason in ``errors``; the others are measured together (segment texts are deduplicated across texts).
+    """
+    from emolens.engine.text import check_text, ner_outputs, predict_arrays, scored_segments
+    from emolens.engine.textseg import segment_text
+
+    if isinstance(texts, str):
+        texts = [texts]
+    texts = list(texts)
+    lang, ner = options.language, options.ner
+    report = progress or (lambda f, m: None)
+    results = [TextResult(t if isinstance(t, str) else str(t)) for t in texts]
+    segs_all: list[list[Segment] | None] = []
+    for i, text in enumerate(texts):
+        try:
+            text = check_text(text, i)
+            segs = None
+            if lang is not None:
+                segs = segment_text(text, lang.granularity, identify_speakers=lang.identify_speakers)
+            segs_all.append(segs)
+        except EmolensError as e:
+            segs_all.append(None)
+            results[i].errors.append(MeasureError(str(e)))
+            results[i].failed = True
+    report(0.05, "segmenting")
+    if lang is not None:
+        flat = [(i, s) for i, segs in enumerate(segs_all) if segs for s in segs]
+        emo, sent, tox = (
+            predict_arrays([s.text or "" for _, s in flat], sentiment=lang.sentiment, toxicity=lang.toxicity)
+            if flat
+            else (np.zeros((0, 53)), None, None)
+        )
+        rows = np.arange(len(flat))
+        owner = np.array([i for i, _ in flat], dtype=int)
+        for i, res in enumerate(results):
+            if not res.failed:
+                r = rows[owner == i]
+                segs = scored_segments(
+                    [flat[j][1] for j in r], emo[r], None if sent is None else sent[r], None if tox is None else tox[r]
+                )
+                res.models["language"] = ModelOutput(LANGUAGE_EMOTIONS, segs)
+        report(0.7, "language done")
+    if ner is not None:
+        ok = [i for i, res in enumerate(results) if not res.failed]
+        for i, out in zip(ok, ner_outputs([texts[i] for i in ok], [None] * len(ok))):
+            results[i].models["ner"] = out
+        report(0.95, "ner done")
+    report(1.0, "done")
+    return results
