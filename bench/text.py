@@ -111,7 +111,7 @@ def main() -> None:
     print(f"cold start, language + ner, fresh process: {cold_start(True):.2f} s")
 
     text.predict_arrays(items[:64], sentiment=True, toxicity=True)  # warm up every model
-    text._ner_many(items[:8], [None] * 8)
+    text.ner_outputs(items[:8], [None] * 8)
     base = rate(language.encode, items)
     import numpy as np
 
@@ -122,7 +122,7 @@ def main() -> None:
     drift = float(np.abs(language.encode(items[:64])[:1] - language.encode(items[:1])).max())
     lang = rate(lambda x: text.predict_arrays(x, sentiment=True, toxicity=True), items)
     emo_only = rate(lambda x: text.predict_arrays(x, sentiment=False, toxicity=False), items)
-    ner = rate(lambda x: text._ner_many(x, [None] * len(x)), items)
+    ner = rate(lambda x: text.ner_outputs(x, [None] * len(x)), items)
     print(f"baseline: MiniLM int8 ONNX bare encoder, one text per run (tokenize+encode+pool): {base:.0f} texts/s")
     print(f"  same encoder on padded batches of 64 (old way, batch-dependent): {old_rate:.0f} texts/s "
           f"(ratio {old_rate / base:.2f}); a text's embedding alone vs in a batch of 64 differs by {moved:.1e} "
