@@ -6,8 +6,9 @@ thread, its files and text chunks go out as Dask tasks (bytes included), the ans
 assembled, stored, counted and called back with the very functions the local pool uses
 (:mod:`emolens.service.execute`), so predictions, artifacts, states and callbacks are the same.
 
-- At most about two tasks per cluster thread are in flight (the scheduler holds the bytes of every queued task,
-  so this bounds its memory; the SQLite queue holds the rest).
+- At most two tasks per cluster thread are in flight (one running, one queued so that no worker waits for the
+  next task's bytes; the scheduler holds the bytes of every queued task, so this bounds its memory; the SQLite
+  queue holds the rest).
 - The scheduler unreachable (at start or later): jobs stay QUEUED, ``/health`` and queued jobs' progress message
   say why, and the runner reconnects with back-off. Jobs that were running are requeued without counting an
   attempt. With ``EMOLENS_DASK_FALLBACK=local`` a local worker pool runs the queue meanwhile.
@@ -103,6 +104,7 @@ class ClusterRunner:
         self._running: dict[str, list[Any]] = {}  # job id -> its futures
         self._threads: dict[str, threading.Thread] = {}
         self._in_flight = 0
+        self._starting: set[str] = set()  # claimed jobs that have not submitted a task yet
         self._cv = threading.Condition()
         self._wake = threading.Event()
         self._stopping = threading.Event()
@@ -197,7 +199,7 @@ class ClusterRunner:
                 self._info_at = 0.0
                 continue
             self.waiting = ""
-            if self._in_flight < capacity:
+            if self._in_flight + len(self._starting) < capacity * TASKS_PER_THREAD:
                 job = self.store.claim_next_job()
                 if job is not None:
                     self._launch(job)
@@ -262,6 +264,7 @@ class ClusterRunner:
     # -- one job -----------------------------------------------------------------------------------------------
     def _launch(self, job: JobRow) -> None:
         self._running[job.job_id] = []
+        self._starting.add(job.job_id)
         t = threading.Thread(target=self._run_job, args=(job,), daemon=True, name=f"emolens-dask-{job.job_id[:8]}")
         self._threads[job.job_id] = t
         t.start()
@@ -293,6 +296,7 @@ class ClusterRunner:
                 except Exception:  # noqa: BLE001 - a dead client
                     pass
             self._threads.pop(job.job_id, None)
+            self._starting.discard(job.job_id)
             self.board.forget(job.job_id)
             shutil.rmtree(workdir, ignore_errors=True)
             self._wake.set()
@@ -314,12 +318,14 @@ class ClusterRunner:
             raise _Interrupted from e
         fut.add_done_callback(lambda _f: self._release_slot())
         self._running.setdefault(job_id, []).append(fut)
+        self._starting.discard(job_id)
         return fut
 
     def _release_slot(self) -> None:
         with self._cv:
             self._in_flight = max(0, self._in_flight - 1)
             self._cv.notify_all()
+        self._wake.set()  # a slot is free: the dispatcher may claim the next job
 
     def _measure(self, job: JobRow, workdir: Path) -> tuple[list[dict], dict]:
         """The cluster twin of ``execute.measure_request``: same inputs in the same order, same answers."""
