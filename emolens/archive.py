@@ -152,6 +152,21 @@ def validate_sources(data: Any, name: str, report: ImportReport) -> None:
         report.predictions.append(src)
 
 
+def check_predictions(data: Any, name: str = "predictions") -> None:
+    """Validate a whole predictions payload in bulk (the rules of :func:`validate_sources`, not stopping to keep
+    good sources): raises ArchiveError naming the first problem.
+
+    Why not ``schema.parse_predictions``: pydantic builds an object for every ``{name, score}`` (68 per language
+    segment) and took longer than measuring the texts; here the skeleton goes through pydantic and the score
+    lists through C-level type checks (:func:`_score_problem`).
+    """
+    report = ImportReport(name=name)
+    validate_sources(data, name, report)
+    if report.problems:
+        more = f" (+{len(report.problems) - 1} more)" if len(report.problems) > 1 else ""
+        raise ArchiveError(f"invalid predictions: {report.problems[0]}{more}", name)
+
+
 # ---------------------------------------------------------------------------------------------------------------
 # Legacy shape (before May 2023): files[].models.<model> as a list of groups or a flat {"predictions": [...]}.
 

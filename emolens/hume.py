@@ -112,7 +112,8 @@ def text_options(request: JobRequest) -> TextOptions:
 
 def scores_json(names: Sequence[str], values: np.ndarray) -> list[dict[str, Any]]:
     """Hume's ``[{name, score}]`` list, scores rounded to 6 decimals."""
-    return [{"name": n, "score": round(float(v), 6)} for n, v in zip(names, values)]
+    # tolist() gives the same Python floats as float(v), without a numpy scalar per value
+    return [{"name": n, "score": round(v, 6)} for n, v in zip(names, np.asarray(values).tolist(), strict=False)]
 
 
 def _prosody_json(s: ScoredSegment, names: Sequence[str]) -> dict[str, Any]:
