@@ -161,8 +161,9 @@ def measure_on_cluster(
     from distributed import KilledWorker, as_completed
 
     from emolens.errors import EngineError
-    from emolens.service.cluster import connect, shift_text_indices, task_key, text_chunks
-    from emolens.service.cluster_worker import measure_media_task, measure_texts_task
+    from emolens.hume import media_source
+    from emolens.service.cluster import connect, task_key, text_chunks
+    from emolens.service.cluster_worker import measure_media_task, measure_texts_task, text_sources
 
     client = connect(address)
     try:
@@ -201,10 +202,11 @@ def measure_on_cluster(
                 ) from None
             if outcome.error is not None:
                 raise EngineError(outcome.error)
+            # engine result objects back, turned into Hume JSON here by the same adapter as a local run
             if offset < 0:
-                out.append(outcome.value)
+                out.append(media_source(outcome.value))
             else:
-                out += shift_text_indices(outcome.value, offset)
+                out += text_sources(outcome.value, offset)
         return out
     finally:
         client.close()

@@ -138,26 +138,3 @@ def text_chunks(texts: list[str], size: int = TEXT_CHUNK) -> list[tuple[int, lis
     """``[(offset, texts)]`` chunks of at most ``size`` texts."""
     size = max(1, int(size))
     return [(i, texts[i : i + size]) for i in range(0, len(texts), size)]
-
-
-def shift_text_indices(sources: list[dict[str, Any]], offset: int) -> list[dict[str, Any]]:
-    """A chunk's text sources with their ``file`` fields (indices within the chunk) made indices within the job."""
-    if offset == 0:
-        return sources
-    out = []
-    for src in sources:
-        src = dict(src)
-        results = src.get("results")
-        if results:
-            results = dict(results)
-            for key in [k for k in ("predictions", "errors") if k in results]:
-                items = []
-                for item in results.get(key) or []:
-                    item = dict(item)
-                    if str(item.get("file", "")).isdigit():
-                        item["file"] = str(int(item["file"]) + offset)
-                    items.append(item)
-                results[key] = items
-            src["results"] = results
-        out.append(src)
-    return out

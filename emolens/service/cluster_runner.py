@@ -35,7 +35,6 @@ from emolens.service.cluster import (
     cluster_info,
     connect,
     normalize_address,
-    shift_text_indices,
     subscribe_progress,
     task_key,
     text_chunks,
@@ -51,6 +50,10 @@ log = logging.getLogger("emolens.service.cluster")
 TASKS_PER_THREAD = 2
 INFO_EVERY_S = 2.0
 PROGRESS_EVERY_S = 0.25
+
+
+#: One unit of a job: (label, ready source or None, [(future, task unit, text offset)], value -> Hume sources).
+_Entry = tuple[str, Any, list[tuple[Any, int, int]], Any]
 
 
 class _Interrupted(Exception):
@@ -85,6 +88,10 @@ class _JobProgress:
             self.store.set_job_progress(self.job_id, overall, note)
         except EmolensError:  # progress is best effort, as in the local pool
             pass
+
+
+def _as_media(convert: Any, source: dict[str, Any], filename: str) -> Any:
+    return lambda value, _offset: [convert(value, source, filename)]
 
 
 class ClusterRunner:
@@ -329,7 +336,7 @@ class ClusterRunner:
 
     def _measure(self, job: JobRow, workdir: Path) -> tuple[list[dict], dict]:
         """The cluster twin of ``execute.measure_request``: same inputs in the same order, same answers."""
-        from emolens.service.cluster_worker import measure_file_task, measure_texts_task
+        from emolens.service.cluster_worker import measure_file_task, measure_texts_task, media_source, text_sources
 
         raw = job.request
         request = parse_job_request(raw)
@@ -340,8 +347,7 @@ class ClusterRunner:
         progress = _JobProgress(self.store, job.job_id, n_units)
         used: set[str] = set()
         media: dict[str, str] = {}
-        # one entry per unit of the job: (label, ready value or None, [(future, task unit, text offset)])
-        entries: list[tuple[str, Any, list[tuple[Any, int, int]]]] = []
+        entries: list[_Entry] = []
         unit = 0
         for info in files:
             filename = info.get("filename") or "file"
@@ -357,7 +363,7 @@ class ClusterRunner:
                 job.job_id, "file", unit, measure_file_task, data, local, filename, info.get("content_type"),
                 source, raw, job.job_id, unit,
             )  # fmt: skip
-            entries.append((filename, None, [(fut, unit, 0)]))
+            entries.append((filename, None, [(fut, unit, 0)], _as_media(media_source, source, filename)))
             media[filename] = info["sha256"]
             unit += 1
         if urls:
@@ -374,7 +380,7 @@ class ClusterRunner:
                     max_redirects=self.config.max_redirects,
                 )
             except MediaError as e:
-                entries.append((url, _error_source(source, url, e.reason, top_level=True), []))
+                entries.append((url, _error_source(source, url, e.reason, top_level=True), [], None))
                 unit += 1
                 continue
             sha = self.store.put_media(fetched.path, fetched.content_type)
@@ -383,7 +389,7 @@ class ClusterRunner:
                 job.job_id, "url", unit, measure_file_task, fetched.path.read_bytes(), fetched.path.name,
                 fetched.filename, fetched.content_type, source, raw, job.job_id, unit,
             )  # fmt: skip
-            entries.append((url, None, [(fut, unit, 0)]))
+            entries.append((url, None, [(fut, unit, 0)], _as_media(media_source, source, fetched.filename)))
             unit += 1
         if texts:
             parts = []
@@ -391,11 +397,11 @@ class ClusterRunner:
                 task_unit = unit + c
                 fut = self._submit(job.job_id, "text", task_unit, measure_texts_task, chunk, raw, job.job_id, task_unit)
                 parts.append((fut, task_unit, offset))
-            entries.append((f"{len(texts)} text(s)", None, parts))
+            entries.append((f"{len(texts)} text(s)", None, parts, text_sources))
         self._wait(job.job_id, entries, progress)
 
         predictions: list[dict[str, Any]] = []
-        for _label, ready, parts in entries:
+        for _label, ready, parts, to_json in entries:
             if not parts:
                 predictions.append(ready)
                 continue
@@ -403,23 +409,19 @@ class ClusterRunner:
                 outcome = self._result(fut)
                 if outcome.error is not None:
                     raise _Failed(outcome.error)
-                if len(parts) == 1 and not isinstance(outcome.value, list):
-                    predictions.append(outcome.value)
-                else:  # a text chunk
-                    for src in shift_text_indices(outcome.value, offset):
-                        src = dict(src)
-                        src["source"] = {"type": "text"}
-                        predictions.append(src)
+                predictions += to_json(outcome.value, offset)
         return predictions, media
 
-    def _wait(self, job_id: str, entries: list[tuple[str, Any, list[tuple[Any, int, int]]]], progress: _JobProgress):
-        futures = [f for _, _, parts in entries for f, _, _ in parts]
+    def _wait(
+        self, job_id: str, entries: list[tuple[str, Any, list[tuple[Any, int, int]], Any]], progress: _JobProgress
+    ):
+        futures = [f for _, _, parts, _ in entries for f, _, _ in parts]
         while not all(f.done() for f in futures):
             if self._stopping.is_set() or not self.connected:
                 raise _Interrupted
             time.sleep(0.1)
             fractions = []
-            for label, _ready, parts in entries:
+            for label, _ready, parts, _ in entries:
                 if not parts:
                     fractions.append((1.0, label, ""))
                     continue

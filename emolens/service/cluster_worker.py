@@ -37,7 +37,7 @@ PROGRESS_EVERY_S = 0.25
 
 @dataclass(frozen=True)
 class TaskOutcome:
-    """A task's answer: ``value`` (Hume-format source dicts, as the local engine returns them) or ``error``."""
+    """A task's answer: ``value`` (the engine's result objects) or ``error`` (the job's failure message)."""
 
     value: Any = None
     error: str | None = None
@@ -117,47 +117,82 @@ def measure_file_task(
     job_id: str,
     unit: int,
 ) -> TaskOutcome:
-    """One file of a service job: the bytes travel with the task (no shared file system), the answer is the
-    same source dict the local pool computes (``execute._measure_file`` on a file named ``local_name``)."""
+    """One file of a service job. The bytes travel with the task (no shared file system); the answer is the
+    engine's :class:`~emolens.engine.results.MediaResult` for a media file named ``local_name``, which the service
+    turns into Hume JSON with the same adapter as a local run (:func:`media_source`). An uploaded text file, or a
+    file the engine refuses outright, comes back as the finished source dict the local pool would store."""
+    from emolens import hume
+    from emolens.engine.api import measure_audio
+    from emolens.errors import MediaError
     from emolens.schema import parse_job_request
-    from emolens.service.execute import _measure_file
+    from emolens.service.execute import _error_source, _measure_file, is_text_file
 
     def run() -> Any:
+        req = parse_job_request(request)
         with tempfile.TemporaryDirectory(prefix="emolens-task-") as d:
             path = Path(d) / local_name
             path.write_bytes(data)
-            return _measure_file(
-                path, filename, content_type, source, parse_job_request(request), _progress(job_id, unit)
-            )
+            if is_text_file(filename, content_type):
+                return _measure_file(path, filename, content_type, source, req, _progress(job_id, unit))
+            try:
+                options = hume.media_options(req, asr=hume.asr_model(req))
+                options.check()
+                return measure_audio(path, options, progress=_progress(job_id, unit))
+            except MediaError as e:
+                return _error_source(source, filename, e.reason)
 
     out = _guard(run)
     _record(job_id, unit)
     return out
 
 
-def measure_texts_task(texts: list[str], request: dict[str, Any], job_id: str, unit: int) -> TaskOutcome:
-    """A chunk of a job's texts: ``hume.measure_text`` exactly as the local pool calls it (``file`` fields are
-    indices within the chunk; the client shifts them)."""
+def media_source(value: Any, source: dict[str, Any], filename: str) -> dict[str, Any]:
+    """A file task's value as the source dict the local pool stores (``execute._measure_file``'s answer)."""
     from emolens import hume
-    from emolens.schema import parse_job_request
+    from emolens.engine.results import MediaResult
+    from emolens.service.execute import _relabel
 
-    out = _guard(lambda: hume.measure_text(texts, parse_job_request(request), progress=_progress(job_id, unit)))
+    if isinstance(value, MediaResult):
+        return _relabel(hume.media_source(value), source, filename)
+    return value
+
+
+def measure_texts_task(texts: list[str], request: dict[str, Any], job_id: str, unit: int) -> TaskOutcome:
+    """A chunk of a job's texts: the engine's :class:`~emolens.engine.results.TextResult` list for them, with the
+    options the local pool derives from the same request (:func:`text_sources` makes them Hume JSON)."""
+    from emolens import hume
+    from emolens.engine.api import measure_texts
+
+    def run() -> Any:
+        options = hume.text_options(hume.job_request(request))
+        return measure_texts(texts, options, _progress(job_id, unit))
+
+    out = _guard(run)
     _record(job_id, unit)
     return out
+
+
+def text_sources(results: list[Any], offset: int) -> list[dict[str, Any]]:
+    """A text chunk's results as Hume sources; ``offset`` is the chunk's first index in the whole request."""
+    from emolens import hume
+
+    return [hume.text_source(r, offset + i) for i, r in enumerate(results)]
 
 
 def measure_media_task(
     data: bytes, name: str, request: dict[str, Any], asr: str, job_id: str, unit: int
 ) -> TaskOutcome:
-    """One file of ``emolens measure --dask-scheduler``: ``hume.measure_media`` on a file named ``name``."""
+    """One file of ``emolens measure --dask-scheduler``: the engine's MediaResult for a file named ``name``."""
     from emolens import hume
-    from emolens.schema import parse_job_request
+    from emolens.engine.api import measure_audio
 
     def run() -> Any:
+        options = hume.media_options(hume.job_request(request), asr=asr)
+        options.check()
         with tempfile.TemporaryDirectory(prefix="emolens-task-") as d:
             path = Path(d) / name
             path.write_bytes(data)
-            return hume.measure_media([path], parse_job_request(request), asr=asr)[0]
+            return measure_audio(path, options, progress=_progress(job_id, unit))
 
     out = _guard(run)
     _record(job_id, unit)
