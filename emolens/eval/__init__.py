@@ -1,0 +1,1 @@
+"""Evaluation scripts of the measurement models (run as ``python -m emolens.eval.NAME``); never imported by the app."""
