@@ -24,6 +24,7 @@ from emolens.engine.options import (
     MediaOptions,
     NerOptions,
     ProsodyOptions,
+    SpeakerOptions,
     TextOptions,
     TranscriptionOptions,
     WindowOptions,
@@ -93,11 +94,15 @@ def media_options(request: JobRequest, *, asr: str | None = None) -> MediaOption
         confidence_threshold=tr.confidence_threshold if tr else 0.5,
         asr=asr or asr_model(request),  # type: ignore[arg-type]  # unknown names: transcribe says which exist
     )
+    speakers = SpeakerOptions()
+    if tr is not None:
+        speakers = SpeakerOptions(tr.num_speakers, tr.min_speakers, tr.max_speakers)
     return MediaOptions(
         prosody=prosody,
         language=_language(models, request),
         ner=_ner(models, request),
         transcription=transcription,
+        speakers=speakers,
     )
 
 

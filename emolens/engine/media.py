@@ -32,16 +32,23 @@ def speech_regions(words: list[Word]) -> list[tuple[float, float]]:
 
 
 def diarize_words(samples: np.ndarray, words: list[Word], speakers: SpeakerOptions) -> list[Word]:
-    """Default diarizer stage: ``words`` labelled with speakers (resemblyzer d-vectors, clustering).
+    """Default diarizer stage: ``words`` labelled with speakers (:func:`emolens.engine.diarize.diarize`).
 
-    ``speakers`` hints are not used by this diarizer (it estimates the number of speakers).
+    Each word takes the speaker who talks most during it (the nearest turn when it lies outside every turn), so in
+    overlapped speech a word goes to one of the overlapping speakers. ``speakers`` fixes or bounds their number.
+    When the diarizer hears no speech at all but the transcript has words, they all go to ``spk_0``.
     """
     from emolens.engine.diarize import diarize, speaker_at
 
-    turns = diarize(samples, speech_regions(words))
+    turns = diarize(
+        samples,
+        num_speakers=speakers.num_speakers,
+        min_speakers=speakers.min_speakers,
+        max_speakers=speakers.max_speakers,
+    )
     out = []
     for w in words:
-        spk, conf = speaker_at(turns, w.begin, w.end)
+        spk, conf = speaker_at(turns, w.begin, w.end) if turns else ("spk_0", None)
         out.append(Word(w.text, w.begin, w.end, w.confidence, w.char_begin, w.char_end, spk, conf))
     return out
 

@@ -86,11 +86,17 @@ class TranscriptionOptions:
 
 @dataclass(frozen=True, slots=True)
 class SpeakerOptions:
-    """Hints for the diarizer; None = estimate."""
+    """Hints for the diarizer: ``num_speakers`` fixes the number of speakers, ``min_speakers`` / ``max_speakers``
+    bound the estimate (None = estimate freely). Counts must be at least 1 and min <= num <= max (ConfigError)."""
 
     num_speakers: int | None = None
     min_speakers: int | None = None
     max_speakers: int | None = None
+
+    def __post_init__(self) -> None:
+        from emolens.engine.diarize import check_speaker_counts
+
+        check_speaker_counts(self.num_speakers, self.min_speakers, self.max_speakers)
 
 
 #: The media models in the order they run and appear in results.

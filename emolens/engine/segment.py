@@ -8,7 +8,12 @@ Rules (documented because Hume never published its own):
 - ``utterance`` (Hume's prosody default): continuous speech; ends at a pause of at least :data:`UTTERANCE_PAUSE`
   seconds or where the speaker changes. Very long stretches are cut at a sentence end after
   :data:`UTTERANCE_MAX` seconds so one prediction never averages a whole monologue.
-- ``conversational_turn``: ends only where the speaker changes (needs speakers identified).
+- ``conversational_turn`` (needs speakers identified): a speaker's turn ends where another speaker takes the floor
+  or after a pause of at least :data:`TURN_PAUSE` seconds. A short interjection by someone else (a backchannel
+  such as "yeah", at most :data:`BACKCHANNEL_S` seconds, overlapped or in a gap) does not end the turn of the
+  speaker who holds the floor when that speaker goes on within :data:`TURN_PAUSE` s: the interjection becomes a
+  turn of its own that overlaps the longer one in time (so turns may overlap; they are ordered by start). The
+  text of such a turn skips the interjection's words (its char_begin..char_end still spans them).
 - windows: fixed ``length`` every ``step`` seconds from 0, covering the whole file (the last may be shorter).
 
 Silence yields no word/sentence/utterance/turn segments: segments are built from words only.
@@ -25,6 +30,8 @@ GRANULARITIES = ("word", "sentence", "utterance", "conversational_turn")
 SENTENCE_PAUSE = 1.0
 UTTERANCE_PAUSE = 0.5
 UTTERANCE_MAX = 15.0
+TURN_PAUSE = 2.0
+BACKCHANNEL_S = 1.0
 _SENTENCE_END = (".", "!", "?", "。", "！", "？", "…")
 
 
@@ -45,7 +52,9 @@ def _join(words: list[Word]) -> str:
     # Rebuild the transcript slice: gaps between char offsets are the original separators (spaces).
     out = [words[0].text]
     for prev, w in zip(words, words[1:]):
-        out.append(" " * max(0, w.char_begin - prev.char_end))
+        gap = w.char_begin - prev.char_end
+        # a wide gap holds another speaker's interjection (conversational turns): one space stands for it
+        out.append(" " * max(0, gap) if gap <= 2 else " ")
         out.append(w.text)
     return "".join(out)
 
@@ -79,8 +88,8 @@ def _split(words: list[Word], granularity: str) -> list[list[Word]]:
             elif granularity == "utterance":
                 too_long = prev.end - cur[0].begin >= UTTERANCE_MAX and _ends_sentence(prev)
                 cut = new_speaker or pause >= UTTERANCE_PAUSE or too_long
-            else:  # conversational_turn
-                cut = new_speaker
+            else:  # conversational_turn: runs of one speaker here, joined across backchannels by _turns
+                cut = new_speaker or pause >= TURN_PAUSE
             if cut:
                 groups.append(cur)
                 cur = []
@@ -88,6 +97,27 @@ def _split(words: list[Word], granularity: str) -> list[list[Word]]:
     if cur:
         groups.append(cur)
     return groups
+
+
+def _short(run: list[Word]) -> bool:
+    return max(w.end for w in run) - run[0].begin <= BACKCHANNEL_S
+
+
+def _turns(runs: list[list[Word]]) -> list[list[Word]]:
+    """Join runs of the speaker holding the floor across other speakers' short interjections (see module doc)."""
+    turns: list[list[Word]] = []
+    floor: int | None = None  # index in turns of the turn holding the floor
+    for run in runs:
+        if floor is not None:
+            held = turns[floor]
+            gap = run[0].begin - max(w.end for w in held)
+            if run[0].speaker == held[0].speaker and gap < TURN_PAUSE and all(_short(t) for t in turns[floor + 1 :]):
+                held.extend(run)
+                continue
+        turns.append(run)
+        if floor is None or not _short(run) or run[0].begin - max(w.end for w in turns[floor]) >= TURN_PAUSE:
+            floor = len(turns) - 1
+    return turns
 
 
 def segment_words(words: list[Word], granularity: str) -> list[Segment]:
@@ -104,7 +134,10 @@ def segment_words(words: list[Word], granularity: str) -> list[Segment]:
         return []
     if granularity == "word":
         return [make_segment([w]) for w in words]
-    return [make_segment(g) for g in _split(words, granularity)]
+    groups = _split(words, granularity)
+    if granularity == "conversational_turn":
+        groups = _turns(groups)
+    return [make_segment(g) for g in groups]
 
 
 def windows(duration: float, length: float, step: float) -> list[tuple[float, float]]:

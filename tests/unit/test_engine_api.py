@@ -14,6 +14,7 @@ from emolens.engine import (
     MediaOptions,
     NerOptions,
     ProsodyOptions,
+    SpeakerOptions,
     Stages,
     TextOptions,
     TranscriptionOptions,
@@ -114,3 +115,15 @@ def test_media_options_from_requests():
     assert opts.language is None and opts.ner == NerOptions(identify_speakers=True)
     assert opts.transcription == TranscriptionOptions(language="en", asr="tiny.en")
     assert hume.media_options(parse_job_request({})).requested == ("prosody", "language", "ner")
+
+
+def test_speaker_counts_reach_the_options_and_are_checked():
+    req = parse_job_request(
+        {"models": {"prosody": {"identify_speakers": True}}, "transcription": {"min_speakers": 2, "max_speakers": 3}}
+    )
+    assert hume.media_options(req).speakers == SpeakerOptions(min_speakers=2, max_speakers=3)
+    assert hume.media_options(parse_job_request({})).speakers == SpeakerOptions()
+    with pytest.raises(ConfigError, match="must not exceed"):
+        SpeakerOptions(min_speakers=3, max_speakers=2)
+    with pytest.raises(ConfigError, match="at least 1"):
+        SpeakerOptions(num_speakers=0)

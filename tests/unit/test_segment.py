@@ -54,6 +54,39 @@ def test_conversational_turn():
     assert segs[1].text == "Fine thanks and you"
 
 
+def test_turn_survives_a_backchannel_and_turns_may_overlap():
+    words = make_words([
+        ("So", 0.0, 0.3, "spk_0"), ("the", 0.35, 0.5, "spk_0"), ("plan", 0.55, 0.9, "spk_0"),
+        ("yeah", 0.8, 1.1, "spk_1"),  # overlapped interjection
+        ("is", 1.2, 1.4, "spk_0"), ("to", 1.45, 1.6, "spk_0"), ("ship", 1.65, 2.0, "spk_0"),
+        ("mhm", 2.3, 2.6, "spk_1"),  # in a gap
+        ("today.", 2.8, 3.2, "spk_0"),
+        ("Sounds", 3.6, 4.0, "spk_1"), ("good", 4.05, 4.4, "spk_1"), ("to", 4.45, 4.6, "spk_1"),
+        ("me", 4.65, 4.9, "spk_1"),
+    ])
+    segs = segment_words(words, "conversational_turn")
+    assert [(s.speaker, s.text) for s in segs] == [
+        ("spk_0", "So the plan is to ship today."),
+        ("spk_1", "yeah"),
+        ("spk_1", "mhm"),
+        ("spk_1", "Sounds good to me"),
+    ]
+    # the long turn overlaps the interjections in time
+    assert segs[0].begin == 0.0 and segs[0].end == 3.2 and segs[1].begin < segs[0].end
+
+
+def test_turn_ends_after_a_long_pause_or_a_real_reply():
+    words = make_words([
+        ("One", 0.0, 0.4, "spk_0"), ("two", 0.5, 0.9, "spk_0"),
+        ("three", 3.5, 3.9, "spk_0"),  # 2.6 s pause: new turn, same speaker
+        ("No", 4.0, 4.3, "spk_1"), ("that", 4.35, 4.6, "spk_1"), ("is", 4.65, 4.8, "spk_1"),
+        ("wrong", 4.85, 5.3, "spk_1"),  # a reply longer than a backchannel
+        ("four", 5.5, 5.9, "spk_0"),
+    ])
+    segs = segment_words(words, "conversational_turn")
+    assert [s.text for s in segs] == ["One two", "three", "No that is wrong", "four"]
+
+
 def test_long_utterance_is_cut_at_a_sentence_end():
     spec, t = [], 0.0
     for i in range(40):
