@@ -11,13 +11,57 @@ from collections.abc import Sequence
 import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
+from plotly.colors import qualitative
+from plotly.subplots import make_subplots
 
-from emolens.emotions import SENTIMENT_COLUMNS, SENTIMENT_LEVELS, TOXICITY_CATEGORIES
-from emolens.frames import emotion_columns, mean_sentiment, sentiment_expected, top_k
+from emolens.emotions import (
+    LANGUAGE_EMOTIONS,
+    PROSODY_EMOTIONS,
+    SENTIMENT_COLUMNS,
+    SENTIMENT_LEVELS,
+    TOXICITY_CATEGORIES,
+)
+from emolens.frames import emotion_columns, mean_sentiment, projection_2d, sentiment_expected, time_bins, top_k
 
 #: Above this many points a timeline uses WebGL.
 WEBGL_THRESHOLD = 1000
+#: At most this many points per timeline trace are drawn (bin means); exports always use every segment.
+MAX_DISPLAY_POINTS = 2500
+#: The absolute score scale of every heatmap and transcript: 0.05 never looks as strong as 0.9.
+SCORE_SCALE = "Viridis"
 PALETTE = ["#4C78A8", "#F58518", "#54A24B", "#E45756", "#72B7B2", "#EECA3B", "#B279A2", "#FF9DA6", "#9D755D", "#BAB0AC"]
+
+_ALL_EMOTIONS = list(dict.fromkeys(PROSODY_EMOTIONS + LANGUAGE_EMOTIONS))
+_EMOTION_PALETTE = list(
+    dict.fromkeys(c.upper() for c in qualitative.Dark24 + qualitative.Alphabet + qualitative.Light24)
+)
+#: One fixed colour per emotion name (48 prosody + 5 language-only), the same in every chart, file and session.
+EMOTION_COLORS: dict[str, str] = {e: _EMOTION_PALETTE[i % len(_EMOTION_PALETTE)] for i, e in enumerate(_ALL_EMOTIONS)}
+
+
+def emotion_color(name: str) -> str:
+    """The fixed colour of an emotion (names outside the known lists get a stable colour from their spelling)."""
+    if name in EMOTION_COLORS:
+        return EMOTION_COLORS[name]
+    return _EMOTION_PALETTE[sum(map(ord, name)) % len(_EMOTION_PALETTE)]
+
+
+def _highlight(fig: go.Figure, span: tuple[float, float] | None, **where) -> None:
+    """Shade the selected segment's time span (at least a sliver wide, so a 0.2-s word stays visible)."""
+    if span is None or not all(np.isfinite(span)):
+        return
+    b, e = span
+    fig.add_vrect(
+        x0=b,
+        x1=max(e, b + 0.15),
+        fillcolor="#FFD400",
+        opacity=0.35,
+        line_width=1,
+        line_color="#B08F00",
+        layer="above",
+        name="selected",
+        **where,
+    )
 
 
 def _empty(title: str, message: str) -> go.Figure:
@@ -44,13 +88,10 @@ def _hover_text(df: pd.DataFrame) -> list[str]:
     tops = top_k(df, 3)
     texts = df["text"].fillna("").astype(str).str.slice(0, 120).tolist() if "text" in df.columns else [""] * len(df)
     speakers = df["speaker"].astype(str).tolist() if "speaker" in df.columns else [""] * len(df)
+    cols = [(tops[f"top{j}"].tolist(), tops[f"top{j}_score"].tolist()) for j in range(1, 4) if f"top{j}" in tops]
     out = []
     for i, (t, spk) in enumerate(zip(texts, speakers, strict=True)):
-        top = ", ".join(
-            f"{tops.iloc[i][f'top{j}']} {tops.iloc[i][f'top{j}_score']:.2f}"
-            for j in range(1, 4)
-            if f"top{j}" in tops.columns
-        )
+        top = ", ".join(f"{names[i]} {scores[i]:.2f}" for names, scores in cols)
         out.append(f"<b>{t}</b><br>speaker: {spk}<br>top-3: {top}")
     return out
 
@@ -68,6 +109,25 @@ def _span_strokes(df: pd.DataFrame) -> tuple[np.ndarray, np.ndarray] | None:
     return x.reshape(-1), mask
 
 
+def _display_points(x: np.ndarray, ys: list[np.ndarray], labels: np.ndarray, hover: list[str], max_points: int):
+    """At most ``max_points`` per trace: bin means over x for display (the first segment of a bin names it)."""
+    n = len(x)
+    if n <= max_points:
+        return x, ys, labels, hover
+    edges = np.linspace(np.nanmin(x), np.nanmax(x) + 1e-9, max_points + 1)
+    idx = np.clip(np.searchsorted(edges, x, side="right") - 1, 0, max_points - 1)
+    counts = np.bincount(idx, minlength=max_points).astype(float)
+    keep = counts > 0
+    first = np.full(max_points, -1)
+    first[idx[::-1]] = np.arange(n)[::-1]  # the first row of each bin
+    xb = (np.bincount(idx, weights=x, minlength=max_points) / np.where(keep, counts, 1))[keep]
+    yb = [
+        (np.bincount(idx, weights=np.nan_to_num(y), minlength=max_points) / np.where(keep, counts, 1))[keep] for y in ys
+    ]
+    rows = first[keep]
+    return xb, yb, labels[rows], [hover[r] for r in rows]
+
+
 def emotion_timeline(
     df: pd.DataFrame,
     emotions: Sequence[str],
@@ -75,11 +135,17 @@ def emotion_timeline(
     x_range: tuple[float, float] | None = None,
     height: int = 380,
     smooth: int = 1,
+    highlight: tuple[float, float] | None = None,
+    y_range: tuple[float, float] | None = None,
+    max_points: int = MAX_DISPLAY_POINTS,
+    colors: dict[str, str] | None = None,
 ) -> go.Figure:
     """Chosen emotions over time (or segment order for raw text); hover shows the text and the top-3 emotions.
 
     ``smooth`` > 1 draws a centred rolling mean over that many segments (word-level results are spiky); the hover
-    still shows each segment's own top-3.
+    still shows each segment's own top-3. The legend sits at the right and scrolls, so 48 emotions never squash the
+    plot. Long results are drawn as at most ``max_points`` bin means per trace (display only). ``highlight`` shades
+    the selected segment's span; ``y_range`` fixes the score axis (comparisons share it).
     """
     emotions = [e for e in emotions if e in df.columns]
     if df.empty or not emotions:
@@ -87,26 +153,30 @@ def emotion_timeline(
     data = df.sort_values(["begin", "segment"] if "begin" in df.columns else ["segment"], kind="stable")
     x, xlabel = time_axis(data)
     hover = _hover_text(data)
-    trace = go.Scattergl if len(data) * len(emotions) > WEBGL_THRESHOLD else go.Scatter
     spans = _span_strokes(data) if xlabel == "time (s)" and len(data) <= 500 else None
-    fig = go.Figure()
-    for i, emo in enumerate(emotions):
+    ys = []
+    for emo in emotions:
         y = data[emo]
         if smooth > 1:
             y = y.rolling(smooth, center=True, min_periods=1).mean()
-        color = PALETTE[i % len(PALETTE)]
+        ys.append(y.to_numpy(dtype=float))
+    xd, yd, labels, hover_d = _display_points(x.to_numpy(dtype=float), ys, data.index.to_numpy(), hover, max_points)
+    trace = go.Scattergl if len(xd) * len(emotions) > WEBGL_THRESHOLD else go.Scatter
+    fig = go.Figure()
+    for i, emo in enumerate(emotions):
+        color = (colors or {}).get(emo) or PALETTE[i % len(PALETTE)]
         fig.add_trace(
             trace(
-                x=x.to_numpy(),
-                y=y.to_numpy(),
+                x=xd,
+                y=yd[i],
                 name=emo,
-                mode="lines+markers" if len(data) < 400 else "lines",
+                mode="lines+markers" if len(xd) < 400 else "lines",
                 line={"color": color, "width": 2},
                 marker={"size": 5},
                 legendgroup=emo,
-                text=hover,
+                text=hover_d,
                 hovertemplate="%{text}<br>" + emo + ": %{y:.3f}<extra></extra>",
-                customdata=data.index.to_numpy(),  # the frame's row label: a click on a point names its segment
+                customdata=labels,  # the frame's row label: a click on a point names its segment
             )
         )
         if spans is not None:
@@ -114,7 +184,7 @@ def emotion_timeline(
             fig.add_trace(
                 go.Scatter(
                     x=spans[0],
-                    y=np.repeat(y.to_numpy(), 3).astype(float) * spans[1],
+                    y=np.repeat(ys[i], 3).astype(float) * spans[1],
                     mode="lines",
                     line={"color": color, "width": 6},
                     opacity=0.35,
@@ -128,14 +198,163 @@ def emotion_timeline(
         title=title,
         height=height,
         xaxis_title=xlabel,
-        yaxis_title="score",
+        yaxis_title="score" + (f" (rolling mean of {smooth})" if smooth > 1 else ""),
         yaxis={"rangemode": "tozero"},
-        legend={"orientation": "h", "y": -0.2},
-        margin={"l": 50, "r": 20, "t": 50, "b": 40},
+        # a vertical legend beside the plot scrolls when long; a horizontal one below grew and squashed the plot
+        legend={"orientation": "v", "x": 1.01, "y": 1, "yanchor": "top", "font": {"size": 11}},
+        margin={"l": 50, "r": 10, "t": 50, "b": 40},
         hovermode="closest",
+        uirevision="timeline",
     )
     if x_range is not None:
         fig.update_xaxes(range=list(x_range))
+    if y_range is not None:
+        fig.update_yaxes(range=list(y_range))
+    if xlabel == "time (s)":
+        _highlight(fig, highlight)
+    return fig
+
+
+def overview_heatmap(
+    df: pd.DataFrame,
+    title: str = "Overview: every emotion over time",
+    max_bins: int = 600,
+    highlight: tuple[float, float] | None = None,
+    x_range: tuple[float, float] | None = None,
+) -> go.Figure:
+    """Time x emotion heatmap of all emotions on the absolute 0-1 scale, rows ordered by mean score (highest on
+    top), with a band of speakers above. Long results are binned for display (see frames.time_bins)."""
+    emos = emotion_columns(df)
+    if df.empty or not emos:
+        return _empty(title, "No emotion scores.")
+    data = df.sort_values(["begin", "segment"] if "begin" in df.columns else ["segment"], kind="stable")
+    order = data[emos].mean().sort_values(ascending=True).index.tolist()  # plotly draws the first row at the bottom
+    x, z, speakers = time_bins(data, order, max_bins=max_bins)
+    timed = "begin" in data.columns and data["begin"].notna().any()
+    xlabel = "time (s)" if timed else "segment"
+    names = sorted({s for s in speakers if s is not None})
+    multi = len(names) > 1
+    fig = make_subplots(
+        rows=2 if multi else 1,
+        cols=1,
+        shared_xaxes=True,
+        vertical_spacing=0.01,
+        row_heights=[0.05, 0.95] if multi else None,
+    )
+    heat_row = 2 if multi else 1
+    if multi:
+        code = {s: i for i, s in enumerate(names)}
+        zs = np.array([[code[s] if s is not None else np.nan for s in speakers]], dtype=float)
+        colors = [PALETTE[i % len(PALETTE)] for i in range(len(names))]
+        scale = [[i / max(1, len(names) - 1), c] for i, c in enumerate(colors)] if len(names) > 1 else colors[0]
+        fig.add_trace(
+            go.Heatmap(
+                z=zs,
+                x=x,
+                y=["speaker"],
+                colorscale=scale,
+                zmin=0,
+                zmax=max(1, len(names) - 1),
+                showscale=False,
+                customdata=np.array([[s or "" for s in speakers]]),
+                hovertemplate="%{customdata} @ %{x:.1f}<extra></extra>",
+                name="speakers",
+            ),
+            row=1,
+            col=1,
+        )
+    fig.add_trace(
+        go.Heatmap(
+            z=z.T,
+            x=x,
+            y=order,
+            colorscale=SCORE_SCALE,
+            zmin=0,
+            zmax=1,
+            colorbar={"title": "score", "len": 0.9, "thickness": 12},
+            hovertemplate="%{y} @ %{x:.1f}: %{z:.3f}<extra></extra>",
+            name="scores",
+        ),
+        row=heat_row,
+        col=1,
+    )
+    fig.update_layout(
+        title=title + (" · speakers on top" if multi else ""),
+        height=max(320, 10 * len(order) + 130),
+        margin={"l": 150, "r": 10, "t": 50, "b": 40},
+        uirevision="overview",
+    )
+    fig.update_yaxes(tickfont={"size": 8}, tickmode="array", tickvals=order, row=heat_row, col=1)  # every name
+    fig.update_xaxes(title_text=xlabel, row=heat_row, col=1)
+    if x_range is not None:
+        fig.update_xaxes(range=list(x_range))
+    if timed:
+        _highlight(fig, highlight, row=heat_row, col=1)
+    return fig
+
+
+def expression_map(
+    df: pd.DataFrame, title: str = "Expression map", highlight: int | None = None, max_points: int = 6000
+) -> go.Figure:
+    """Segments as points of a 2-D PCA projection of their emotion vectors (frames.projection_2d), coloured by
+    their top emotion with the fixed palette (EMOTION_COLORS); hover shows the text; customdata is the row label,
+    so a click names the segment. ``highlight`` (a row label) rings the selected segment."""
+    emos = emotion_columns(df)
+    if len(df) < 3 or not emos:
+        return _empty(title, "The expression map needs at least three segments.")
+    data = df
+    if len(data) > max_points:  # display only: an even subsample keeps the shape of the cloud
+        step = int(np.ceil(len(data) / max_points))
+        keep = np.zeros(len(data), dtype=bool)
+        keep[::step] = True
+        if highlight is not None and highlight in data.index:
+            keep[data.index.get_loc(highlight)] = True
+        data = data[keep]
+    xy, share, labels = projection_2d(df, emos)
+    pos = df.index.get_indexer(data.index)
+    xy = xy[pos]
+    tops = top_k(data, 1)
+    hover = _hover_text(data)
+    trace = go.Scattergl if len(data) > WEBGL_THRESHOLD else go.Scatter
+    fig = go.Figure()
+    top = tops["top1"].to_numpy()
+    counts = pd.Series(top).value_counts()
+    for emo in counts.index:  # most frequent top emotion first in the legend
+        m = top == emo
+        fig.add_trace(
+            trace(
+                x=xy[m, 0],
+                y=xy[m, 1],
+                mode="markers",
+                name=f"{emo} ({int(counts[emo])})",
+                marker={"color": emotion_color(emo), "size": 7 if len(data) < 2000 else 4, "opacity": 0.8},
+                text=[hover[i] for i in np.nonzero(m)[0]],
+                customdata=data.index.to_numpy()[m],
+                hovertemplate="%{text}<extra></extra>",
+            )
+        )
+    if highlight is not None and highlight in data.index:
+        i = data.index.get_loc(highlight)
+        fig.add_trace(
+            go.Scatter(
+                x=[xy[i, 0]],
+                y=[xy[i, 1]],
+                mode="markers",
+                name="selected",
+                showlegend=False,
+                marker={"size": 18, "color": "rgba(0,0,0,0)", "line": {"color": "#111", "width": 3}},
+                hoverinfo="skip",
+            )
+        )
+    fig.update_layout(
+        title=title,
+        height=460,
+        xaxis={"title": f"PC1 {share[0]:.0%}: {labels[0]}", "zeroline": False},
+        yaxis={"title": f"PC2 {share[1]:.0%}: {labels[1]}", "zeroline": False},
+        legend={"orientation": "v", "x": 1.01, "y": 1, "title": {"text": "top emotion"}, "font": {"size": 11}},
+        margin={"l": 60, "r": 10, "t": 50, "b": 50},
+        hovermode="closest",
+    )
     return fig
 
 
@@ -350,7 +569,9 @@ def entities_chart(ner: pd.DataFrame, title: str = "Entities") -> go.Figure:
     if ner.empty or "text" not in ner.columns:
         return _empty(title, "No entities found.")
     emos = emotion_columns(ner)
-    keyed = ner.assign(_entity=ner["text"].astype(str))
+    kinds = ner["entity_type"] if "entity_type" in ner.columns else pd.Series(None, index=ner.index)
+    # the entity's type next to its name when the result carries one ("Paris · GPE")
+    keyed = ner.assign(_entity=ner["text"].astype(str) + kinds.map(lambda k: f" · {k}" if isinstance(k, str) else ""))
     counts = keyed.groupby("_entity").size().sort_values(ascending=True).tail(25)
     mean_scores = keyed.groupby("_entity")[emos].mean() if emos else None
     hover = []
@@ -370,7 +591,7 @@ def entities_chart(ner: pd.DataFrame, title: str = "Entities") -> go.Figure:
     fig.update_layout(
         title=title,
         height=max(240, 26 * len(counts) + 90),
-        xaxis_title="mentions",
+        xaxis={"title": "mentions", "tick0": 0, "dtick": max(1, int(np.ceil(counts.max() / 8))), "rangemode": "tozero"},
         margin={"l": 160, "r": 20, "t": 50, "b": 40},
     )
     return fig

@@ -43,7 +43,8 @@ SEGMENT_COLUMNS = [
     "confidence",
     "speaker_confidence",
 ]
-NER_COLUMNS = ["entity_confidence", "support", "uri", "link_word"]
+#: entity_type: an optional extension (Hume's schema has no entity label); None when a result lacks it.
+NER_COLUMNS = ["entity_confidence", "support", "uri", "link_word", "entity_type"]
 FRAME_MODELS = ("prosody", "language", "ner", "burst", "face")
 
 
@@ -175,6 +176,8 @@ def _model_columns(predictions: list[dict[str, Any]], model: str) -> dict[str, A
     frame: dict[str, Any] = {c: cols[c] for c in SEGMENT_COLUMNS}
     if model == "ner":
         frame.update(ner_cols)
+        if all(v is None for v in ner_cols["entity_type"]):
+            del frame["entity_type"]  # Hume results have no entity label: no empty column in exports
     block = _scores_block(emos, names)
     for j, n in enumerate(names):
         frame[n] = block[:, j]
@@ -416,3 +419,123 @@ def wide_csv(predictions: list[dict[str, Any]], model: str | None = None) -> byt
         columns = [_column_cells(c, part[c]) if c in part else empty for c in header]
         writer.writerows(zip(*columns, strict=True))
     return buf.getvalue().encode()
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Time-aware aggregates (overview, comparisons)
+
+
+def durations(df: pd.DataFrame) -> np.ndarray:
+    """Each segment's length in seconds (0 for instants); ones for untimed frames, so weights fall back to counts."""
+    if "begin" not in df.columns or df["begin"].isna().all():
+        return np.ones(len(df))
+    d = (df["end"].fillna(df["begin"]) - df["begin"]).to_numpy(dtype=float)
+    return np.clip(np.nan_to_num(d, nan=0.0), 0.0, None)
+
+
+def weighted_means(df: pd.DataFrame, columns: Sequence[str] | None = None) -> pd.Series:
+    """Duration-weighted mean of each column: a 5-s utterance counts 25 times a 0.2-s word, so means of the same
+    recording at two granularities compare like for like. Untimed frames (raw text) weigh segments equally."""
+    import pandas as pd
+
+    cols = list(columns) if columns is not None else emotion_columns(df)
+    if df.empty or not cols:
+        return pd.Series(np.nan, index=cols, dtype=float)
+    w = durations(df)
+    if w.sum() <= 0:  # instants only (face frames): plain means
+        w = np.ones(len(df))
+    values = df[cols].to_numpy(dtype=float)
+    ok = np.isfinite(values)
+    num = np.where(ok, values, 0.0) * w[:, None]
+    den = ok * w[:, None]
+    with np.errstate(invalid="ignore", divide="ignore"):
+        out = num.sum(axis=0) / den.sum(axis=0)
+    return pd.Series(out, index=cols, dtype=float)
+
+
+def resample(df: pd.DataFrame, columns: Sequence[str], grid: np.ndarray) -> pd.DataFrame:
+    """Scores on a common time grid: at each grid time the score of the segment covering it (NaN in gaps).
+
+    Two results of one recording at different granularities (or models) become comparable point by point.
+    """
+    import pandas as pd
+
+    cols = [c for c in columns if c in df.columns]
+    out = pd.DataFrame(np.nan, index=pd.Index(grid, name="time"), columns=cols)
+    if df.empty or "begin" not in df.columns or df["begin"].isna().all():
+        return out
+    data = df.dropna(subset=["begin"]).sort_values("begin", kind="stable")
+    begin = data["begin"].to_numpy(dtype=float)
+    end = data["end"].fillna(data["begin"]).to_numpy(dtype=float)
+    i = np.searchsorted(begin, grid, side="right") - 1  # the last segment starting at or before t
+    valid = (i >= 0) & (grid <= end[np.clip(i, 0, None)] + 1e-9)
+    values = data[cols].to_numpy(dtype=float)
+    block = np.full((len(grid), len(cols)), np.nan)
+    block[valid] = values[i[valid]]
+    out.loc[:, :] = block
+    return out
+
+
+def time_bins(df: pd.DataFrame, columns: Sequence[str], max_bins: int = 600) -> tuple[np.ndarray, np.ndarray, list]:
+    """(bin centres, scores (bins x columns), majority speaker per bin) for an overview of a long result.
+
+    Each segment falls in the bin of its midpoint; a bin's score is the duration-weighted mean of its segments (NaN
+    when empty: silence stays visible). Frames with at most ``max_bins`` segments keep one column per segment.
+    For display only: exports always use the segments themselves.
+    """
+    import pandas as pd
+
+    cols = [c for c in columns if c in df.columns]
+    timed = "begin" in df.columns and df["begin"].notna().any()
+    values = df[cols].to_numpy(dtype=float)
+    speakers = df["speaker"].astype(str).to_numpy() if "speaker" in df.columns else np.array(["unknown"] * len(df))
+    if not timed:
+        x = np.arange(len(df), dtype=float)
+    else:
+        x = ((df["begin"] + df["end"].fillna(df["begin"])) / 2).to_numpy(dtype=float)
+    if len(df) <= max_bins:
+        return x, values, list(speakers)
+    lo, hi = float(np.nanmin(x)), float(np.nanmax(x))
+    edges = np.linspace(lo, hi + 1e-9, max_bins + 1)
+    idx = np.clip(np.searchsorted(edges, x, side="right") - 1, 0, max_bins - 1)
+    w = durations(df) if timed else np.ones(len(df))
+    w = np.where(w > 0, w, 1e-3)
+    ok = np.isfinite(values)
+    num = np.zeros((max_bins, len(cols)))
+    den = np.zeros((max_bins, len(cols)))
+    np.add.at(num, idx, np.where(ok, values, 0.0) * w[:, None])
+    np.add.at(den, idx, ok * w[:, None])
+    with np.errstate(invalid="ignore", divide="ignore"):
+        binned = num / den
+    codes, names = pd.factorize(speakers)
+    votes = np.zeros((max_bins, len(names)))
+    np.add.at(votes, (idx, codes), w)
+    majority = [names[j] if votes[b, j] > 0 else None for b, j in enumerate(votes.argmax(axis=1))]
+    return (edges[:-1] + edges[1:]) / 2, binned, majority
+
+
+def projection_2d(df: pd.DataFrame, columns: Sequence[str] | None = None) -> tuple[np.ndarray, np.ndarray, list[str]]:
+    """Principal-component projection of each segment's emotion vector: (xy (n x 2), explained share (2,),
+    one label per axis naming the emotions loading most on it).
+
+    PCA on the raw 0-1 scores centred on the file mean (numpy SVD, no scaling): distances keep score units and the
+    same file always maps the same way. Axes are signed so the strongest loading is positive.
+    """
+    cols = [c for c in (columns or emotion_columns(df)) if c in df.columns]
+    x = np.nan_to_num(df[cols].to_numpy(dtype=float), nan=0.0)
+    if len(x) < 2 or not cols:
+        return np.zeros((len(x), 2)), np.zeros(2), ["", ""]
+    xc = x - x.mean(axis=0)
+    _, s, vt = np.linalg.svd(xc, full_matrices=False)
+    comps = vt[:2] if len(vt) >= 2 else np.vstack([vt, np.zeros_like(vt)])
+    for k in range(len(comps)):
+        if comps[k][np.argmax(np.abs(comps[k]))] < 0:
+            comps[k] = -comps[k]
+    xy = xc @ comps.T
+    var = s**2
+    share = var[:2] / var.sum() if var.sum() > 0 else np.zeros(2)
+    labels = []
+    for k in range(2):
+        order = np.argsort(-comps[k])
+        labels.append(", ".join(cols[j] for j in order[:2]) + " ↔ " + ", ".join(cols[j] for j in order[::-1][:2]))
+    return xy, np.pad(share, (0, 2 - len(share))), labels

@@ -80,10 +80,21 @@ def test_explore_language_result_draws_charts(two_results):
     _no_exceptions(at)
     at.selectbox(key=f"pick_model_{a}_0").set_value("language").run()
     _no_exceptions(at)
-    keys = {c.proto.id for c in at.get("plotly_chart")}
-    assert len(keys) >= 5  # timeline, lanes, sentiment x2, toxicity, top-k
-    emotions = at.multiselect(key=f"explore_emotions_{a}_0_meeting.wav_language").value
+    fkey = f"{a}_0_meeting.wav_language"
+    titles = [json.loads(c.proto.spec)["layout"]["title"]["text"] for c in at.get("plotly_chart")]
+    assert titles[0].startswith("Overview: every emotion") and titles[1].startswith("Emotion timeline")
+    overview = json.loads(at.get("plotly_chart")[0].proto.spec)["data"][-1]
+    assert len(overview["y"]) == 53 and overview["zmin"] == 0 and overview["zmax"] == 1  # all emotions, 0-1
+    emotions = at.multiselect(key=f"explore_emotions_{fkey}").value
     assert len(emotions) == 5
+    assert at.slider(key=f"explore_smooth_{fkey}").value == 5  # word level: smoothing on by default
+    assert any(m.value.startswith("<div data-testid='emolens-segment-card'>") for m in at.markdown)
+    seen = set()
+    for view in at.radio(key=f"explore_view_{fkey}").options:
+        at.radio(key=f"explore_view_{fkey}").set_value(view).run()
+        _no_exceptions(at)
+        seen |= {json.loads(c.proto.spec)["layout"]["title"]["text"].split(" (")[0] for c in at.get("plotly_chart")}
+    assert {"Expression map", "Sentiment per segment", "Toxicity", "Top emotions"} <= seen, seen
     assert at.query_params["model"] == ["language"] or at.query_params["model"] == "language"
 
 

@@ -40,17 +40,20 @@ def test_import_then_explore(app_server, page, artifacts_dir, tmp_path):
     page.screenshot(path=str(artifacts_dir / "e2e-explore-prosody.png"), full_page=True)
     page.get_by_label("Model").click()
     page.get_by_role("option", name="language").click()
-    page.locator(".js-plotly-plot").nth(4).wait_for()
+    wait_for_app(page)
+    page.get_by_text("Sentiment & toxicity").click()  # one view at a time below the overview and the timeline
+    page.locator(".st-key-explore_toxicity .js-plotly-plot").wait_for()
     wait_for_app(page)
     page.wait_for_function("() => document.querySelectorAll('.js-plotly-plot .main-svg').length >= 5")
     titles = _plot_titles(page)
+    assert titles[0].startswith("Overview: every emotion"), titles
     assert any(t.startswith("Emotion timeline") for t in titles), titles
     assert any(t.startswith("Sentiment") for t in titles), titles
     assert any(t.startswith("Toxicity") for t in titles), titles
     # the timeline really has drawn traces (WebGL or SVG)
-    n_traces = page.eval_on_selector(".js-plotly-plot", "e => e.data.length")
+    n_traces = page.eval_on_selector(".st-key-explore_timeline .js-plotly-plot", "e => e.data.length")
     assert n_traces == 5
-    assert "model=language" in page.url  # the selection is shareable
+    assert "model=language" in page.url and "view=Sentiment" in page.url  # the selection is shareable
     page.screenshot(path=str(artifacts_dir / "e2e-explore.png"), full_page=True)
     assert not outside, outside
 
@@ -66,11 +69,68 @@ def test_deep_link_restores_the_selection(app_server, page, artifacts_dir, tmp_p
     wait_for_app(page)
     nav = page.get_by_test_id("stSidebarNav").inner_text()
     assert "Explore" in nav and "Library" in nav  # routed through app.py, not the bare page file
-    names = page.eval_on_selector(".js-plotly-plot", "e => e.data.map(t => t.name)")
+    names = page.eval_on_selector(".st-key-explore_timeline .js-plotly-plot", "e => e.data.map(t => t.name)")
     assert names == ["Joy", "Anger"]
     page.screenshot(path=str(artifacts_dir / "e2e-deep-link.png"))
-    # clicking a point of the timeline opens that segment's scores and records it in the URL
-    page.locator(".js-plotly-plot .scatterlayer .trace").first.locator(".points path").nth(3).click(force=True)
-    page.wait_for_function("() => window.location.search.includes('segment=')", timeout=30_000)
+    # clicking a point of the timeline opens that segment in the card and records it in the URL
+    timeline = page.locator(".st-key-explore_timeline .js-plotly-plot .scatterlayer .trace").first
+    timeline.locator(".points path").nth(3).click(force=True)
+    page.wait_for_function("() => window.location.search.includes('segment=3')", timeout=30_000)
     wait_for_app(page)
-    page.get_by_text("Sentiment (expected, 1–9)").wait_for()
+    assert "Segment 4 of 120" in page.get_by_test_id("emolens-segment-card").inner_text()
+
+
+def test_segment_card_keyboard_and_synced_playback(app_server, page, artifacts_dir, tmp_path):
+    """At 1024x768 the card is in view beside the charts and stays there while scrolling; arrows move between
+    segments, space plays the segment (sub-second seek), the playhead moves and the word being played is marked."""
+    from components.data import seed_samples
+    from emolens.store import Store
+
+    store = Store(tmp_path / "data")
+    seed_samples(store)
+    rid = next(r.id for r in store.list_results() if r.name.startswith("Dialogue · word"))
+    page.set_viewport_size({"width": 1024, "height": 768})
+    page.goto(f"{app_server}/explore?result={rid}&model=prosody")
+    card = page.get_by_test_id("emolens-segment-card")
+    card.wait_for()
+    page.locator(".st-key-explore_timeline .js-plotly-plot").wait_for()
+    page.locator(".emolens-media-sync audio").wait_for(state="attached")  # the player (and its keys) mounted
+    wait_for_app(page)
+    box = card.bounding_box()
+    assert box is not None and box["y"] + 80 < 768, box  # beside the charts, inside the first screen
+    assert "Segment 1 of" in card.inner_text()
+    page.screenshot(path=str(artifacts_dir / "e2e-explore-card-1024.png"))
+
+    page.keyboard.press("ArrowRight")
+    page.wait_for_function("() => window.location.search.includes('segment=1')")
+    wait_for_app(page)
+    page.keyboard.press("ArrowRight")
+    page.wait_for_function("() => window.location.search.includes('segment=2')")
+    wait_for_app(page)
+    text = card.inner_text()
+    assert "Segment 3 of" in text, text
+    begin = float(text.split(" · ")[1].split("–")[0])
+    # the selected segment is shaded in the charts and outlined in the transcript
+    shapes = page.eval_on_selector(".st-key-explore_timeline .js-plotly-plot", "e => e.layout.shapes.map(s => s.x0)")
+    assert any(abs(x - begin) < 1e-6 for x in shapes), shapes
+    assert page.locator("span.emolens-selected[data-i='2']").count() == 1
+
+    page.keyboard.press("Space")  # plays the segment, then pauses at its end
+    page.wait_for_function("() => document.querySelector('.emolens-media-sync').dataset.playing === 'true'")
+    page.wait_for_function("() => document.querySelector('.emolens-media-sync').dataset.playing === 'false'")
+    position = float(page.get_by_test_id("emolens-media-sync").get_attribute("data-position"))
+    assert begin < position < begin + 1.5, (begin, position)  # sub-second: started at the word, not a whole second
+    heads = page.eval_on_selector_all(".emolens-playhead", "els => els.map(e => [e.style.display, e.dataset.time])")
+    assert len(heads) == 2 and all(d == "block" and abs(float(t) - position) < 0.01 for d, t in heads), heads
+    marked = page.locator(".emolens-now")
+    assert marked.count() == 1
+    assert abs(float(marked.get_attribute("data-b")) - begin) < 0.5
+    page.screenshot(path=str(artifacts_dir / "e2e-explore-playback.png"))
+
+    # the card stays in view while the page scrolls down to the transcript
+    page.mouse.move(400, 600)
+    page.mouse.wheel(0, 900)
+    page.wait_for_timeout(500)
+    box = card.bounding_box()
+    assert box is not None and 0 <= box["y"] < 300, box
+    page.screenshot(path=str(artifacts_dir / "e2e-explore-sticky-card.png"))

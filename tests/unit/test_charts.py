@@ -129,5 +129,51 @@ def test_sentiment_expected_line_sits_on_its_level():
     # the distribution chart (category axis: positions 0..8) marks the same value at its bar
     dist = charts.sentiment_distribution(df).to_dict()
     ev = sum((i + 1) * p for i, p in enumerate(vals(dist["data"][0]["y"])))
-    assert abs(dist["layout"]["shapes"][0]["x0"] - (ev - 1)) < 1e-9 and "expected 6.33" in dist["layout"][
-        "annotations"][0]["text"]
+    assert (
+        abs(dist["layout"]["shapes"][0]["x0"] - (ev - 1)) < 1e-9
+        and "expected 6.33" in dist["layout"]["annotations"][0]["text"]
+    )
+
+
+def test_overview_heatmap_all_emotions_absolute_scale_ordered_by_mean():
+    df = _lang(40)
+    fig = charts.overview_heatmap(df).to_dict()
+    speakers, heat = fig["data"]  # two speakers: a band above the heatmap
+    assert speakers["y"] == ["speaker"] if isinstance(speakers["y"], list) else vals(speakers["y"]) == ["speaker"]
+    rows = vals(heat["y"])
+    assert len(rows) == 53 and heat["zmin"] == 0 and heat["zmax"] == 1
+    means = df[rows].mean()
+    assert means[rows[-1]] == means.max() and means[rows[0]] == means.min()  # highest mean drawn on top
+    # a long result is binned for display: at most max_bins columns
+    big = charts.overview_heatmap(_lang(900), max_bins=100).to_dict()
+    assert len(vals(big["data"][-1]["x"])) == 100
+    hl = charts.overview_heatmap(df, highlight=(1.0, 1.2)).to_dict()
+    assert hl["layout"]["shapes"][0]["x0"] == 1.0
+
+
+def test_timeline_legend_beside_plot_downsampled_display_and_highlight():
+    df = _lang(3000)
+    emos = [c for c in df.columns[13:61]]  # 48 emotions
+    fig = charts.emotion_timeline(df, emos, max_points=500, highlight=(5.0, 5.2), y_range=(0, 1)).to_dict()
+    assert fig["layout"]["legend"]["orientation"] == "v" and fig["layout"]["height"] == 380  # never squashed
+    assert len(vals(fig["data"][0]["x"])) <= 500
+    assert fig["layout"]["shapes"][0]["x0"] == 5.0 and list(fig["layout"]["yaxis"]["range"]) == [0, 1]
+
+
+def test_expression_map_fixed_palette_and_clickable_rows():
+    df = _lang(60)
+    fig = charts.expression_map(df, highlight=4).to_dict()
+    points = [t for t in fig["data"] if t["name"] != "selected"]
+    assert sum(len(vals(t["customdata"])) for t in points) == 60
+    for t in points:
+        emo = t["name"].rsplit(" (", 1)[0]
+        assert t["marker"]["color"] == charts.EMOTION_COLORS[emo]
+    assert fig["data"][-1]["name"] == "selected"
+    assert fig["layout"]["xaxis"]["title"]["text"].startswith("PC1 ")
+    assert len(set(charts.EMOTION_COLORS.values())) == len(charts.EMOTION_COLORS) == 53
+
+
+def test_entities_chart_whole_number_ticks():
+    ner = wide_frame(synth.awkward_result(), model="ner")
+    fig = charts.entities_chart(ner).to_dict()
+    assert fig["layout"]["xaxis"]["dtick"] >= 1 and isinstance(fig["layout"]["xaxis"]["dtick"], int)

@@ -27,13 +27,15 @@ def test_wide_layout_per_model():
     payload = synth.word_level_result(50, seed=1)
     lang = wide_frame(payload, model="language")
     assert list(lang.columns) == SEGMENT_COLUMNS + list(LANGUAGE_EMOTIONS) + list(SENTIMENT_COLUMNS) + list(
-        TOXICITY_CATEGORIES)
+        TOXICITY_CATEGORIES
+    )
     assert len(lang) == 50 and set(lang["speaker"]) == {"spk_0", "spk_1"}
     first = payload[0]["results"]["predictions"][0]["models"]["language"]["grouped_predictions"][0]["predictions"][0]
     row = lang.iloc[0]
     assert row["text"] == first["text"] and row["begin"] == first["time"]["begin"]
-    assert row["Surprise (negative)"] == next(e["score"] for e in first["emotions"]
-                                              if e["name"] == "Surprise (negative)")
+    assert row["Surprise (negative)"] == next(
+        e["score"] for e in first["emotions"] if e["name"] == "Surprise (negative)"
+    )
     pros = wide_frame(payload, model="prosody")
     assert emotion_columns(pros) == list(PROSODY_EMOTIONS)
     both = wide_frame(payload)
@@ -72,9 +74,20 @@ def test_long_frame():
 
 
 def test_helpers():
-    df = pd.DataFrame({"file": ["a", "a", "b"], "speaker": ["x", "y", "x"], "segment": [0, 1, 0],
-                       "source": 0, "model": "language", "text": ["t1", "t2", "t3"], "begin": [0.0, 1.0, 0.0],
-                       "end": [1.0, 2.0, 1.0], "Joy": [0.9, 0.1, 0.5], "Anger": [0.2, 0.8, 0.1]})
+    df = pd.DataFrame(
+        {
+            "file": ["a", "a", "b"],
+            "speaker": ["x", "y", "x"],
+            "segment": [0, 1, 0],
+            "source": 0,
+            "model": "language",
+            "text": ["t1", "t2", "t3"],
+            "begin": [0.0, 1.0, 0.0],
+            "end": [1.0, 2.0, 1.0],
+            "Joy": [0.9, 0.1, 0.5],
+            "Anger": [0.2, 0.8, 0.1],
+        }
+    )
     assert top_emotions(df, 1) == ["Joy"]
     tk = top_k(df, 2)
     assert tk["top1"].tolist() == ["Joy", "Anger", "Joy"] and tk["top2_score"].tolist() == [0.2, 0.1, 0.1]
@@ -111,3 +124,29 @@ def test_wide_csv_is_byte_identical_to_pandas():
         for model in (None, "language", "prosody", "ner", "face", "burst"):
             want = wide_frame(payload, model=model).to_csv(index=False).encode()
             assert wide_csv(payload, model=model) == want, model
+
+
+def test_weighted_means_resample_bins_and_projection():
+    import numpy as np
+    import pandas as pd
+
+    from emolens.frames import projection_2d, resample, time_bins, weighted_means
+
+    df = pd.DataFrame(
+        {
+            "speaker": ["a", "a", "b"],
+            "begin": [0.0, 1.0, 5.0],
+            "end": [1.0, 5.0, 5.5],
+            "Joy": [1.0, 0.0, 0.5],
+            "Anger": [0.0, 1.0, np.nan],
+        }
+    )
+    w = weighted_means(df, ["Joy", "Anger"])
+    assert abs(w["Joy"] - (1 * 1 + 0 * 4 + 0.5 * 0.5) / 5.5) < 1e-12 and abs(w["Anger"] - 4 / 5) < 1e-12
+    grid = np.array([0.5, 2.0, 5.2, 7.0])
+    r = resample(df, ["Joy"], grid)
+    assert r["Joy"].tolist()[:3] == [1.0, 0.0, 0.5] and np.isnan(r["Joy"].iloc[3])  # a gap stays empty
+    x, z, spk = time_bins(df, ["Joy"], max_bins=2)
+    assert len(x) == 2 and spk == ["a", "a"]  # the 4-s turn of a outweighs the 0.5-s one of b
+    xy, share, labels = projection_2d(df, ["Joy", "Anger"])
+    assert xy.shape == (3, 2) and 0.99 < share.sum() <= 1.0 + 1e-9 and "↔" in labels[0]

@@ -1,0 +1,208 @@
+// emolens media sync: an HTML5 audio/video element that seeks to the selected segment (sub-second), plays a
+// segment, draws a playhead on the named plotly charts, marks the transcript word being played, answers the
+// keyboard (left/right: previous/next segment, space: play the segment), and reports its position on pause.
+// Components v2 run in the page (no iframe), so the playhead and the word marking need no round trip to Python.
+
+function findPlot(key) {
+  return document.querySelector(`.st-key-${key} .js-plotly-plot`);
+}
+
+function drawPlayhead(st, t) {
+  for (const key of st.data.charts || []) {
+    const gd = findPlot(key);
+    if (!gd || !gd._fullLayout || !gd._fullLayout.xaxis) continue;
+    const xa = gd._fullLayout.xaxis;
+    const size = gd._fullLayout._size;
+    let line = gd.querySelector(":scope > .emolens-playhead");
+    if (!line) {
+      line = document.createElement("div");
+      line.className = "emolens-playhead";
+      gd.appendChild(line);
+    }
+    const px = xa._offset + xa.l2p(t);
+    const inside = t != null && px >= xa._offset - 1 && px <= xa._offset + xa._length + 1;
+    line.style.display = inside ? "block" : "none";
+    line.style.left = `${px}px`;
+    line.style.top = `${size.t}px`;
+    line.style.height = `${size.h}px`;
+    line.dataset.time = t.toFixed(3);
+  }
+}
+
+function markWord(st, t) {
+  const root = document.querySelector("[data-testid='emolens-transcript']");
+  if (!root) return;
+  const stale = !st.spans || (st.spans.length && !st.spans[0][2].isConnected);
+  if (stale || st.spansRoot !== root || st.spansCount !== root.childElementCount) {
+    st.spans = Array.from(root.querySelectorAll("span[data-b]")).map((el) => [
+      parseFloat(el.dataset.b), parseFloat(el.dataset.e), el]);
+    st.spansRoot = root;
+    st.spansCount = root.childElementCount;
+  }
+  // binary search: the last span starting at or before t
+  let lo = 0, hi = st.spans.length - 1, found = -1;
+  while (lo <= hi) {
+    const mid = (lo + hi) >> 1;
+    if (st.spans[mid][0] <= t) { found = mid; lo = mid + 1; } else { hi = mid - 1; }
+  }
+  const el = found >= 0 && t <= st.spans[found][1] + 0.05 ? st.spans[found][2] : null;
+  if (st.nowEl && st.nowEl !== el) st.nowEl.classList.remove("emolens-now");
+  // a rerun may rewrite the span's class attribute: re-add the mark whenever it is missing
+  if (el && !el.classList.contains("emolens-now")) {
+    el.classList.add("emolens-now");
+    const box = root.getBoundingClientRect();
+    const onScreen = box.top < window.innerHeight && box.bottom > 0;
+    // follow playback inside the transcript only while the reader is looking at it
+    if (!st.media.paused && el !== st.nowEl && onScreen) el.scrollIntoView({ block: "nearest", inline: "nearest" });
+  }
+  st.nowEl = el;
+}
+
+function tick(st) {
+  const m = st.media;
+  if (!m) return;
+  const t = m.currentTime;
+  if (st.stopAt != null && t >= st.stopAt) {
+    st.stopAt = null;
+    st.quiet = true; // the end of a played segment is not a position the user chose
+    m.pause();
+    st.quiet = false;
+  }
+  drawPlayhead(st, t);
+  markWord(st, t);
+  st.clock.textContent = `${t.toFixed(2)} s`;
+  st.root.dataset.position = t.toFixed(3);
+  st.root.dataset.playing = m.paused ? "false" : "true";
+  if (!m.paused) st.raf = requestAnimationFrame(() => tick(st));
+}
+
+function playSegment(st) {
+  const sel = st.data.selected;
+  const m = st.media;
+  if (!m || !sel || sel.begin == null) return;
+  m.currentTime = sel.begin;
+  st.stopAt = sel.end != null && sel.end > sel.begin ? sel.end : null;
+  const p = m.play();
+  if (p && p.catch) p.catch(() => {});
+}
+
+function build(parent, st) {
+  const root = document.createElement("div");
+  root.className = "emolens-media-sync";
+  root.dataset.testid = "emolens-media-sync";
+  const slot = document.createElement("div");
+  slot.className = "emolens-media-slot";
+  const bar = document.createElement("div");
+  bar.className = "emolens-media-bar";
+  const mk = (label, title, fn) => {
+    const b = document.createElement("button");
+    b.type = "button";
+    b.textContent = label;
+    b.title = title;
+    b.addEventListener("click", fn);
+    bar.appendChild(b);
+    return b;
+  };
+  st.prev = mk("◀ Prev", "Previous segment (←)", () => st.setTriggerValue("step", -1));
+  st.play = mk("▶ Play segment", "Play this segment (space)", () => playSegment(st));
+  st.next = mk("Next ▶", "Next segment (→)", () => st.setTriggerValue("step", 1));
+  st.clock = document.createElement("span");
+  st.clock.className = "emolens-clock";
+  bar.appendChild(st.clock);
+  root.appendChild(slot);
+  root.appendChild(bar);
+  parent.appendChild(root);
+  st.root = root;
+  st.slot = slot;
+}
+
+function setMedia(st, data) {
+  if (st.src === data.src) return;
+  st.src = data.src;
+  st.slot.innerHTML = "";
+  st.media = null;
+  if (!data.src) {
+    st.play.disabled = true;
+    return;
+  }
+  const m = document.createElement(data.kind === "video" ? "video" : "audio");
+  m.controls = true;
+  m.preload = "auto";
+  m.src = data.src;
+  m.className = "emolens-media";
+  m.addEventListener("play", () => { cancelAnimationFrame(st.raf); tick(st); });
+  m.addEventListener("seeked", () => tick(st));
+  m.addEventListener("loadedmetadata", () => {
+    const sel = st.data.selected;
+    if (sel && sel.begin != null) m.currentTime = sel.begin;
+    tick(st);
+  });
+  m.addEventListener("pause", () => {
+    tick(st);
+    // report where playback stopped: the dashboard opens the segment playing at that moment
+    if (!st.quiet) st.setStateValue("position", Math.round(m.currentTime * 1000) / 1000);
+  });
+  st.slot.appendChild(m);
+  st.media = m;
+  st.play.disabled = false;
+}
+
+export default function (component) {
+  const { data, parentElement, setStateValue, setTriggerValue } = component;
+  let st = parentElement.__emolens;
+  if (!st) {
+    st = parentElement.__emolens = {};
+    build(parentElement, st);
+  }
+  st.data = data || {};
+  st.setStateValue = setStateValue;
+  st.setTriggerValue = setTriggerValue;
+  setMedia(st, st.data);
+  st.prev.disabled = !st.data.has_prev;
+  st.next.disabled = !st.data.has_next;
+  const sel = st.data.selected;
+  const m = st.media;
+  if (m && sel && sel.begin != null && st.selKey !== sel.key) {
+    st.selKey = sel.key;
+    // seek to a newly selected segment unless playback is already inside it (a pause reported it)
+    const t = m.currentTime;
+    if (!(t >= sel.begin - 0.01 && t <= (sel.end ?? sel.begin) + 0.05) && m.readyState > 0) {
+      st.quiet = true;
+      m.pause();
+      st.quiet = false;
+      m.currentTime = sel.begin;
+    }
+  }
+  if (st.data.play_nonce && st.data.play_nonce !== st.playNonce) {
+    st.playNonce = st.data.play_nonce;
+    playSegment(st);
+  }
+  requestAnimationFrame(() => tick(st));
+  // reruns redraw the charts and the transcript: keep the playhead and the word mark in place while paused too
+  clearInterval(st.timer);
+  st.timer = setInterval(() => st.media && st.media.paused && tick(st), 500);
+
+  const onKey = (e) => {
+    const t = e.target;
+    const tag = (t && t.tagName) || "";
+    if (["INPUT", "TEXTAREA", "SELECT", "BUTTON"].includes(tag) || (t && t.isContentEditable)) return;
+    if (e.altKey || e.ctrlKey || e.metaKey) return;
+    if (e.key === "ArrowRight" && st.data.has_next) { e.preventDefault(); st.setTriggerValue("step", 1); }
+    else if (e.key === "ArrowLeft" && st.data.has_prev) { e.preventDefault(); st.setTriggerValue("step", -1); }
+    else if (e.key === " " && st.media) {
+      e.preventDefault();
+      if (st.media.paused) playSegment(st); else st.media.pause();
+    }
+  };
+  // one page-wide handler, whichever mount installed it last (reruns remount the component)
+  if (window.__emolensKeys) document.removeEventListener("keydown", window.__emolensKeys);
+  window.__emolensKeys = onKey;
+  document.addEventListener("keydown", onKey);
+  return () => {
+    clearInterval(st.timer);
+    if (window.__emolensKeys === onKey) {
+      document.removeEventListener("keydown", onKey);
+      window.__emolensKeys = null;
+    }
+  };
+}
