@@ -56,7 +56,7 @@ def main() -> None:
         st.markdown(f"In use: **{where}** at `{backend.url}`")
         ok, message, health = check(backend.client)
         (st.success if ok else st.error)(f"Health: {message}")
-        if health:
+        if health and "workers" in health:  # details come only with a valid key
             c1, c2, c3, c4 = st.columns(4)
             jobs = health.get("jobs", {})
             c1.metric("Workers alive", f"{health['workers']['alive']}/{health['workers']['configured']}")

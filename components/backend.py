@@ -40,7 +40,8 @@ def _embedded_service(data_dir: str, workers: int):
     from emolens.service.embedded import EmbeddedService
 
     config = ServiceConfig.from_env(data_dir, api_key="", workers=workers)
-    return EmbeddedService(config).start()
+    # locked: a random key for this process, sent by the dashboard's client only (see EmbeddedService)
+    return EmbeddedService(config, lock=True).start()
 
 
 @st.cache_resource(show_spinner=False)
@@ -60,7 +61,7 @@ def get_backend() -> Backend:
     if not svc.running:  # stopped (e.g. a test); start a fresh one
         _embedded_service.clear()
         svc = _embedded_service(str(settings.data_dir), workers)
-    return Backend(_client(svc.url, ""), svc.url, "embedded")
+    return Backend(_client(svc.url, svc.api_key), svc.url, "embedded", svc.api_key)
 
 
 def backend_or_error() -> Backend | None:

@@ -7,7 +7,7 @@ import json
 import sys
 from pathlib import Path
 
-from emolens.errors import EmolensError
+from emolens.errors import ArchiveError, EmolensError, MediaError
 
 EXIT_ERROR = 1
 EXIT_USAGE = 2
@@ -31,17 +31,42 @@ def _write_out(data: bytes, out: str | None) -> None:
 # ---------------------------------------------------------------------------------------------------------------
 
 
+def input_problem(path: str, err: BaseException) -> str:
+    """``FILE: reason`` for an input that could not be used (the file named once, as the user typed it)."""
+    if isinstance(err, (ArchiveError, MediaError)):
+        inner = err.file
+        if inner and inner not in (path, Path(path).name):
+            return f"{path}: {inner}: {err.reason}"
+        return f"{path}: {err.reason}"
+    if isinstance(err, OSError):
+        return f"{path}: {err.strerror or err}"
+    return f"{path}: {err}"
+
+
+def report_inputs(failures: list[str], succeeded: int) -> int:
+    """The exit rule for commands over several inputs: nothing succeeded -> ``error: FILE: reason`` lines and exit
+    1; some did -> ``warning: FILE: reason`` lines and exit 0."""
+    prefix = "warning" if succeeded else "error"
+    for line in failures:
+        print(f"{prefix}: {line}", file=sys.stderr)
+    if failures and succeeded:
+        print(f"warning: {len(failures)} of {len(failures) + succeeded} inputs failed", file=sys.stderr)
+    return 0 if succeeded or not failures else EXIT_ERROR
+
+
 def cmd_import(args: argparse.Namespace) -> int:
     from emolens.archive import load_archive
 
     store = _store(args)
-    status = 0
+    failures: list[str] = []
+    done = 0
     for f in args.files:
         try:
+            if Path(f).is_dir():
+                raise IsADirectoryError(21, "is a directory, not an archive file", f)
             report = load_archive(Path(f))
-        except EmolensError as e:
-            print(f"error: {e}", file=sys.stderr)
-            status = EXIT_ERROR
+        except (EmolensError, OSError) as e:
+            failures.append(input_problem(f, e))
             continue
         media = {name: store.put_media(data) for name, data in report.media.items()}
         rid = store.add_result(
@@ -51,10 +76,11 @@ def cmd_import(args: argparse.Namespace) -> int:
             config={"archive": Path(f).name, "kind": report.kind, "problems": report.problems},
             media=media,
         )
+        done += 1
         print(rid)
         for p in report.problems:
-            print(f"warning: {p}", file=sys.stderr)
-    return status
+            print(f"warning: {f}: {p}", file=sys.stderr)
+    return report_inputs(failures, done)
 
 
 def cmd_frame(args: argparse.Namespace) -> int:
@@ -127,6 +153,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
         api_key=args.api_key,
         workers=args.workers,
         dask_scheduler=args.dask_scheduler,
+        allowed_hosts=args.allowed_hosts,
     )
     return 0
 
@@ -214,6 +241,12 @@ def build_parser() -> argparse.ArgumentParser:
         default=None,
         help="run batch jobs on this Dask cluster (tcp://host:8786) instead of local workers "
         "(default: $EMOLENS_DASK_SCHEDULER)",
+    )
+    s.add_argument(
+        "--allowed-hosts",
+        default=None,
+        metavar="H1,H2",
+        help="Host names clients may use besides loopback ones ('*' = any; default: $EMOLENS_ALLOWED_HOSTS)",
     )
     s.set_defaults(func=cmd_serve)
     return p

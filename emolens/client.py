@@ -111,20 +111,20 @@ class Client:
     def close(self) -> None:
         self._http.close()
 
-    def _request(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
+    def _request(self, method: str, path: str, *, accept: tuple[int, ...] = (), **kwargs: Any) -> httpx.Response:
         try:
             response = self._http.request(method, path, **kwargs)
         except httpx.TimeoutException as e:
             raise APIError(0, f"timed out talking to {self.base_url}: {e or type(e).__name__}", "timeout") from None
         except httpx.TransportError as e:
             raise APIError(0, f"cannot reach {self.base_url}: {e or type(e).__name__}", "unreachable") from None
-        if response.status_code >= 400:
+        if response.status_code >= 400 and response.status_code not in accept:
             message, code = _error_message(response)
             raise APIError(response.status_code, message, code)
         return response
 
-    def _json(self, method: str, path: str, **kwargs: Any) -> Any:
-        response = self._request(method, path, **kwargs)
+    def _json(self, method: str, path: str, *, accept: tuple[int, ...] = (), **kwargs: Any) -> Any:
+        response = self._request(method, path, accept=accept, **kwargs)
         try:
             return response.json()
         except (json.JSONDecodeError, UnicodeDecodeError):
@@ -134,8 +134,9 @@ class Client:
 
     # -- batch -------------------------------------------------------------------------------------------------
     def health(self) -> dict[str, Any]:
-        """``GET /health`` (emolens services); raises APIError when the service is down or is not emolens."""
-        return self._json("GET", "/health")
+        """``GET /health`` (emolens services): ``{"status": "ok"|"degraded", ...}`` (a degraded service answers 503
+        with the same body); raises APIError when the service is down or is not emolens."""
+        return self._json("GET", "/health", accept=(503,))
 
     def start_job(
         self,

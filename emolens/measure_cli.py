@@ -55,13 +55,21 @@ def request_from_args(args: argparse.Namespace) -> dict[str, Any]:
     return {"models": models, "transcription": tr}
 
 
-def collect_texts(args: argparse.Namespace) -> list[str]:
-    """Texts from --text, --text-file (whole file) and --text-lines (one per non-empty line), in that order."""
+def collect_texts(args: argparse.Namespace, failures: list[str] | None = None) -> list[str]:
+    """Texts from --text, --text-file (whole file) and --text-lines (one per non-empty line), in that order.
+
+    With ``failures``, an unreadable text file is noted there (``FILE: reason``) instead of raising.
+    """
     texts = list(args.text)
-    for f in args.text_file:
-        texts.append(_read_text(f))
-    for f in args.text_lines:
-        texts += [line for line in _read_text(f).splitlines() if line.strip()]
+    for f, whole in [(f, True) for f in args.text_file] + [(f, False) for f in args.text_lines]:
+        try:
+            content = _read_text(f)
+        except ConfigError as e:
+            if failures is None:
+                raise
+            failures.append(str(e))
+            continue
+        texts += [content] if whole else [line for line in content.splitlines() if line.strip()]
     return texts
 
 
@@ -70,21 +78,31 @@ def _read_text(path: str) -> str:
     try:
         return p.read_bytes().decode("utf-8-sig")
     except OSError as e:
-        raise ConfigError(f"{path}: cannot read ({e.strerror})") from None
+        raise ConfigError(f"{path}: cannot read it ({e.strerror})") from None
     except UnicodeDecodeError:
         raise ConfigError(f"{path}: not UTF-8 text; save it as UTF-8") from None
 
 
 def run_measure(args: argparse.Namespace, store_factory: Callable[[argparse.Namespace], Any]) -> int:
-    texts = collect_texts(args)
-    files = [Path(f) for f in args.files]
-    if not texts and not files:
-        raise ConfigError("nothing to measure: give media FILEs and/or --text/--text-file/--text-lines")
-    missing = [str(f) for f in files if not f.is_file()]
-    if missing:
-        raise ConfigError(f"no such file: {', '.join(missing)}")
-    raw_request = request_from_args(args)
+    from emolens.cli import report_inputs
+
+    raw_request = request_from_args(args)  # bad flags are usage errors: before any input is looked at
     request: JobRequest = parse_job_request(raw_request)
+    failures: list[str] = []
+    texts = collect_texts(args, failures)
+    if not texts and not args.files and not failures:
+        raise ConfigError("nothing to measure: give media FILEs and/or --text/--text-file/--text-lines")
+    files: list[Path] = []
+    for f in args.files:
+        p = Path(f)
+        if p.is_dir():
+            failures.append(f"{f}: is a directory, not a media file")
+        elif not p.is_file():
+            failures.append(f"{f}: no such file")
+        else:
+            files.append(p)
+    if not texts and not files:
+        return report_inputs(failures, 0)
     address = getattr(args, "dask_scheduler", None)
     if address is None:
         from emolens.settings import get_settings
@@ -99,6 +117,19 @@ def run_measure(args: argparse.Namespace, store_factory: Callable[[argparse.Name
     from emolens.archive import check_predictions
 
     check_predictions(out, "engine output")  # valid Hume format, checked once in bulk; fail loudly if not
+    labels = [f"text {i}" for i in range(len(texts))] + [str(f) for f in files]
+    succeeded = 0
+    for label, src in zip(labels, out, strict=True):
+        # the engine's messages may start with the file's name already: name it once
+        problems = [m.removeprefix(f"{Path(label).name}: ") for m in source_problems(src)]
+        if (src.get("results") or {}).get("predictions"):
+            succeeded += 1
+            failures += [f"{label}: {m}" for m in problems]  # partly measured: still worth a warning
+        else:
+            failures.append(f"{label}: {'; '.join(problems) or 'nothing could be measured'}")
+    if not succeeded:
+        return report_inputs(failures, 0)  # no output: every input failed
+    report_inputs(failures, succeeded)
     data = orjson.dumps(out)  # UTF-8, compact; several times faster than json.dumps on many score lists
     if args.output in (None, "-"):
         sys.stdout.buffer.write(data + b"\n")
@@ -111,6 +142,13 @@ def run_measure(args: argparse.Namespace, store_factory: Callable[[argparse.Name
         rid = store.add_result(name, out, origin="measured", config=raw_request, media=media)
         print(f"stored as {rid}", file=sys.stderr)
     return 0
+
+
+def source_problems(src: dict[str, Any]) -> list[str]:
+    """The error messages inside one measured source (Hume keeps them in ``error`` and ``results.errors``)."""
+    out = [str(src["error"])] if src.get("error") else []
+    out += [str(e.get("message") or e) for e in (src.get("results") or {}).get("errors") or []]
+    return out
 
 
 def _want_bar(args: argparse.Namespace) -> bool:

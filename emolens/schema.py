@@ -10,6 +10,8 @@ request limits) raise :class:`emolens.errors.ConfigError` with a message that sa
 
 from __future__ import annotations
 
+import re
+from dataclasses import dataclass
 from typing import Annotated, Any, Generic, Literal, TypeVar
 
 from pydantic import (
@@ -237,14 +239,123 @@ StreamGranularity = Literal["word", "sentence", "utterance", "passage"]
 #: Whisper models emolens ships (``transcription.model``, an emolens extra): multilingual base, fast English tiny.
 AsrModel = Literal["base", "tiny.en"]
 
-#: Hume's request limits.
-MAX_URLS = 100
-MAX_TEXTS = 100
-MAX_FILES = 100
-MAX_FILE_BYTES = 100 * 1024 * 1024
-MAX_MEDIA_SECONDS = 3600.0
-MAX_STREAM_TEXT_CHARS = 10_000
-MAX_STREAM_AUDIO_MS = 5_000
+# ---------------------------------------------------------------------------------------------------------------
+# Limits: the ONE table of what the service (and the CLI) refuses at the door. README "Limits and guarantees"
+# lists the same rows; tests/unit/test_schema_limits.py checks that the two agree.
+
+MiB = 1024 * 1024
+
+
+@dataclass(frozen=True)
+class Limit:
+    """One limit: ``name`` (stable, quoted in error messages), ``value`` in ``unit``, and what it applies to."""
+
+    name: str
+    value: int
+    unit: str  # "bytes", "characters", "items", "levels", "seconds", "ms"
+    applies_to: str
+    minimum: int = 0
+
+    def show(self, value: float | None = None) -> str:
+        """``value`` (default: the limit itself) written in this limit's unit, the way a user set it."""
+        v = self.value if value is None else value
+        if self.unit == "bytes":
+            return format_bytes(v)
+        if self.unit == "seconds":
+            return f"{v / 60:.1f} minutes" if v >= 120 else f"{v:g} s"
+        return f"{int(v):,} {self.unit}"
+
+    def message(self, what: str, seen: float | str, per: str = "") -> str:
+        """ "WHAT: SEEN; at most LIMIT[ PER] (limit NAME)": names the limit and the value seen."""
+        seen_s = seen if isinstance(seen, str) else self.show(seen)
+        return f"{what}: {seen_s}; at most {self.show()}{' ' + per if per else ''} (limit {self.name})"
+
+
+def format_bytes(n: float) -> str:
+    """Bytes in MiB (or KiB / bytes when small), one decimal only when needed: "100 MiB", "105.9 MiB"."""
+    for unit, size in (("GiB", 1024**3), ("MiB", MiB), ("KiB", 1024)):
+        if n >= size:
+            q = n / size
+            return f"{q:.0f} {unit}" if abs(q - round(q)) < 0.05 else f"{q:.1f} {unit}"
+    return f"{int(n):,} bytes"
+
+
+LIMITS: dict[str, Limit] = {
+    lim.name: lim
+    for lim in (
+        Limit("json_body_bytes", 16 * MiB, "bytes", "a JSON body of POST /v0/batch/jobs, or its multipart 'json' part"),
+        Limit("upload_body_bytes", 1024 * MiB, "bytes", "a multipart body of POST /v0/batch/jobs (all files)"),
+        Limit("file_bytes", 100 * MiB, "bytes", "one uploaded file (Hume: 100 MB)"),
+        Limit("files", 100, "items", "uploaded files per job"),
+        Limit("urls", 100, "items", "urls per job"),
+        Limit("texts", 100, "items", "texts per job"),
+        Limit("text_chars", 1_000_000, "characters", "one text of a job"),
+        Limit("text_total_chars", 2_000_000, "characters", "all texts of one job together"),
+        Limit("url_chars", 8_192, "characters", "one url or callback_url"),
+        Limit("filename_chars", 255, "characters", "the name of an uploaded file"),
+        Limit("json_depth", 32, "levels", "nesting of any JSON the service reads (body, 'json' part, stream payload)"),
+        Limit("media_seconds", 3600, "seconds", "one media file (Hume: 1 hour)"),
+        Limit("list_limit", 500, "items", "GET /v0/batch/jobs ?limit=", minimum=1),
+        # 9999-12-31T23:59:59.999Z: any real date; beyond it SQLite's 64-bit integers overflow.
+        Limit("timestamp_ms", 253_402_300_799_999, "ms", "GET /v0/batch/jobs ?timestamp_ms= (since the epoch)"),
+        Limit("stream_message_bytes", 16 * MiB, "bytes", "one websocket message"),
+        Limit("stream_text_chars", 10_000, "characters", "raw text of one stream payload (Hume: 10,000)"),
+        Limit("stream_audio_ms", 5_000, "ms", "audio of one stream payload (Hume: 5 s)"),
+        Limit("stream_window_ms", 10_000, "ms", "stream_window_ms of a stream payload", minimum=500),
+    )
+}
+
+#: Hume's request limits (aliases of the table above).
+MAX_URLS = LIMITS["urls"].value
+MAX_TEXTS = LIMITS["texts"].value
+MAX_FILES = LIMITS["files"].value
+MAX_FILE_BYTES = LIMITS["file_bytes"].value
+MAX_MEDIA_SECONDS = float(LIMITS["media_seconds"].value)
+MAX_TEXT_CHARS = LIMITS["text_chars"].value
+MAX_STREAM_TEXT_CHARS = LIMITS["stream_text_chars"].value
+MAX_STREAM_AUDIO_MS = LIMITS["stream_audio_ms"].value
+MAX_JSON_DEPTH = LIMITS["json_depth"].value
+
+_JSON_STRING = re.compile(r'"[^"\\]*(?:\\.[^"\\]*)*"', re.S)
+_NOT_BRACKET = re.compile(r"[^\[\]{}]+")
+
+
+def json_depth(text: str | bytes) -> int:
+    """How deeply a JSON text nests (``{}`` is 1, ``{"a": [1]}`` is 2), without parsing it (no recursion).
+
+    Strings are cut out first, so brackets inside them do not count. Fast: two regex passes and a running sum.
+    """
+    if isinstance(text, bytes):
+        text = text.decode("utf-8", errors="replace")
+    brackets = _NOT_BRACKET.sub("", _JSON_STRING.sub("", text))
+    depth = best = 0
+    if len(brackets) > 4096:  # big bodies: a vectorised running sum
+        import numpy as np
+
+        b = np.frombuffer(brackets.encode("ascii"), dtype=np.uint8)
+        steps = np.where((b == ord("[")) | (b == ord("{")), 1, -1).astype(np.int64)
+        return int(max(0, np.cumsum(steps).max()))
+    for ch in brackets:
+        depth += 1 if ch in "[{" else -1
+        best = max(best, depth)
+    return best
+
+
+def loads_limited(text: str | bytes, what: str) -> Any:
+    """``json.loads`` that refuses nesting deeper than the ``json_depth`` limit with a ConfigError.
+
+    Raises ``json.JSONDecodeError`` / ``UnicodeDecodeError`` for text that is not JSON (callers word those).
+    """
+    import json
+
+    depth = json_depth(text)
+    lim = LIMITS["json_depth"]
+    if depth > lim.value:
+        raise ConfigError(lim.message(f"{what} nesting", f"{depth:,} levels"))
+    try:
+        return json.loads(text)
+    except RecursionError:  # cannot happen below the depth limit; belt and braces
+        raise ConfigError(lim.message(f"{what} nesting", "too deep")) from None
 
 
 class Window(Wire):
@@ -385,8 +496,14 @@ def _format_validation_error(err: ValidationError, what: str) -> str:
     for e in err.errors()[:5]:
         loc = ".".join(str(x) for x in e.get("loc", ()) if x != "__root__")
         msg = e.get("msg", "invalid").removeprefix("Value error, ")
-        if e.get("type") == "too_long":
-            msg = f"too many items (at most {e.get('ctx', {}).get('max_length')})"
+        kind = e.get("type")
+        seen = e.get("input")
+        if kind == "too_long":
+            n = len(seen) if isinstance(seen, (list, str, dict)) else "more"
+            msg = f"too many items: {n} (at most {e.get('ctx', {}).get('max_length')})"
+        elif kind in ("less_than_equal", "greater_than_equal", "less_than", "greater_than"):
+            shown = repr(seen) if not isinstance(seen, str) else repr(seen[:40])
+            msg = f"{msg} (got {shown})"
         parts.append(f"{loc}: {msg}" if loc else msg)
     more = f" (and {len(err.errors()) - 5} more)" if len(err.errors()) > 5 else ""
     return f"invalid {what}: " + "; ".join(parts) + more
@@ -401,9 +518,29 @@ def parse_job_request(data: Any) -> JobRequest:
     if not isinstance(data, dict):
         raise ConfigError("invalid job request: expected a JSON object")
     try:
-        return JobRequest.model_validate(data)
+        request = JobRequest.model_validate(data)
     except ValidationError as e:
         raise ConfigError(_format_validation_error(e, "job request")) from None
+    check_request_limits(request)
+    return request
+
+
+def check_request_limits(request: JobRequest) -> None:
+    """The size limits of a job request (text length per item and in total, url length); ConfigError naming the
+    limit and the value seen. Counts are checked by the model itself (``max_length``)."""
+    per, total = LIMITS["text_chars"], LIMITS["text_total_chars"]
+    for i, text in enumerate(request.text):
+        if len(text) > per.value:
+            raise ConfigError(per.message(f"text[{i}]", len(text), "per text: split it into several texts"))
+    n = sum(len(t) for t in request.text)
+    if n > total.value:
+        raise ConfigError(total.message("all texts together", n, "per job: submit several jobs"))
+    url = LIMITS["url_chars"]
+    for i, u in enumerate(request.urls):
+        if len(u) > url.value:
+            raise ConfigError(url.message(f"urls[{i}]", len(u)))
+    if request.callback_url and len(request.callback_url) > url.value:
+        raise ConfigError(url.message("callback_url", len(request.callback_url)))
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -458,10 +595,10 @@ class JobId(Wire):
 class JobListQuery(Wire):
     """Filters of ``GET /v0/batch/jobs``."""
 
-    limit: int = Field(default=50, ge=1, le=500)
+    limit: int = Field(default=50, ge=LIMITS["list_limit"].minimum, le=LIMITS["list_limit"].value)
     status: list[JobStatus] | None = None
     when: Literal["created_before", "created_after"] | None = None
-    timestamp_ms: int | None = Field(default=None, ge=0)
+    timestamp_ms: int | None = Field(default=None, ge=0, le=LIMITS["timestamp_ms"].value)
     sort_by: Literal["created", "started", "ended"] = "created"
     direction: Literal["asc", "desc"] = "desc"
 
@@ -503,7 +640,9 @@ class StreamPayload(Wire):
     data: str | None = None
     raw_text: bool = False
     models: StreamModelsConfig | None = None
-    stream_window_ms: int | None = Field(default=None, ge=500, le=10_000)
+    stream_window_ms: int | None = Field(
+        default=None, ge=LIMITS["stream_window_ms"].minimum, le=LIMITS["stream_window_ms"].value
+    )
     reset_stream: bool = False
     job_details: bool = False
     payload_id: str | None = None

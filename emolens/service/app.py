@@ -4,16 +4,22 @@ runs it with uvicorn (``python -m emolens serve``)."""
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 import anyio
 from fastapi import FastAPI, Request
+from fastapi.responses import JSONResponse
 
+from emolens.errors import EmolensError
 from emolens.service.config import ServiceConfig
+from emolens.service.deps import API_KEY_HEADER, check_api_key
 from emolens.service.errors import install_error_handlers
+from emolens.service.guard import LOOPBACK_HOSTS, Door
 
 log = logging.getLogger("emolens.service")
 
@@ -54,38 +60,87 @@ def create_app(config: ServiceConfig, *, start_workers: bool = True) -> FastAPI:
     )
     app.state.config = config
     app.state.stream_limiter = anyio.CapacityLimiter(1)  # one stream inference at a time: 2 cores are shared
+    app.state.stream_stats = {"sessions": 0, "payloads": 0, "cancelled": 0}
     install_error_handlers(app)
+    install_log_scrubbing()
+    app.add_middleware(Door, allowed_hosts=config.allowed_hosts, upload_body_bytes=config.max_upload_bytes)
     app.include_router(batch.router)
     app.include_router(stream.router)
 
     @app.get("/health", tags=["health"])
-    def health(request: Request) -> dict[str, Any]:
-        """Liveness and queue facts; needs no API key (it reveals no data)."""
-        store = request.app.state.store
-        pool = request.app.state.pool
-        workers = pool.status() if pool is not None else []
-        out: dict[str, Any] = {
-            "status": "ok",
-            "service": "emolens",
-            "version": VERSION,
-            "auth_required": bool(config.api_key),
-            "engine": "dask" if config.dask_scheduler else "local",
-            "workers": {
-                "configured": (len(workers) if config.dask_scheduler else config.workers) if pool is not None else 0,
-                "alive": sum(w["alive"] for w in workers),
-                "detail": workers,
-            },
-            "jobs": {s.lower(): store.count_jobs(s) for s in ("QUEUED", "IN_PROGRESS", "COMPLETED", "FAILED")},
-        }
-        cluster = pool.health() if pool is not None and hasattr(pool, "health") else None
-        if cluster is not None:
-            out["cluster"] = cluster
-            if cluster["error"]:  # the service answers, but batch jobs cannot run on the cluster now
-                out["status"] = "degraded"
-                out["error"] = cluster["error"]
-        return out
+    def health(request: Request) -> JSONResponse:
+        """``ok`` (200) or ``degraded`` (503, with the reason) — details (workers, jobs, storage) only for callers
+        holding the API key, or on a service without one."""
+        status, reasons, detail = health_report(request.app)
+        code = 200 if status == "ok" else 503
+        if check_api_key(config.api_key, request.headers.get(API_KEY_HEADER)) is not None:
+            return JSONResponse({"status": status}, status_code=code)
+        body: dict[str, Any] = {"status": status}
+        if reasons:
+            body["reasons"] = reasons
+        body.update(detail)
+        return JSONResponse(body, status_code=code)
 
     return app
+
+
+def health_report(app: FastAPI) -> tuple[str, list[str], dict[str, Any]]:
+    """(status, reasons, details) of a running service; ``degraded`` whenever jobs cannot run."""
+    config: ServiceConfig = app.state.config
+    store = app.state.store
+    pool = app.state.pool
+    workers = pool.status() if pool is not None else []
+    reasons: list[str] = []
+    alive = sum(w["alive"] for w in workers)
+    configured = (len(workers) if config.dask_scheduler else config.workers) if pool is not None else 0
+    if pool is not None and alive < configured and not config.dask_scheduler:
+        reasons.append(f"workers: {alive} of {configured} alive (restarting)")
+    detail: dict[str, Any] = {
+        "service": "emolens",
+        "version": VERSION,
+        "auth_required": bool(config.api_key),
+        "engine": "dask" if config.dask_scheduler else "local",
+        "workers": {"configured": configured, "alive": alive, "detail": workers},
+    }
+    cluster = pool.health() if pool is not None and hasattr(pool, "health") else None
+    if cluster is not None:
+        detail["cluster"] = cluster
+        if cluster["error"]:  # the service answers, but batch jobs cannot run on the cluster now
+            reasons.append(f"cluster: {cluster['error']}")
+            detail["error"] = cluster["error"]
+    try:
+        detail["jobs"] = {s.lower(): store.count_jobs(s) for s in ("QUEUED", "IN_PROGRESS", "COMPLETED", "FAILED")}
+    except EmolensError as e:
+        reasons.append(f"storage: {e}")
+    detail["stream"] = dict(app.state.stream_stats)
+    return ("degraded" if reasons else "ok"), reasons, detail
+
+
+_SECRET_QUERY = re.compile(r"(?i)([?&](?:api_key|apikey|access_token|token)=)[^&\s\"]*")
+
+
+def scrub(text: str) -> str:
+    """A log line with API keys in query strings replaced by ``***``."""
+    return _SECRET_QUERY.sub(r"\1***", text)
+
+
+class ScrubKeys(logging.Filter):
+    """Log filter: keys in URLs (websocket ``?api_key=``) never reach a log file in plain text."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if isinstance(record.msg, str):
+            record.msg = scrub(record.msg)
+        if isinstance(record.args, tuple):  # uvicorn's access formatter needs the tuple shape kept
+            record.args = tuple(scrub(a) if isinstance(a, str) else a for a in record.args)
+        return True
+
+
+def install_log_scrubbing() -> None:
+    """Add :class:`ScrubKeys` to the loggers that print request lines (once per process)."""
+    for name in ("uvicorn.access", "uvicorn.error", "uvicorn", "emolens.service"):
+        logger = logging.getLogger(name)
+        if not any(isinstance(f, ScrubKeys) for f in logger.filters):
+            logger.addFilter(ScrubKeys())
 
 
 def serve(
@@ -95,6 +150,7 @@ def serve(
     api_key: str | None = None,
     workers: int = 1,
     dask_scheduler: str | None = None,
+    allowed_hosts: str | None = None,
 ) -> None:
     """Run the service in the foreground until interrupted (Ctrl-C stops the workers and requeues running jobs).
 
@@ -107,8 +163,28 @@ def serve(
 
     if workers < 1:
         raise ConfigError("--workers must be at least 1")
+    from emolens.service.config import split_hosts
+
     config = ServiceConfig.from_env(data_dir, api_key=api_key, workers=workers, dask_scheduler=dask_scheduler)
+    hosts = list(split_hosts(allowed_hosts)) if allowed_hosts is not None else list(config.allowed_hosts)
+    if host not in (*LOOPBACK_HOSTS, "0.0.0.0", "::", ""):
+        hosts.append(host)  # the address it binds to is a name clients use
+    config = replace(config, allowed_hosts=tuple(hosts))
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
-    if host not in ("127.0.0.1", "localhost", "::1") and not config.api_key:
+    if host not in LOOPBACK_HOSTS and not config.api_key:
         log.warning("serving on %s without an API key: anyone who can reach this port can use it", host)
-    uvicorn.run(create_app(config), host=host, port=port, log_level="info", ws="websockets-sansio")
+    if host in ("0.0.0.0", "::") and not config.allowed_hosts:
+        log.warning(
+            "serving on all interfaces, but only loopback Host names are accepted: list the names clients use "
+            "in --allowed-hosts / EMOLENS_ALLOWED_HOSTS (or '*')"
+        )
+    from emolens.schema import LIMITS
+
+    uvicorn.run(
+        create_app(config),
+        host=host,
+        port=port,
+        log_level="info",
+        ws="websockets-sansio",
+        ws_max_size=LIMITS["stream_message_bytes"].value,
+    )

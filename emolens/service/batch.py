@@ -9,10 +9,18 @@ from typing import Any
 from fastapi import APIRouter, Request, Response
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse
-from starlette.datastructures import UploadFile
+from starlette.datastructures import FormData, UploadFile
 
 from emolens.errors import ConfigError, StoreError
-from emolens.schema import MAX_FILES, JobRequest, parse_job_list_query, parse_job_request
+from emolens.schema import (
+    LIMITS,
+    MAX_FILES,
+    JobRequest,
+    format_bytes,
+    loads_limited,
+    parse_job_list_query,
+    parse_job_request,
+)
 from emolens.service.deps import AuthDep, SettingsDep, StoreDep
 from emolens.service.errors import ServiceError
 from emolens.service.execute import ASR_MODELS, asr_model, public_request
@@ -78,7 +86,7 @@ def _check_request(request: JobRequest, n_files: int, allow_private: bool) -> No
     if n_files == 0 and not request.urls and not request.text:
         raise ConfigError("nothing to measure: give at least one file, url or text")
     if n_files > MAX_FILES:
-        raise ConfigError(f"too many files: {n_files} (at most {MAX_FILES} per request)")
+        raise ConfigError(f"too many files: {n_files}; at most {MAX_FILES} per job (limit files)")
     models = request.models
     if models is not None:
         unsupported = [m for m in ("burst", "face", "facemesh") if getattr(models, m) is not None]
@@ -103,32 +111,80 @@ def _check_request(request: JobRequest, n_files: int, allow_private: bool) -> No
         )
 
 
+def parse_json_body(raw: bytes, what: str) -> Any:
+    """A JSON body or part: ConfigError (400) for text that is not JSON or nests deeper than the limit."""
+    try:
+        return loads_limited(raw, what) if raw.strip() else {}
+    except (UnicodeDecodeError, json.JSONDecodeError) as e:
+        raise ConfigError(
+            f"{what} is not valid JSON: {e}; send application/json, or multipart/form-data with 'file' parts and "
+            "a 'json' field"
+        ) from None
+
+
+async def _parse_form(request: Request, max_part_size: int) -> FormData:
+    """The multipart form, with the parser's terse errors turned into messages that say what to change."""
+    from contextlib import aclosing
+
+    from starlette.formparsers import MultiPartException, MultiPartParser
+
+    try:
+        async with aclosing(request.stream()) as stream:
+            parser = MultiPartParser(
+                request.headers, stream, max_files=10 * MAX_FILES, max_fields=1000, max_part_size=max_part_size
+            )
+            return await parser.parse()
+    except MultiPartException as e:
+        cause = str(e.__cause__ or "")
+        if "header size" in cause:
+            lim = LIMITS["filename_chars"]
+            raise ConfigError(
+                "a part of the multipart body has headers over 4 KiB, most likely a file name that is too long: "
+                f"at most {lim.show()} per file name (limit {lim.name})"
+            ) from None
+        if "exceeded maximum size" in e.message:
+            raise ServiceError(
+                413, LIMITS["json_body_bytes"].message("a form field", f"over {LIMITS['json_body_bytes'].show()}")
+            ) from None
+        if "Too many files" in e.message:
+            raise ConfigError(
+                f"too many parts in the multipart body; at most {MAX_FILES} files (limit files)"
+            ) from None
+        raise ConfigError(f"invalid multipart body: {e.message} {cause}".strip()) from None
+
+
 async def _read_multipart(request: Request, max_file_bytes: int) -> tuple[dict[str, Any], list[UploadFile]]:
-    form = await request.form(max_files=10 * MAX_FILES, max_fields=1000)
+    json_limit = LIMITS["json_body_bytes"]
+    form = await _parse_form(request, json_limit.value)
     body: dict[str, Any] = {}
     uploads: list[UploadFile] = []
     for key, value in form.multi_items():
         if key == "json":
             raw = (await value.read()) if isinstance(value, UploadFile) else value.encode()
-            try:
-                body = json.loads(raw.decode("utf-8") or "{}")
-            except (UnicodeDecodeError, json.JSONDecodeError) as e:
-                raise ConfigError(f"the 'json' part is not valid JSON: {e}") from None
+            if len(raw) > json_limit.value:
+                raise ServiceError(413, json_limit.message("the 'json' part", len(raw)))
+            body = parse_json_body(raw, "the 'json' part")
         elif isinstance(value, UploadFile):
             uploads.append(value)
+    name_limit = LIMITS["filename_chars"]
     for up in uploads:
+        if len(up.filename or "") > name_limit.value:
+            raise ConfigError(name_limit.message(f"file name {(up.filename or '')[:40]!r}...", len(up.filename or "")))
         if up.size is not None and up.size > max_file_bytes:
-            raise ServiceError(
-                413, f"file {up.filename!r} is {up.size / 1e6:.1f} MB; at most {max_file_bytes / 1e6:.0f} MB per file"
-            )
+            raise ServiceError(413, _too_big(up.filename, up.size, max_file_bytes))
     return body, uploads
+
+
+def _too_big(filename: str | None, size: int | None, limit: int) -> str:
+    seen = format_bytes(size) if size is not None else f"more than {format_bytes(limit)}"
+    return f"file {filename!r} is {seen}; at most {format_bytes(limit)} per file (limit file_bytes)"
 
 
 def _store_upload(store: Store, up: UploadFile, max_file_bytes: int) -> dict[str, Any]:
     up.file.seek(0)
     data = up.file.read(max_file_bytes + 1)
     if len(data) > max_file_bytes:
-        raise ServiceError(413, f"file {up.filename!r} is larger than {max_file_bytes / 1e6:.0f} MB (the limit)")
+        raise ServiceError(413, _too_big(up.filename, None, max_file_bytes))
     if not data:
         raise ConfigError(f"file {up.filename!r} is empty")
     ctype = up.content_type if up.content_type and up.content_type != "application/octet-stream" else None
@@ -147,7 +203,8 @@ def _store_upload(store: Store, up: UploadFile, max_file_bytes: int) -> dict[str
         if dur is not None and dur > MAX_MEDIA_SECONDS:
             raise ConfigError(
                 f"file {up.filename!r} is {dur / 60:.1f} minutes long; at most "
-                f"{MAX_MEDIA_SECONDS / 60:.0f} minutes of media per file: cut it into shorter parts"
+                f"{MAX_MEDIA_SECONDS / 60:.0f} minutes of media per file: cut it into shorter parts "
+                "(limit media_seconds)"
             )
     return {
         "filename": up.filename or "file",
@@ -160,31 +217,31 @@ def _store_upload(store: Store, up: UploadFile, max_file_bytes: int) -> dict[str
 @router.post("/jobs")
 async def start_job(request: Request, config: SettingsDep, store: StoreDep) -> dict[str, str]:
     """Start a job from JSON (urls/text) or multipart (``file`` parts + a ``json`` field or file part)."""
-    ctype = request.headers.get("content-type", "").lower()
-    length = request.headers.get("content-length")
-    if length and length.isdigit() and int(length) > MAX_FILES * config.max_file_bytes + 10_000_000:
-        raise ServiceError(
-            413,
-            f"request body is {int(length) / 1e6:.0f} MB; at most {MAX_FILES} files of "
-            f"{config.max_file_bytes / 1e6:.0f} MB each",
-        )
+    ctype = request.headers.get("content-type", "").split(";")[0].strip().lower()
     uploads: list[UploadFile] = []
-    if ctype.startswith("multipart/form-data"):
+    if ctype == "multipart/form-data":
         body, uploads = await _read_multipart(request, config.max_file_bytes)
+    elif ctype == "application/json" or ctype.endswith("+json"):
+        body = parse_json_body(await request.body(), "request body")
+    elif not ctype and not (await request.body()).strip():
+        body = {}  # nothing at all: answered below with "nothing to measure"
     else:
-        raw = await request.body()
-        try:
-            body = json.loads(raw.decode("utf-8")) if raw.strip() else {}
-        except (UnicodeDecodeError, json.JSONDecodeError) as e:
-            raise ConfigError(
-                f"request body is not valid JSON: {e}; send application/json, or multipart/"
-                "form-data with 'file' parts and a 'json' field"
-            ) from None
-    if isinstance(body, dict):
-        body.pop("files", None)  # files come from the upload parts only
-    parsed = parse_job_request(body)
-    _check_request(parsed, len(uploads), config.allow_private_urls)
-    files = [await run_in_threadpool(_store_upload, store, up, config.max_file_bytes) for up in uploads]
+        # A browser may POST text/plain or a form cross-site without asking first; JSON and multipart only.
+        raise ServiceError(
+            415,
+            f"content type {ctype or '(none)'!r} is not accepted: send application/json, or multipart/form-data "
+            "with 'file' parts and a 'json' field",
+            "unsupported_media_type",
+        )
+    try:
+        if isinstance(body, dict):
+            body.pop("files", None)  # files come from the upload parts only
+        parsed = parse_job_request(body)
+        _check_request(parsed, len(uploads), config.allow_private_urls)
+        files = [await run_in_threadpool(_store_upload, store, up, config.max_file_bytes) for up in uploads]
+    finally:
+        for up in uploads:
+            await up.close()
     stored = parsed.to_json_dict()
     stored["files"] = files
     job = await run_in_threadpool(store.create_job, stored)

@@ -8,7 +8,7 @@ from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-from emolens.schema import MAX_FILE_BYTES, MAX_MEDIA_SECONDS
+from emolens.schema import LIMITS, MAX_FILE_BYTES, MAX_MEDIA_SECONDS
 
 
 def _env_bool(name: str, default: bool) -> bool:
@@ -58,6 +58,11 @@ class ServiceConfig:
     dask_text_chunk: int = 32
     #: Seconds to wait for the scheduler when connecting.
     dask_connect_timeout_s: float = 5.0
+    #: Host names (besides the loopback ones) this service answers to; ``*`` = any. EMOLENS_ALLOWED_HOSTS
+    #: (comma-separated) or ``serve --allowed-hosts``. Guards a loopback service against DNS rebinding.
+    allowed_hosts: tuple[str, ...] = ()
+    #: Largest multipart upload (all files of one job together); the table in emolens.schema has the default.
+    max_upload_bytes: int = LIMITS["upload_body_bytes"].value
 
     @classmethod
     def from_env(cls, data_dir: str | Path | None = None, **overrides: Any) -> ServiceConfig:
@@ -74,6 +79,7 @@ class ServiceConfig:
             dask_scheduler=s.dask_scheduler.strip(),
             dask_fallback=s.dask_fallback.strip().lower(),
             dask_text_chunk=int(os.environ.get("EMOLENS_DASK_TEXT_CHUNK", "32") or 32),
+            allowed_hosts=split_hosts(os.environ.get("EMOLENS_ALLOWED_HOSTS", "")),
         )
         cfg = replace(cfg, **{k: v for k, v in overrides.items() if v is not None})
         if cfg.dask_fallback not in ("", "none", "local"):
@@ -91,4 +97,10 @@ class ServiceConfig:
     def from_json(cls, text: str) -> ServiceConfig:
         d = json.loads(text)
         d["data_dir"] = Path(d["data_dir"])
+        d["allowed_hosts"] = tuple(d.get("allowed_hosts") or ())
         return cls(**d)
+
+
+def split_hosts(value: str | None) -> tuple[str, ...]:
+    """``"a.example, b"`` -> ``("a.example", "b")``."""
+    return tuple(h.strip() for h in (value or "").split(",") if h.strip())

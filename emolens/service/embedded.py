@@ -6,19 +6,32 @@ it with :class:`emolens.client.Client` like to any remote service: one code path
 
 from __future__ import annotations
 
+import secrets
 import socket
 import threading
 import time
+from dataclasses import replace
 
 from emolens.errors import APIError
+from emolens.schema import LIMITS
 from emolens.service.config import ServiceConfig
 
 
 class EmbeddedService:
-    """``svc = EmbeddedService(config).start(); svc.url ...; svc.stop()``."""
+    """``svc = EmbeddedService(config).start(); svc.url ...; svc.stop()``.
 
-    def __init__(self, config: ServiceConfig, host: str = "127.0.0.1", *, start_workers: bool = True) -> None:
+    ``lock=True`` (what the dashboard uses) gives a service without a configured key a random one for this
+    process, ``svc.api_key``: another program or a web page on the same machine cannot use it, only the client
+    that was handed the key. The Host allow-list (loopback names) applies as in ``serve``.
+    """
+
+    def __init__(
+        self, config: ServiceConfig, host: str = "127.0.0.1", *, start_workers: bool = True, lock: bool = False
+    ) -> None:
+        if lock and not config.api_key:
+            config = replace(config, api_key=secrets.token_urlsafe(32))
         self.config = config
+        self.api_key = config.api_key
         self.start_workers = start_workers
         self.host = host
         self.url = ""
@@ -35,7 +48,13 @@ class EmbeddedService:
         sock.bind((self.host, 0))
         port = sock.getsockname()[1]
         app = create_app(self.config, start_workers=self.start_workers)
-        cfg = uvicorn.Config(app, log_level="warning", ws="websockets-sansio", lifespan="on")
+        cfg = uvicorn.Config(
+            app,
+            log_level="warning",
+            ws="websockets-sansio",
+            lifespan="on",
+            ws_max_size=LIMITS["stream_message_bytes"].value,
+        )
         self._server = uvicorn.Server(cfg)
         self._thread = threading.Thread(
             target=self._server.run, kwargs={"sockets": [sock]}, daemon=True, name="emolens-embedded-service"

@@ -31,12 +31,16 @@ def _default_code(status: int) -> str:
     return {
         400: "invalid_request",
         401: "unauthorized",
+        403: "forbidden",
         404: "not_found",
         413: "payload_too_large",
+        415: "unsupported_media_type",
         422: "invalid_request",
         500: "internal_error",
         501: "not_implemented",
         502: "bad_gateway",
+        503: "unavailable",
+        507: "insufficient_storage",
     }.get(status, "error")
 
 

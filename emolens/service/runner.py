@@ -17,6 +17,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from emolens.errors import EmolensError
 from emolens.service.config import ServiceConfig
 from emolens.service.worker import CONFIG_ENV
 from emolens.store import Store
@@ -47,6 +48,7 @@ class WorkerPool:
     # -- lifecycle ---------------------------------------------------------------------------------------------
     def start(self) -> None:
         self.recovered = self.store.recover_interrupted_jobs(self.config.max_attempts)
+        self._clean_tmp(None)  # no worker runs yet: whatever is in data/tmp was left by a killed one
         if any(self.recovered):
             log.warning("after a restart: requeued %d job(s), failed %d", *map(len, self.recovered))
         for slot in self.slots:
@@ -104,6 +106,30 @@ class WorkerPool:
         ]
 
     # -- internals ---------------------------------------------------------------------------------------------
+    def _clean_tmp(self, job_ids: set[str] | None) -> None:
+        """Remove the work folders (``data/tmp/<job id>-xxxxxx``) of ``job_ids``, or (None) those of every job not
+        IN_PROGRESS now (another service sharing the data dir may be running one)."""
+        import shutil
+
+        tmp = Path(self.config.data_dir) / "tmp"
+        try:
+            entries = list(tmp.iterdir()) if tmp.is_dir() else []
+            running = (
+                set()
+                if job_ids is not None
+                else {j.job_id for j in self.store.list_jobs(limit=10_000, statuses=["IN_PROGRESS"])}
+            )
+        except (OSError, EmolensError) as e:
+            log.warning("could not clean %s: %s", tmp, e)
+            return
+        for entry in entries:
+            jid = entry.name[:36]
+            if (jid in job_ids) if job_ids is not None else (jid not in running):
+                if entry.is_dir():
+                    shutil.rmtree(entry, ignore_errors=True)
+                else:
+                    entry.unlink(missing_ok=True)
+
     def _spawn(self, slot: _Slot) -> None:
         env = dict(os.environ)
         env.update(self.config.worker_env)
@@ -147,6 +173,7 @@ class WorkerPool:
                 self.config.max_attempts,
             )
             log.error("worker %d died (exit %s) during job %s -> %s", slot.index, code, jid, new)
+        self._clean_tmp(set(slot.job_ids))  # a killed worker cannot clean up after itself
         if not slot.job_ids:
             log.error("worker %d exited (code %s); restarting", slot.index, code)
         slot.job_ids = set()

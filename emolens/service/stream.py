@@ -6,7 +6,8 @@ language/ner on its transcript; raw text (at most 10,000 characters) gets langua
 from the previous payload when a payload leaves it out. ``reset_stream`` forgets the audio context.
 
 Error codes (emolens' own; Hume never published a complete list): E0100 payload not JSON, E0101 payload breaks the
-schema, E0102 no models configured, E0103 no data, E0104 only unsupported models, E0201 data not base64, E0202
+schema (or nests deeper than the json_depth limit), E0102 no models configured, E0103 no data, E0104 only
+unsupported models, E0105 unknown model names, E0201 data not base64, E0202
 text too long, E0203 media not decodable, E0204 audio too long, E0300 measurement failed. Warnings, nested in the
 model's key as Hume did: W0105 no speech detected, W0106 model not supported (ignored), W0107 model needs audio.
 The connection closes (code 1000) after ``idle_timeout_s`` without a message (Hume: one minute).
@@ -39,6 +40,7 @@ from emolens.schema import (
     MAX_STREAM_AUDIO_MS,
     MAX_STREAM_TEXT_CHARS,
     StreamModelsConfig,
+    loads_limited,
     parse_stream_payload,
 )
 from emolens.service.deps import API_KEY_HEADER, check_api_key
@@ -130,9 +132,11 @@ class StreamSession:
 
     async def handle(self, message: str) -> dict[str, Any]:
         try:
-            data = json.loads(message)
+            data = loads_limited(message, "payload")
         except json.JSONDecodeError as e:
             return _err(f"payload is not valid JSON: {e}", "E0100", None)
+        except ConfigError as e:  # nested deeper than the json_depth limit
+            return _err(str(e), "E0101", None)
         pid = data.get("payload_id") if isinstance(data, dict) and isinstance(data.get("payload_id"), str) else None
         try:
             payload = parse_stream_payload(data)
@@ -145,6 +149,13 @@ class StreamSession:
                 if payload.job_details:
                     reply0["job_details"] = {"job_id": self.job_id}
                 return reply0
+        unknown = sorted((payload.models.model_extra or {}) if payload.models is not None else {})
+        if unknown:
+            return _err(
+                f"unknown model(s) {', '.join(map(repr, unknown))}: stream prosody, language or ner",
+                "E0105",
+                pid,
+            )
         models = payload.models if payload.models is not None and payload.models.model_fields_set else self.models
         if models is None:
             return _err(
@@ -182,13 +193,15 @@ class StreamSession:
         return reply
 
     async def _run(self, fn, *args):
-        return await anyio.to_thread.run_sync(fn, *args, limiter=self.limiter)
+        # abandon_on_cancel: when the client disconnects, its coroutine is cancelled at once; work still waiting
+        # for the limiter never starts, and work already running in the thread finishes and is dropped.
+        return await anyio.to_thread.run_sync(fn, *args, limiter=self.limiter, abandon_on_cancel=True)
 
     async def _text(self, text: str, models: StreamModelsConfig) -> dict[str, Any]:
         if len(text) > MAX_STREAM_TEXT_CHARS:
             raise _PayloadError(
-                f"text is {len(text):,} characters; at most {MAX_STREAM_TEXT_CHARS:,} per payload "
-                "(split it into several payloads)",
+                f"text: {len(text):,} characters; at most {MAX_STREAM_TEXT_CHARS:,} characters per payload: split "
+                "it into several payloads (limit stream_text_chars)",
                 "E0202",
             )
         out: dict[str, Any] = {}
@@ -218,7 +231,8 @@ class StreamSession:
         cur_s = len(samples) / SAMPLE_RATE
         if cur_s * 1000 > MAX_STREAM_AUDIO_MS + 50:  # 50 ms slack for codec padding
             raise _PayloadError(
-                f"audio is {cur_s * 1000:.0f} ms; at most {MAX_STREAM_AUDIO_MS} ms per payload (send shorter chunks)",
+                f"audio: {cur_s * 1000:,.0f} ms; at most {MAX_STREAM_AUDIO_MS:,} ms per payload: send shorter chunks "
+                "(limit stream_audio_ms)",
                 "E0204",
             )
         window_s = (window_ms or DEFAULT_WINDOW_MS) / 1000
@@ -308,11 +322,29 @@ async def stream_models(ws: WebSocket) -> None:
             await ws.close(code=1008, reason=problem[:120])
         return
     await ws.accept()
+    stats = ws.app.state.stream_stats
+    stats["sessions"] += 1
     session = StreamSession(ws.app.state.stream_limiter)
+    inbox: asyncio.Queue[dict[str, Any]] = asyncio.Queue()
+    gone = asyncio.Event()
+
+    async def read() -> None:
+        # Reads on while a payload is measured, so that a client leaving cancels its work (see _run).
+        try:
+            while True:
+                msg = await ws.receive()
+                await inbox.put(msg)
+                if msg["type"] == "websocket.disconnect":
+                    break
+        except (WebSocketDisconnect, RuntimeError):
+            pass
+        gone.set()
+
+    reader = asyncio.create_task(read())
     try:
         while True:
             try:
-                msg = await asyncio.wait_for(ws.receive(), timeout=config.idle_timeout_s)
+                msg = await asyncio.wait_for(inbox.get(), timeout=config.idle_timeout_s)
             except TimeoutError:
                 await ws.close(code=1000, reason=f"closed after {config.idle_timeout_s:g} s without a message")
                 return
@@ -321,11 +353,23 @@ async def stream_models(ws: WebSocket) -> None:
             text = msg.get("text")
             if text is None and msg.get("bytes") is not None:
                 text = msg["bytes"].decode("utf-8", errors="replace")
+            stats["payloads"] += 1
+            work = asyncio.create_task(session.handle(text or ""))
+            left = asyncio.create_task(gone.wait())
+            await asyncio.wait({work, left}, return_when=asyncio.FIRST_COMPLETED)
+            left.cancel()
+            if not work.done():  # the client went away mid-payload: stop its work, answer nobody
+                work.cancel()
+                stats["cancelled"] += 1
+                log.info("stream client disconnected; its payload was cancelled")
+                return
             try:
-                reply = await session.handle(text or "")
+                reply = work.result()
             except Exception as e:  # never drop the connection over one payload
                 log.exception("stream payload failed")
                 reply = _err(f"internal error ({type(e).__name__}); the service log has details", "E0300", None)
             await ws.send_text(json.dumps(reply))
-    except WebSocketDisconnect:
+    except (WebSocketDisconnect, RuntimeError):
         return
+    finally:
+        reader.cancel()

@@ -50,7 +50,7 @@ class ServerProcess:
             if self.proc.poll() is not None:
                 raise RuntimeError(f"service exited: {self.log.read_text()[-3000:]}")
             try:
-                if httpx.get(self.url + "/health", timeout=1).status_code == 200:
+                if httpx.get(self.url + "/health", timeout=1).status_code in (200, 503):  # up (503: degraded)
                     return self
             except httpx.HTTPError:
                 pass

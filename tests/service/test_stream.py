@@ -93,7 +93,7 @@ def test_silence_gives_hume_warning(service):
 
 @pytest.mark.parametrize("payload, code, words", [
     ({"data": "x" * 10_001, "raw_text": True, "models": {"language": {}}}, "E0202", "10,000"),
-    ({"data": base64.b64encode(_wav(6.0, tone=True)).decode(), "models": {"prosody": {}}}, "E0204", "5000 ms"),
+    ({"data": base64.b64encode(_wav(6.0, tone=True)).decode(), "models": {"prosody": {}}}, "E0204", "5,000 ms"),
     ({"data": "%%%not base64", "models": {"prosody": {}}}, "E0201", "base64"),
     ({"data": base64.b64encode(b"not audio at all").decode(), "models": {"prosody": {}}}, "E0203", "decode"),
     ({"data": "hello", "raw_text": True}, "E0102", "models"),

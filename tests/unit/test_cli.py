@@ -24,10 +24,12 @@ def test_import_list_export_frame(tmp_path, data_dir):
     bad = tmp_path / "bad.json"
     bad.write_text('[{"source":')
     r = run("import", str(good), str(bad), data_dir=data_dir)
-    assert r.returncode == 1
+    assert r.returncode == 0  # one of two imported: a warning for the other, exit 0 (README "Command line")
     rid = r.stdout.decode().strip()
     assert len(rid) == 12
-    assert "bad.json: truncated JSON" in r.stderr.decode() and "Traceback" not in r.stderr.decode()
+    assert f"warning: {bad}: truncated JSON" in r.stderr.decode() and "Traceback" not in r.stderr.decode()
+    r = run("import", str(bad), data_dir=data_dir)
+    assert r.returncode == 1 and r.stderr.decode().startswith(f"error: {bad}: truncated JSON")
     listed = run("list", "--json", data_dir=data_dir)
     assert json.loads(listed.stdout)[0]["id"] == rid
     out = tmp_path / "x.zip"
