@@ -262,7 +262,7 @@ class Limit:
         if self.unit == "bytes":
             return format_bytes(v)
         if self.unit == "seconds":
-            return f"{v / 60:.1f} minutes" if v >= 120 else f"{v:g} s"
+            return f"{v / 60:g} minutes" if v >= 120 else f"{v:g} s"
         return f"{int(v):,} {self.unit}"
 
     def message(self, what: str, seen: float | str, per: str = "") -> str:
@@ -296,8 +296,8 @@ LIMITS: dict[str, Limit] = {
         Limit("json_depth", 32, "levels", "nesting of any JSON the service reads (body, 'json' part, stream payload)"),
         Limit("media_seconds", 3600, "seconds", "one media file (Hume: 1 hour)"),
         Limit("list_limit", 500, "items", "GET /v0/batch/jobs ?limit=", minimum=1),
-        # 9999-12-31T23:59:59.999Z: any real date; beyond it SQLite's 64-bit integers overflow.
-        Limit("timestamp_ms", 253_402_300_799_999, "ms", "GET /v0/batch/jobs ?timestamp_ms= (since the epoch)"),
+        # 2**53 - 1: the largest integer every JSON client keeps exactly; far beyond it SQLite's integers overflow.
+        Limit("timestamp_ms", 2**53 - 1, "ms", "GET /v0/batch/jobs ?timestamp_ms= (since the epoch)"),
         Limit("stream_message_bytes", 16 * MiB, "bytes", "one websocket message"),
         Limit("stream_text_chars", 10_000, "characters", "raw text of one stream payload (Hume: 10,000)"),
         Limit("stream_audio_ms", 5_000, "ms", "audio of one stream payload (Hume: 5 s)"),
@@ -502,7 +502,7 @@ def _format_validation_error(err: ValidationError, what: str) -> str:
             n = len(seen) if isinstance(seen, (list, str, dict)) else "more"
             msg = f"too many items: {n} (at most {e.get('ctx', {}).get('max_length')})"
         elif kind in ("less_than_equal", "greater_than_equal", "less_than", "greater_than"):
-            shown = repr(seen) if not isinstance(seen, str) else repr(seen[:40])
+            shown = seen[:40] if isinstance(seen, str) else repr(seen)
             msg = f"{msg} (got {shown})"
         parts.append(f"{loc}: {msg}" if loc else msg)
     more = f" (and {len(err.errors()) - 5} more)" if len(err.errors()) > 5 else ""
