@@ -412,9 +412,7 @@ class ClusterRunner:
                 predictions += to_json(outcome.value, offset)
         return predictions, media
 
-    def _wait(
-        self, job_id: str, entries: list[tuple[str, Any, list[tuple[Any, int, int]], Any]], progress: _JobProgress
-    ):
+    def _wait(self, job_id: str, entries: list[_Entry], progress: _JobProgress) -> None:
         futures = [f for _, _, parts, _ in entries for f, _, _ in parts]
         while not all(f.done() for f in futures):
             if self._stopping.is_set() or not self.connected:
