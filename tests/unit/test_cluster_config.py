@@ -81,3 +81,17 @@ def test_unreachable_scheduler_is_a_clear_error():
     msg = str(e.value)
     assert msg.startswith(f"cannot reach the Dask scheduler at tcp://127.0.0.1:{port} (")
     assert "dask scheduler" in msg and "\n" not in msg
+
+
+def test_workers_running_another_emolens_are_refused():
+    pytest.importorskip("distributed")
+    from distributed import Client, LocalCluster
+
+    from emolens.service.cluster_worker import EmolensWorkerPlugin
+
+    with LocalCluster(n_workers=1, processes=False, dashboard_address=None) as lc, Client(lc) as c:
+        with pytest.raises(RuntimeError, match="runs emolens .* but the service runs 0.0.0"):
+            c.register_plugin(EmolensWorkerPlugin("0.0.0"), name="emolens")
+        import emolens
+
+        c.register_plugin(EmolensWorkerPlugin(emolens.__version__), name="emolens")  # the same version is fine
