@@ -4,6 +4,7 @@
     ├── ConfigError               a job/CLI/settings configuration that breaks a rule
     ├── ArchiveError              an archive (JSON/zip/CSV) that cannot be read; names the file
     ├── StoreError                the embedded database (missing result, bad data dir)
+    │   └── StorageError          the data directory is full (507), read-only or failing (503)
     ├── MediaError                media that cannot be decoded, too long, no audio track
     ├── EngineError               a measurement model failed or is missing
     └── APIError                  a Hume-compatible service answered with an error (status, message)
@@ -43,6 +44,18 @@ class StoreError(EmolensError):
     """The embedded store could not do what was asked (unknown id, unwritable data dir, newer schema)."""
 
     http_status = 404
+
+
+class StorageError(StoreError):
+    """The data directory cannot take writes: full (``kind`` "full", HTTP 507), read-only ("read_only", 503) or
+    failing ("io", 503). Not the request's fault: the same request succeeds once space or permissions are back.
+    Built by :mod:`emolens.storefaults`, whose messages name the folder and what to do."""
+
+    def __init__(self, message: str, kind: str = "io") -> None:
+        self.kind = kind
+        self.http_status = 507 if kind == "full" else 503
+        self.code = "insufficient_storage" if kind == "full" else "storage_unavailable"
+        super().__init__(message)
 
 
 class MediaError(_AboutAFile):

@@ -25,7 +25,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from emolens.errors import StoreError
+from emolens.errors import StorageError, StoreError
+from emolens.storefaults import storage_fault
 
 SCHEMA_VERSION = 1
 
@@ -117,25 +118,59 @@ class Store:
             self.data_dir.mkdir(parents=True, exist_ok=True)
             (self.data_dir / "media").mkdir(exist_ok=True)
         except OSError as e:
+            if (self.data_dir / "media").is_dir():
+                raise storage_fault(e, self.data_dir) or StoreError(str(e)) from None
             raise StoreError(
                 f"cannot create data directory {self.data_dir}: {e.strerror}; "
                 "set EMOLENS_DATA_DIR or --data-dir to a writable folder"
             ) from None
         self.db_path = self.data_dir / "emolens.sqlite3"
-        self._migrate()
+        self._keeper: sqlite3.Connection | None = None
+        self._needs_migration = True
+        try:
+            with self._connect():
+                pass  # migrates (see _connect)
+        except StorageError:
+            if not self.db_path.exists():
+                raise
+            # an existing store on a disk that cannot be opened now (read-only, failing): the service still starts
+            # and says why; the check and the keeper connection happen on the first use that works
+
+    def _keep_open(self) -> None:
+        """One connection held open for the Store's life: SQLite removes the -wal/-shm files when its last
+        connection closes and must create them again on the next open, which fails on a full disk. Held open,
+        reads keep working while the disk is full, and writes resume as soon as space is back."""
+        try:
+            keeper = sqlite3.connect(self.db_path, check_same_thread=False)
+            keeper.execute("SELECT 1 FROM sqlite_master LIMIT 1").fetchall()
+            self._keeper = keeper
+        except sqlite3.Error:
+            pass
 
     # -- connections -------------------------------------------------------------------------------------------
     @contextmanager
     def _connect(self) -> Iterator[sqlite3.Connection]:
+        """A short-lived connection. A full, read-only or failing disk surfaces as StorageError (507/503 in the
+        service) with a message that says what to do, never as a bare sqlite3 error."""
         try:
             con = sqlite3.connect(self.db_path, timeout=30.0, isolation_level=None)
         except sqlite3.Error as e:
-            raise StoreError(f"cannot open database {self.db_path}: {e}") from None
+            raise storage_fault(e, self.data_dir) or StoreError(f"cannot open database {self.db_path}: {e}") from None
         try:
             con.row_factory = sqlite3.Row
             con.execute("PRAGMA foreign_keys = ON")
             con.execute("PRAGMA busy_timeout = 30000")
+            if self._needs_migration:
+                self._migrate(con)
+                self._needs_migration = False
+            if self._keeper is None:
+                self._keep_open()
             yield con
+        except sqlite3.Error as e:
+            fault = storage_fault(e, self.data_dir)
+            if fault is None:
+                raise
+            raise fault from None
         finally:
             con.close()
 
@@ -147,21 +182,29 @@ class Store:
             try:
                 yield con
             except BaseException:
-                con.execute("ROLLBACK")
+                try:
+                    con.execute("ROLLBACK")
+                except sqlite3.Error:  # SQLite already rolled back (e.g. after "disk is full")
+                    pass
                 raise
             con.execute("COMMIT")
 
-    def _migrate(self) -> None:
-        with self._connect() as con:
+    def _migrate(self, con: sqlite3.Connection) -> None:
+        version = con.execute("PRAGMA user_version").fetchone()[0]
+        try:
             con.execute("PRAGMA journal_mode = WAL")
-            version = con.execute("PRAGMA user_version").fetchone()[0]
-            if version > SCHEMA_VERSION:
-                raise StoreError(
-                    f"{self.db_path} was written by a newer emolens (schema {version} > {SCHEMA_VERSION}); "
-                    "upgrade emolens or use another data directory"
-                )
+        except sqlite3.Error:
             if version < SCHEMA_VERSION:
-                con.executescript("BEGIN IMMEDIATE;" + _SCHEMA + f"PRAGMA user_version = {SCHEMA_VERSION}; COMMIT;")
+                raise
+            # an existing store on a disk that is full or read-only now: open it (reads work, writes answer
+            # with StorageError); WAL mode is stored in the file and already set
+        if version > SCHEMA_VERSION:
+            raise StoreError(
+                f"{self.db_path} was written by a newer emolens (schema {version} > {SCHEMA_VERSION}); "
+                "upgrade emolens or use another data directory"
+            )
+        if version < SCHEMA_VERSION:
+            con.executescript("BEGIN IMMEDIATE;" + _SCHEMA + f"PRAGMA user_version = {SCHEMA_VERSION}; COMMIT;")
 
     # -- results -----------------------------------------------------------------------------------------------
     def add_result(
@@ -295,13 +338,20 @@ class Store:
         sha = h.hexdigest()
         path = self.media_path(sha)
         if not path.exists():
-            path.parent.mkdir(parents=True, exist_ok=True)
             tmp = path.with_suffix(f".tmp{uuid.uuid4().hex[:6]}")
-            if isinstance(data, Path):
-                shutil.copyfile(data, tmp)
-            else:
-                tmp.write_bytes(data)
-            tmp.replace(path)  # atomic: a crash never leaves a half-written media file under its hash
+            try:
+                path.parent.mkdir(parents=True, exist_ok=True)
+                if isinstance(data, Path):
+                    shutil.copyfile(data, tmp)
+                else:
+                    tmp.write_bytes(data)
+                tmp.replace(path)  # atomic: a crash never leaves a half-written media file under its hash
+            except OSError as e:
+                tmp.unlink(missing_ok=True)  # a partial copy must not eat the space that is left
+                fault = storage_fault(e, self.data_dir, needs_bytes=size)
+                if fault is None:
+                    raise
+                raise fault from None
         with self._write() as con:
             con.execute(
                 "INSERT OR IGNORE INTO media (sha256, size, content_type, created_ms) VALUES (?, ?, ?, ?)",

@@ -20,6 +20,7 @@ from emolens.service.config import ServiceConfig
 from emolens.service.deps import API_KEY_HEADER, check_api_key
 from emolens.service.errors import install_error_handlers
 from emolens.service.guard import LOOPBACK_HOSTS, Door
+from emolens.storefaults import probe
 
 log = logging.getLogger("emolens.service")
 
@@ -108,10 +109,19 @@ def health_report(app: FastAPI) -> tuple[str, list[str], dict[str, Any]]:
         if cluster["error"]:  # the service answers, but batch jobs cannot run on the cluster now
             reasons.append(f"cluster: {cluster['error']}")
             detail["error"] = cluster["error"]
+    fault = probe(config.data_dir)
+    if fault is not None:
+        reasons.append(f"storage: {fault}")
+        detail["storage"] = {"writable": False, "kind": fault.kind, "message": str(fault)}
+    else:
+        detail["storage"] = {"writable": True}
+    if pool is not None and hasattr(pool, "faults"):
+        reasons += [f"workers: {f}" for f in pool.faults() if f"storage: {f}" not in reasons]
     try:
         detail["jobs"] = {s.lower(): store.count_jobs(s) for s in ("QUEUED", "IN_PROGRESS", "COMPLETED", "FAILED")}
     except EmolensError as e:
-        reasons.append(f"storage: {e}")
+        if fault is None:
+            reasons.append(f"storage: {e}")
     detail["stream"] = dict(app.state.stream_stats)
     return ("degraded" if reasons else "ok"), reasons, detail
 

@@ -11,7 +11,7 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse
 from starlette.datastructures import FormData, UploadFile
 
-from emolens.errors import ConfigError, StoreError
+from emolens.errors import ConfigError, StorageError, StoreError
 from emolens.schema import (
     LIMITS,
     MAX_FILES,
@@ -26,6 +26,7 @@ from emolens.service.errors import ServiceError
 from emolens.service.execute import ASR_MODELS, asr_model, public_request
 from emolens.service.fetch import validate_url
 from emolens.store import JobRow, Store
+from emolens.storefaults import probe
 
 router = APIRouter(prefix="/v0/batch", dependencies=[AuthDep], tags=["batch"])
 
@@ -217,6 +218,9 @@ def _store_upload(store: Store, up: UploadFile, max_file_bytes: int) -> dict[str
 @router.post("/jobs")
 async def start_job(request: Request, config: SettingsDep, store: StoreDep) -> dict[str, str]:
     """Start a job from JSON (urls/text) or multipart (``file`` parts + a ``json`` field or file part)."""
+    fault = probe(config.data_dir, write=False)
+    if fault is not None:  # refuse before reading an upload: a job that cannot be stored or run helps nobody
+        raise fault
     ctype = request.headers.get("content-type", "").split(";")[0].strip().lower()
     uploads: list[UploadFile] = []
     if ctype == "multipart/form-data":
@@ -277,6 +281,8 @@ async def list_jobs(request: Request, store: StoreDep) -> JSONResponse:
 def _job(store: Store, job_id: str) -> JobRow:
     try:
         return store.get_job(job_id)
+    except StorageError:
+        raise
     except StoreError:
         raise ServiceError(404, f"no job with id {job_id!r}") from None
 
@@ -296,6 +302,8 @@ def _completed_predictions(store: Store, job_id: str) -> list[dict[str, Any]]:
         )
     try:
         return store.get_predictions(job.result_id)
+    except StorageError:
+        raise
     except StoreError:
         raise ServiceError(404, f"the predictions of job {job_id} were deleted from this service's Library") from None
 

@@ -7,6 +7,7 @@
 from __future__ import annotations
 
 import logging
+import sqlite3
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
@@ -77,7 +78,7 @@ def install_error_handlers(app: FastAPI) -> None:
         status = getattr(exc, "http_status", 400)
         if status >= 500:
             log.error("request failed: %s", exc)
-        return error_response(status, str(exc), type(exc).__name__)
+        return error_response(status, str(exc), getattr(exc, "code", None) or type(exc).__name__)
 
     @app.exception_handler(RequestValidationError)
     async def _validation(_: Request, exc: RequestValidationError) -> JSONResponse:
@@ -89,6 +90,18 @@ def install_error_handlers(app: FastAPI) -> None:
         if exc.status_code == 404 and message == "Not Found":
             message = "no such endpoint; see HUME_FORMAT.md for the /v0/batch and /v0/stream routes"
         return error_response(exc.status_code, message)
+
+    @app.exception_handler(sqlite3.Error)
+    @app.exception_handler(OSError)
+    async def _storage(request: Request, exc: Exception) -> JSONResponse:
+        # A fault the store did not translate itself (it should): still a clear 507/503, never "internal error".
+        from emolens.storefaults import storage_fault
+
+        fault = storage_fault(exc, request.app.state.config.data_dir)
+        if fault is None:
+            return await _unexpected(request, exc)
+        log.error("storage fault: %s (%s)", fault, exc)
+        return error_response(fault.http_status, str(fault), fault.code)
 
     @app.exception_handler(Exception)
     async def _unexpected(_: Request, exc: Exception) -> JSONResponse:

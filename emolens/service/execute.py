@@ -17,12 +17,13 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from emolens.errors import EmolensError, MediaError
+from emolens.errors import EmolensError, MediaError, StorageError
 from emolens.hume import asr_model
 from emolens.schema import JobRequest, parse_job_request
 from emolens.service.config import ServiceConfig
 from emolens.service.fetch import fetch_url, post_callback
 from emolens.store import JobRow, Store
+from emolens.storefaults import storage_fault
 
 log = logging.getLogger("emolens.service.worker")
 
@@ -264,18 +265,23 @@ def _callback(config: ServiceConfig, job: JobRow, status: str, predictions: list
 def run_job(store: Store, config: ServiceConfig, job: JobRow) -> str:
     """Run a claimed job to its end state; returns "COMPLETED" or "FAILED". Never raises for job-level failures."""
     workdir = config.data_dir / "tmp" / f"{job.job_id}-{uuid.uuid4().hex[:6]}"
-    if job.request.get("files") or job.request.get("urls"):
-        workdir.mkdir(parents=True, exist_ok=True)
     try:
+        if job.request.get("files") or job.request.get("urls"):
+            workdir.mkdir(parents=True, exist_ok=True)
         # only a job that ran before (and was interrupted) can already have its result stored
         existing = store.find_result_by_job(job.job_id) if job.attempts > 1 else None
         if existing is not None:  # finished before a crash, but never marked: don't measure twice
             return _complete(store, config, job, store.get_predictions(existing), {}, existing)
         predictions, media = measure_request(store, config, job, workdir)
         return _complete(store, config, job, predictions, media)
+    except StorageError:
+        raise  # not the job's fault, and marking it failed needs a write too: the worker waits for the disk
     except EmolensError as e:
         return _fail(store, config, job, str(e))
     except Exception as e:  # a bug or a model crash: the job fails with a message, the worker lives on
+        fault = storage_fault(e, config.data_dir)
+        if fault is not None:  # e.g. ENOSPC while copying a file into the work folder
+            raise fault from None
         log.exception("job %s failed", job.job_id)
         return _fail(store, config, job, f"internal error while measuring ({type(e).__name__}: {e})")
     finally:
@@ -312,6 +318,8 @@ def run_text_batch(store: Store, config: ServiceConfig, jobs: list[JobRow]) -> l
         texts = [t for j in jobs for t in j.request["text"]]
         out = hume.measure_text(texts, request)
     except Exception as e:  # noqa: BLE001 - fall back below, each job with its own error handling
+        if storage_fault(e, config.data_dir) is not None:
+            raise storage_fault(e, config.data_dir) from None
         log.warning("batched text jobs failed together (%s); running them one by one", e)
         return [run_job(store, config, j) for j in jobs]
     statuses, i = [], 0
@@ -328,6 +336,8 @@ def run_text_batch(store: Store, config: ServiceConfig, jobs: list[JobRow]) -> l
         i += n
         try:
             statuses.append(_complete(store, config, job, preds, {}))
+        except StorageError:
+            raise
         except EmolensError as e:
             statuses.append(_fail(store, config, job, str(e)))
     return statuses
