@@ -27,7 +27,7 @@ import uuid
 from pathlib import Path
 from typing import Any
 
-from emolens.errors import EmolensError, MediaError
+from emolens.errors import EmolensError, MediaError, StorageError
 from emolens.schema import parse_job_request
 from emolens.service.cluster import (
     ClusterUnavailable,
@@ -43,6 +43,7 @@ from emolens.service.config import ServiceConfig
 from emolens.service.execute import _complete, _error_source, _fail, _safe_name
 from emolens.service.fetch import fetch_url
 from emolens.store import JobRow, Store
+from emolens.storefaults import probe
 
 log = logging.getLogger("emolens.service.cluster")
 
@@ -112,6 +113,7 @@ class ClusterRunner:
         self._threads: dict[str, threading.Thread] = {}
         self._in_flight = 0
         self._starting: set[str] = set()  # claimed jobs that have not submitted a task yet
+        self._held_by_fault: set[str] = set()  # interrupted by a storage fault; released once storage heals
         self._cv = threading.Condition()
         self._wake = threading.Event()
         self._stopping = threading.Event()
@@ -207,7 +209,17 @@ class ClusterRunner:
                 continue
             self.waiting = ""
             if self._in_flight + len(self._starting) < capacity * TASKS_PER_THREAD:
-                job = self.store.claim_next_job()
+                try:
+                    self._release_held()
+                    fault = probe(self.config.data_dir, write=False)
+                    if fault is not None:
+                        raise fault
+                    job = self.store.claim_next_job()
+                except StorageError as e:  # a full or read-only data dir: wait for it, never die over it
+                    self.waiting = str(e)
+                    self._wake.wait(backoff)
+                    backoff = min(backoff * 2, 10.0)
+                    continue
                 if job is not None:
                     self._launch(job)
                     continue
@@ -268,6 +280,16 @@ class ClusterRunner:
             log.info("the Dask cluster is back: stopping the local fallback pool (its running jobs are requeued)")
             pool.stop()
 
+    def _release_held(self) -> None:
+        """Requeue (or fail, after max_attempts) jobs a storage fault interrupted; StorageError while it lasts."""
+        for jid in sorted(self._held_by_fault):
+            self.store.release_job(
+                jid,
+                "the data directory was full or read-only while this job ran; free space and submit it again",
+                self.config.max_attempts,
+            )
+            self._held_by_fault.discard(jid)
+
     # -- one job -----------------------------------------------------------------------------------------------
     def _launch(self, job: JobRow) -> None:
         self._running[job.job_id] = []
@@ -290,6 +312,9 @@ class ClusterRunner:
                 log.warning("job %s back in the queue: %s", job.job_id, self.error or "the service is stopping")
         except _Failed as e:
             _fail(self.store, self.config, job, str(e))
+        except StorageError as e:  # not the job's fault; released (requeued) by the dispatcher once storage heals
+            log.error("job %s interrupted: %s", job.job_id, e)
+            self._held_by_fault.add(job.job_id)
         except EmolensError as e:
             _fail(self.store, self.config, job, str(e))
         except Exception as e:  # a bug: the job fails with a message, the dispatcher lives on
