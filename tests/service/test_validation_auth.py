@@ -147,6 +147,8 @@ def test_websocket_requires_api_key(keyed):
     with Client(keyed.url, api_key="s3cret").stream() as s:
         assert s.send({"reset_stream": True, "payload_id": "p"}) == {"payload_id": "p"}
         assert s.reset() == {}
+    log = keyed.log.read_text()  # the access log names the query string, with the key scrubbed
+    assert "/v0/stream/models?api_key=***" in log and "s3cret" not in log
 
 
 def test_media_over_one_hour_is_refused_at_submission(service, tmp_path):
