@@ -14,7 +14,7 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
-from components.data import frame, get_store, store_key
+from components.data import file_frame, frame, get_store, store_key
 from components.media_sync import media_file, media_sync, media_url
 from components.picker import pick
 from components.transcript import (
@@ -112,10 +112,48 @@ def filters(df: pd.DataFrame, key: str) -> tuple[pd.DataFrame, list[str]]:
         min_conf = c3.slider("Min. confidence", 0.0, 1.0, 0.0, 0.05, key=f"explore_conf_{key}")
     st.query_params["emotions"] = ",".join(chosen)
     st.query_params["speakers"] = ",".join(chosen_spk) if len(chosen_spk) < len(speakers) else ""
-    mask = df["speaker"].astype(str).isin(chosen_spk)
+    spk = tuple(chosen_spk) if len(chosen_spk) < len(speakers) else None
+    return filtered(df, spk, min_conf), chosen, spk, min_conf
+
+
+def filtered(df: pd.DataFrame, speakers: tuple[str, ...] | None, min_conf: float) -> pd.DataFrame:
+    """The segments of the chosen speakers at or above the confidence threshold (labels kept)."""
+    if speakers is None and min_conf <= 0:
+        return df
+    mask = df["speaker"].astype(str).isin(speakers) if speakers is not None else pd.Series(True, index=df.index)
     if min_conf > 0:
         mask &= df["confidence"].fillna(1.0) >= min_conf
-    return df[mask], chosen
+    return df[mask]
+
+
+# The two top charts depend only on the data and the view settings, never on the selected segment (the player
+# shades it in the browser): they are built once per setting, and a click or an arrow key redraws nothing heavy.
+@st.cache_data(show_spinner=False, max_entries=32)
+def overview_figure(data_dir: str, rid: str, model: str, source: int, file: str, speakers, min_conf: float):
+    df = filtered(file_frame(data_dir, rid, model, source, file), speakers, min_conf)
+    return charts.overview_heatmap(df)
+
+
+@st.cache_data(show_spinner=False, max_entries=32)
+def timeline_figure(
+    data_dir: str,
+    rid: str,
+    model: str,
+    source: int,
+    file: str,
+    speakers,
+    min_conf: float,
+    chosen: tuple[str, ...],
+    smooth: int,
+):
+    df = filtered(file_frame(data_dir, rid, model, source, file), speakers, min_conf)
+    return charts.emotion_timeline(
+        df,
+        list(chosen),
+        title=f"Emotion timeline · {model}",
+        smooth=smooth,
+        colors={e: charts.emotion_color(e) for e in chosen},
+    )
 
 
 def _qp_int(name: str, default: int, lo: int, hi: int) -> int:
@@ -209,11 +247,7 @@ def main() -> None:
     if sel is None:
         return
     key = store_key(store)
-    full = frame(key, sel.result.id, sel.model)
-    df = full[(full["source"] == sel.source) & (full["file"] == sel.file)]
-    # Groups come speaker by speaker; a conversation reads in time (or text) order.
-    order = "begin" if df["begin"].notna().any() else "position_begin"
-    df = df.sort_values([order, "segment"], kind="stable", na_position="last").reset_index(drop=True)
+    df = file_frame(key, sel.result.id, sel.model, sel.source, sel.file)
     if df.empty:
         st.warning(f"No {sel.model} predictions for {sel.file}.")
         return
@@ -238,7 +272,8 @@ def main() -> None:
         st.dataframe(df[cols], hide_index=True, width="stretch")
         return
     fkey = f"{sel.result.id}_{sel.source}_{sel.file}_{sel.model}"
-    df, chosen = filters(df, fkey)
+    df, chosen, spk, min_conf = filters(df, fkey)
+    view_args = (key, sel.result.id, sel.model, sel.source, sel.file, spk, min_conf)
     if df.empty:
         st.warning("No segment passes the filters: widen the speaker or confidence filter.")
         return
@@ -286,7 +321,7 @@ def main() -> None:
         st.caption("← → previous/next segment · space plays it · click a chart point or a row to open a segment.")
 
     with left:
-        st.plotly_chart(charts.overview_heatmap(df, highlight=span), key="explore_overview")
+        st.plotly_chart(overview_figure(*view_args), key="explore_overview")
         smooth_default = 5 if is_word_level(df) else 1
         # the URL's smoothing is the shared view of the file it opened; another file starts at its own default
         opened = st.session_state.setdefault("explore_opened", fkey) == fkey
@@ -300,14 +335,7 @@ def main() -> None:
         )
         st.query_params["smooth"] = str(smooth)
         st.plotly_chart(
-            charts.emotion_timeline(
-                df,
-                chosen,
-                title=f"Emotion timeline · {sel.model}",
-                smooth=smooth,
-                highlight=span,
-                colors={e: charts.emotion_color(e) for e in chosen},
-            ),
+            timeline_figure(*view_args, tuple(chosen), smooth),
             key="explore_timeline",
             on_select=partial(_on_chart, "explore_timeline"),
             selection_mode="points",

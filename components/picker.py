@@ -7,8 +7,7 @@ from dataclasses import dataclass
 
 import streamlit as st
 
-from components.data import predictions, store_key
-from emolens.frames import file_options
+from components.data import files_of, store_key
 from emolens.store import ResultRow, Store
 
 
@@ -43,16 +42,15 @@ def pick(store: Store, prefix: str = "", default_result: str | None = None, sync
     default = ids.index(default_result) if default_result in ids else _qp_index(ids, f"{prefix}result")
     rid = st.selectbox(label, ids, index=default, format_func=lambda i: result_label(by_id[i]),
                        key=f"{prefix}pick_result")
-    preds = predictions(store_key(store), rid)
-    files = [(si, f, models) for si, f, models in file_options(preds) if models]
+    files = files_of(store_key(store), rid)
     if not files:
         st.warning("This result has no predictions to explore (only errors). See its details in the Library.")
         return None
-    labels = [f"{f}" if sum(1 for x in files if x[1] == f) == 1 else f"{f} (source {si})" for si, f, _ in files]
+    labels = [label for *_, label in files]
     c1, c2 = st.columns(2)
     fi = c1.selectbox("File", range(len(files)), format_func=lambda i: labels[i],
                       index=_qp_index(labels, f"{prefix}file"), key=f"{prefix}pick_file_{rid}")
-    si, fname, models = files[fi]
+    si, fname, models, _ = files[fi]
     model = c2.selectbox("Model", models, index=_qp_index(models, f"{prefix}model"),
                          key=f"{prefix}pick_model_{rid}_{fi}")
     if sync_url:

@@ -26,7 +26,7 @@ from emolens.frames import emotion_columns, mean_sentiment, projection_2d, senti
 #: Above this many points a timeline uses WebGL.
 WEBGL_THRESHOLD = 1000
 #: At most this many points per timeline trace are drawn (bin means); exports always use every segment.
-MAX_DISPLAY_POINTS = 2500
+MAX_DISPLAY_POINTS = 2000
 #: The absolute score scale of every heatmap and transcript: 0.05 never looks as strong as 0.9.
 SCORE_SCALE = "Viridis"
 PALETTE = ["#4C78A8", "#F58518", "#54A24B", "#E45756", "#72B7B2", "#EECA3B", "#B279A2", "#FF9DA6", "#9D755D", "#BAB0AC"]
@@ -109,11 +109,12 @@ def _span_strokes(df: pd.DataFrame) -> tuple[np.ndarray, np.ndarray] | None:
     return x.reshape(-1), mask
 
 
-def _display_points(x: np.ndarray, ys: list[np.ndarray], labels: np.ndarray, hover: list[str], max_points: int):
-    """At most ``max_points`` per trace: bin means over x for display (the first segment of a bin names it)."""
+def _display_points(x: np.ndarray, ys: list[np.ndarray], max_points: int):
+    """At most ``max_points`` per trace: bin means over x for display. Returns x, ys and, per point, the row
+    position that names it (the first segment of its bin)."""
     n = len(x)
     if n <= max_points:
-        return x, ys, labels, hover
+        return x, ys, np.arange(n)
     edges = np.linspace(np.nanmin(x), np.nanmax(x) + 1e-9, max_points + 1)
     idx = np.clip(np.searchsorted(edges, x, side="right") - 1, 0, max_points - 1)
     counts = np.bincount(idx, minlength=max_points).astype(float)
@@ -124,8 +125,7 @@ def _display_points(x: np.ndarray, ys: list[np.ndarray], labels: np.ndarray, hov
     yb = [
         (np.bincount(idx, weights=np.nan_to_num(y), minlength=max_points) / np.where(keep, counts, 1))[keep] for y in ys
     ]
-    rows = first[keep]
-    return xb, yb, labels[rows], [hover[r] for r in rows]
+    return xb, yb, first[keep]
 
 
 def emotion_timeline(
@@ -152,7 +152,6 @@ def emotion_timeline(
         return _empty(title, "No segments to show: pick a file and at least one emotion.")
     data = df.sort_values(["begin", "segment"] if "begin" in df.columns else ["segment"], kind="stable")
     x, xlabel = time_axis(data)
-    hover = _hover_text(data)
     spans = _span_strokes(data) if xlabel == "time (s)" and len(data) <= 500 else None
     ys = []
     for emo in emotions:
@@ -160,7 +159,9 @@ def emotion_timeline(
         if smooth > 1:
             y = y.rolling(smooth, center=True, min_periods=1).mean()
         ys.append(y.to_numpy(dtype=float))
-    xd, yd, labels, hover_d = _display_points(x.to_numpy(dtype=float), ys, data.index.to_numpy(), hover, max_points)
+    xd, yd, rows = _display_points(x.to_numpy(dtype=float), ys, max_points)
+    labels = data.index.to_numpy()[rows]
+    hover_d = _hover_text(data.iloc[rows])  # only for the points drawn
     trace = go.Scattergl if len(xd) * len(emotions) > WEBGL_THRESHOLD else go.Scatter
     fig = go.Figure()
     for i, emo in enumerate(emotions):
@@ -174,8 +175,11 @@ def emotion_timeline(
                 line={"color": color, "width": 2},
                 marker={"size": 5},
                 legendgroup=emo,
-                text=hover_d,
-                hovertemplate="%{text}<br>" + emo + ": %{y:.3f}<extra></extra>",
+                # long results: the text and top-3 ride on the first trace only (the figure stays small)
+                text=hover_d if i == 0 or len(xd) * len(emotions) <= 5000 else None,
+                hovertemplate=("%{text}<br>" if i == 0 or len(xd) * len(emotions) <= 5000 else "")
+                + emo
+                + ": %{y:.3f}<extra></extra>",
                 customdata=labels,  # the frame's row label: a click on a point names its segment
             )
         )

@@ -29,6 +29,33 @@ function drawPlayhead(st, t) {
   }
 }
 
+function drawSelection(st) {
+  // the selected segment shaded on each chart: drawn here so that selecting a segment never rebuilds a figure
+  const sel = st.data.selected;
+  for (const key of st.data.charts || []) {
+    const gd = findPlot(key);
+    if (!gd || !gd._fullLayout || !gd._fullLayout.xaxis) continue;
+    let band = gd.querySelector(":scope > .emolens-selband");
+    if (!band) {
+      band = document.createElement("div");
+      band.className = "emolens-selband";
+      gd.appendChild(band);
+    }
+    if (!sel || sel.begin == null) { band.style.display = "none"; continue; }
+    const xa = gd._fullLayout.xaxis;
+    const size = gd._fullLayout._size;
+    const x0 = xa._offset + xa.l2p(sel.begin);
+    const x1 = Math.max(x0 + 3, xa._offset + xa.l2p(sel.end ?? sel.begin));
+    const lo = Math.max(x0, xa._offset), hi = Math.min(x1, xa._offset + xa._length);
+    band.style.display = hi > lo ? "block" : "none";
+    band.style.left = `${lo}px`;
+    band.style.width = `${hi - lo}px`;
+    band.style.top = `${size.t}px`;
+    band.style.height = `${size.h}px`;
+    band.dataset.begin = String(sel.begin);
+  }
+}
+
 function markWord(st, t) {
   const root = document.querySelector("[data-testid='emolens-transcript']");
   if (!root) return;
@@ -59,6 +86,7 @@ function markWord(st, t) {
 }
 
 function tick(st) {
+  drawSelection(st);
   const m = st.media;
   if (!m) return;
   const t = m.currentTime;
@@ -180,7 +208,7 @@ export default function (component) {
   requestAnimationFrame(() => tick(st));
   // reruns redraw the charts and the transcript: keep the playhead and the word mark in place while paused too
   clearInterval(st.timer);
-  st.timer = setInterval(() => st.media && st.media.paused && tick(st), 500);
+  st.timer = setInterval(() => (!st.media || st.media.paused) && tick(st), 500);
 
   const onKey = (e) => {
     const t = e.target;

@@ -111,8 +111,11 @@ def test_segment_card_keyboard_and_synced_playback(app_server, page, artifacts_d
     assert "Segment 3 of" in text, text
     begin = float(text.split(" · ")[1].split("–")[0])
     # the selected segment is shaded in the charts and outlined in the transcript
-    shapes = page.eval_on_selector(".st-key-explore_timeline .js-plotly-plot", "e => e.layout.shapes.map(s => s.x0)")
-    assert any(abs(x - begin) < 1e-6 for x in shapes), shapes
+    page.wait_for_function(
+        "(b) => Array.from(document.querySelectorAll('.emolens-selband')).filter("
+        "e => e.style.display === 'block' && Math.abs(parseFloat(e.dataset.begin) - b) < 0.006).length === 2",
+        arg=begin,
+    )
     assert page.locator("span.emolens-selected[data-i='2']").count() == 1
 
     page.keyboard.press("Space")  # plays the segment, then pauses at its end

@@ -1,0 +1,211 @@
+"""Benchmark: the Explore page in real Chromium (Playwright + Debian's chromium) on a one-hour word-level result.
+
+Figures (seconds, median of --repeat fresh browser tabs):
+- open: a shared Explore URL in a fresh tab -> the first chart drawn (and -> both top charts drawn);
+- switch model: language -> prosody, until the timeline shows the new model;
+- switch result: one one-hour result -> another, until the timeline shows the new one.
+The same figures for a 300-word result, measured in the same run, give the ratio (hour / small): the page's cost
+that grows with the result's size. The first visit after the server starts (imports, first script run) is
+reported apart. Runs under the bench lock (/tmp/emolens-bench.lock) so two benchmarks never overlap.
+
+Run: .venv/bin/python bench/dashboard.py [--words 10000] [--repeat 3]
+"""
+
+from __future__ import annotations
+
+import argparse
+import fcntl
+import os
+import shutil
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--disable-dev-shm-usage",
+]
+EMOTIONS = "Joy,Calmness,Interest,Boredom,Anger"
+#: A chart is drawn once plotly has laid it out and rendered its traces.
+DRAWN = """(n) => {
+  const plots = Array.from(document.querySelectorAll('.js-plotly-plot'));
+  return plots.filter(p => p._fullData && p._fullData.length && p.querySelector('.main-svg')).length >= n;
+}"""
+IDLE = "() => !document.querySelector('[data-testid=\"stStatusWidget\"]')"
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def start_app(data_dir: Path) -> tuple[subprocess.Popen, str]:
+    """The real dashboard on a free loopback port (as the e2e fixture starts it)."""
+    import httpx
+
+    port = free_port()
+    env = {
+        **os.environ,
+        "EMOLENS_DATA_DIR": str(data_dir),
+        "EMOLENS_SEED_SAMPLES": "false",
+        "STREAMLIT_BROWSER_GATHER_USAGE_STATS": "false",
+        "HF_HUB_OFFLINE": "1",
+        "PYTHONPATH": str(ROOT),
+    }
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "streamlit",
+            "run",
+            str(ROOT / "app.py"),
+            "--server.headless",
+            "true",
+            "--server.port",
+            str(port),
+            "--server.address",
+            "127.0.0.1",
+            "--server.fileWatcherType",
+            "none",
+            "--browser.gatherUsageStats",
+            "false",
+        ],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        try:
+            if httpx.get(f"{url}/_stcore/health", timeout=1).status_code == 200:
+                return proc, url
+        except httpx.HTTPError:
+            time.sleep(0.3)
+    proc.kill()
+    raise SystemExit("streamlit did not start")
+
+
+def open_explore(browser, url: str, rid: str) -> dict[str, float]:
+    """A fresh tab on a shared Explore URL: seconds to the first chart drawn and to both top charts drawn."""
+    context = browser.new_context(viewport={"width": 1400, "height": 1000})
+    page = context.new_page()
+    page.set_default_timeout(120_000)
+    t0 = time.perf_counter()
+    page.goto(f"{url}/explore?result={rid}&model=language&emotions={EMOTIONS}")
+    page.get_by_role("heading", name="Explore").wait_for()
+    shell = time.perf_counter() - t0  # the app shell and the page's first element: the floor of any page
+    page.wait_for_function(DRAWN, arg=1, polling=50)
+    first = time.perf_counter() - t0
+    page.wait_for_function(DRAWN, arg=2, polling=50)
+    both = time.perf_counter() - t0
+    page.wait_for_function(IDLE)
+    return {"shell_s": shell, "first_chart_s": first, "top_charts_s": both, "page": page, "context": context}
+
+
+def switch(page, label: str, option: str, url_part: str) -> float:
+    """Pick ``option`` in the selectbox labelled ``label``; seconds until the URL names ``url_part`` and the timeline
+    is drawn again with new data."""
+    page.get_by_label(label, exact=True).click()
+    page.evaluate(
+        "() => { const p = document.querySelector('.st-key-explore_timeline .js-plotly-plot');"
+        " window.__before = p && p._fullData; }"
+    )
+    t0 = time.perf_counter()
+    page.get_by_role("option", name=option).first.click()
+    page.wait_for_function(
+        """(s) => { const p = document.querySelector('.st-key-explore_timeline .js-plotly-plot');
+                    return window.location.search.includes(s) && p && p._fullData && p._fullData.length
+                           && p._fullData !== window.__before && p.querySelector('.main-svg'); }""",
+        arg=url_part,
+        polling=50,
+    )
+    took = time.perf_counter() - t0
+    page.wait_for_function(IDLE)
+    return took
+
+
+def measure(browser, url: str, rid: str, other_name: str, other_id: str) -> dict[str, float]:
+    """One fresh-tab round: open, switch model (language -> prosody), switch result."""
+    got = open_explore(browser, url, rid)
+    page = got.pop("page")
+    context = got.pop("context")
+    got["switch_model_s"] = switch(page, "Model", "prosody", "model=prosody")
+    page.wait_for_function(DRAWN, arg=2)
+    got["switch_result_s"] = switch(page, "Result", other_name, f"result={other_id}")
+    context.close()
+    return got
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--words", type=int, default=10_000)
+    ap.add_argument("--repeat", type=int, default=3)
+    args = ap.parse_args()
+    from playwright.sync_api import sync_playwright
+
+    from emolens import synth
+    from emolens.store import Store
+
+    exe = shutil.which("chromium") or shutil.which("chromium-browser")
+    if not exe:
+        raise SystemExit("Debian's chromium is not installed")
+    with open("/tmp/emolens-bench.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        with tempfile.TemporaryDirectory() as tmp:
+            store = Store(Path(tmp) / "data")
+            hour_a = store.add_result("hour A", synth.word_level_result(args.words, seed=1))
+            hour_b = store.add_result("hour B", synth.word_level_result(args.words, seed=2))
+            small_a = store.add_result("small A", synth.word_level_result(300, seed=3))
+            small_b = store.add_result("small B", synth.word_level_result(300, seed=4))
+            proc, url = start_app(Path(tmp) / "data")
+            try:
+                with sync_playwright() as p:
+                    browser = p.chromium.launch(executable_path=exe, args=CHROMIUM_ARGS, headless=True)
+                    t0 = time.perf_counter()
+                    cold = open_explore(browser, url, hour_a)
+                    cold["context"].close()
+                    cold_s = time.perf_counter() - t0
+                    rows = {"hour": [], "small": []}
+                    for _ in range(args.repeat):
+                        rows["small"].append(measure(browser, url, small_a, "small B", small_b))
+                        rows["hour"].append(measure(browser, url, hour_a, "hour B", hour_b))
+                    browser.close()
+            finally:
+                proc.terminate()
+                proc.wait(timeout=10)
+    load = os.getloadavg()
+    print(
+        f"Explore in Chromium, {args.words}-word result (one hour) vs 300 words, median of {args.repeat}; "
+        f"load {load[0]:.2f} {load[1]:.2f} {load[2]:.2f} on {os.cpu_count()} CPUs"
+    )
+    print(
+        f"first visit after server start (hour, first chart): {cold['first_chart_s']:.2f} s "
+        f"(whole cold open {cold_s:.2f} s)"
+    )
+    goals = {"shell_s": None, "first_chart_s": 3.0, "top_charts_s": None, "switch_model_s": 1.0, "switch_result_s": 1.0}
+    for key, goal in goals.items():
+        hour = statistics.median(r[key] for r in rows["hour"])
+        small = statistics.median(r[key] for r in rows["small"])
+        note = f" (goal <= {goal:g} s)" if goal else ""
+        print(f"{key:16s} hour {hour:6.2f} s · small {small:6.2f} s · ratio {hour / small:5.2f}x{note}")
+
+
+if __name__ == "__main__":
+    main()
