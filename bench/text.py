@@ -3,7 +3,7 @@ and the ratio to the sentence encoder's bare forward pass measured in the same r
 encoder on length-sorted padded batches of 64 (how it ran before: faster to write, but its dynamic quantisation
 scales, hence scores, depended on the batch) and prints how far that moves an embedding, for reference.
 
-    python bench/text.py [--n 1000] [--threads 2]
+    python bench/text.py [--n 1000] [--threads 2] [--e2e-n 5000]   (under flock /tmp/emolens-bench.lock)
 
 Texts are GoEmotions dev comments when ../shared/datasets is present (else built-in sentences repeated with
 numbers so that none are duplicates: the engine deduplicates, which would flatter the figures).
@@ -96,6 +96,7 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--n", type=int, default=1000)
     ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--e2e-n", type=int, default=5000, help="texts for the end-to-end CLI vs in-process comparison")
     args = ap.parse_args()
     os.environ["EMOLENS_THREADS"] = str(args.threads)
     os.environ["OMP_NUM_THREADS"] = str(args.threads)
@@ -106,6 +107,7 @@ def main() -> None:
     cpu = next((line.split(":", 1)[1].strip() for line in open("/proc/cpuinfo") if line.startswith("model name")),
                platform.processor()) if Path("/proc/cpuinfo").exists() else platform.processor()
     print(f"machine: {cpu}; {os.cpu_count()} cpus visible; {args.threads} threads; python {platform.python_version()}")
+    print("load average at start: " + " ".join(f"{x:.2f}" for x in os.getloadavg()))
     print(f"texts: {len(items)} (mean {sum(map(len, items)) / len(items):.0f} chars)")
     print(f"cold start, language (emotions+sentiment+toxicity), fresh process: {cold_start(False):.2f} s")
     print(f"cold start, language + ner, fresh process: {cold_start(True):.2f} s")
@@ -130,6 +132,35 @@ def main() -> None:
     print(f"language emotions only: {emo_only:.0f} texts/s (ratio to baseline {emo_only / base:.2f})")
     print(f"language emotions+sentiment+toxicity: {lang:.0f} texts/s (ratio to baseline {lang / base:.2f})")
     print(f"ner (entities + beam confidence + sentence emotions): {ner:.0f} texts/s (ratio {ner / base:.2f})")
+    end_to_end(args.e2e_n, args.threads)
+
+
+def end_to_end(n: int, threads: int) -> None:
+    """``emolens measure --text-lines`` (whole process: start-up, models, validation, JSON written) vs the
+    in-process engine on the same texts, language with emotions + sentiment + toxicity, sentence granularity."""
+    import tempfile
+
+    from emolens import hume
+    from emolens.engine import text
+
+    items = [t.replace("\n", " ") for t in texts(n) if t.strip()]
+    tmp = Path(tempfile.mkdtemp())
+    (tmp / "texts.txt").write_text("\n".join(items) + "\n", encoding="utf-8")
+    request = {"models": {"language": {"granularity": "sentence", "sentiment": {}, "toxicity": {}}}}
+    engine = rate(lambda x: text.predict_arrays(x, sentiment=True, toxicity=True), items)
+    in_process = rate(lambda x: hume.measure_text(x, request), items)
+    cmd = [sys.executable, "-m", "emolens", "measure", "--text-lines", str(tmp / "texts.txt"), "--models",
+           "language", "--granularity", "sentence", "--sentiment", "--toxicity", "--no-progress",
+           "-o", str(tmp / "out.json")]
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "EMOLENS_THREADS": str(threads)}
+    t = time.perf_counter()
+    subprocess.run(cmd, check=True, cwd=ROOT, env=env)
+    cli = len(items) / (time.perf_counter() - t)
+    print(f"end to end, {len(items)} texts, sentence granularity, emotions+sentiment+toxicity:")
+    print(f"  in-process engine (text.predict_arrays, models warm): {engine:.0f} texts/s")
+    print(f"  in-process hume.measure_text (engine + Hume JSON dicts): {in_process:.0f} texts/s")
+    print(f"  emolens measure --text-lines, whole process (start-up, validation, JSON file): {cli:.0f} texts/s")
+    print(f"  ratio CLI / in-process engine: {cli / engine:.2f}x (goal >= 0.8x and >= 500 texts/s)")
 
 
 if __name__ == "__main__":

@@ -169,7 +169,9 @@ def measure_audio(
                     from emolens.engine.text import language_output
 
                     segs = segment_words(lw, lang.granularity)
-                    out = language_output(segs, sentiment=lang.sentiment, toxicity=lang.toxicity)
+                    # word-level sentiment is the word's in its sentence (see text.sentence_contexts)
+                    ctx = segment_words(lw, "sentence") if lang.sentiment and lang.granularity == "word" else None
+                    out = language_output(segs, sentiment=lang.sentiment, toxicity=lang.toxicity, contexts=ctx)
                 else:
                     out = ModelOutput(LANGUAGE_EMOTIONS)
                 out.metadata = dict(meta)
@@ -220,7 +222,7 @@ def measure_texts(texts: Sequence[str], options: TextOptions, progress: Progress
     A text that cannot be measured (too long, no ``Name:`` turns for conversational_turn) gets ``failed`` and its
     reason in ``errors``; the others are measured together (segment texts are deduplicated across texts).
     """
-    from emolens.engine.text import check_text, ner_outputs, predict_arrays, scored_segments
+    from emolens.engine.text import check_text, ner_outputs, predict_arrays, scored_segments, sentence_contexts
     from emolens.engine.textseg import segment_text
 
     if isinstance(texts, str):
@@ -244,8 +246,20 @@ def measure_texts(texts: Sequence[str], options: TextOptions, progress: Progress
     report(0.05, "segmenting")
     if lang is not None:
         flat = [(i, s) for i, segs in enumerate(segs_all) if segs for s in segs]
+        contexts = None
+        if lang.sentiment and lang.granularity == "word":  # word-level sentiment: the word in its sentence
+            contexts = []
+            for i, segs in enumerate(segs_all):
+                if segs:
+                    sents = segment_text(texts[i], "sentence", identify_speakers=lang.identify_speakers)
+                    contexts += sentence_contexts(segs, sents)
         emo, sent, tox = (
-            predict_arrays([s.text or "" for _, s in flat], sentiment=lang.sentiment, toxicity=lang.toxicity)
+            predict_arrays(
+                [s.text or "" for _, s in flat],
+                sentiment=lang.sentiment,
+                toxicity=lang.toxicity,
+                sentiment_texts=contexts,
+            )
             if flat
             else (np.zeros((0, 53)), None, None)
         )

@@ -1,13 +1,20 @@
 """Sentiment as a distribution over Hume's nine levels "1" (most negative) .. "9" (most positive).
 
-A multinomial logistic regression over [MiniLM sentence embedding (384) | VADER neg, neu, pos, compound (4)],
-trained on Stanford Sentiment Treebank sentences whose continuous positivity (0..1) is binned into nine equal
-bins (``emolens.train.sentiment``). VADER (MIT, Hutto & Gilbert 2014) adds lexicon knowledge of negation,
-intensifiers, emoticons and capitals that SST's movie-review sentences cover poorly.
+Model v2 (``emolens.train.sentiment``; card in docs/models.md), trained on the Stanford Sentiment Treebank's
+~159k labelled phrases and its sentences' continuous scores:
+
+- a TF-IDF logistic regression over negation-aware word 1-2 grams (:func:`ngrams`), 5 SST classes;
+- an MLP over the MiniLM sentence embedding the emotion model already computes (no extra encoder pass), 5 classes;
+- their log-probabilities blended, then mapped to the 9 levels by a multinomial calibration fitted on held-out
+  training sentences' continuous scores.
+
+Inference is numpy only, float64, one row per text with no batch statistics: a text's distribution does not
+depend on the other texts of a call.
 """
 
 from __future__ import annotations
 
+import re
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -18,39 +25,49 @@ from emolens.errors import EngineError
 
 WEIGHTS = Path(__file__).resolve().parents[1] / "weights" / "language" / "sentiment.npz"
 
+# "isn't" -> is, n't (as SST's "is n't"); "can't" -> ca, n't (SST: "ca n't"); clitics 's 're 've kept; ! and ?.
+_TOKEN_RE = re.compile(r"\w+(?=n't)|n't|'\w+|\w+|[!?]")
+
+
+def ngrams(text: str) -> list[str]:
+    """Lower-cased negation-aware word tokens and their bigrams (the TF-IDF analyzer, at training and run time)."""
+    toks = _TOKEN_RE.findall(text.lower().replace("\u2019", "'"))
+    return toks + [f"{a} {b}" for a, b in zip(toks, toks[1:], strict=False)]
+
 
 @lru_cache(maxsize=1)
-def _vader() -> Any:
-    try:
-        from vaderSentiment.vaderSentiment import SentimentIntensityAnalyzer
-    except ImportError as e:  # pragma: no cover - dependency missing
-        raise EngineError("sentiment needs VADER: pip install vaderSentiment") from e
-    return SentimentIntensityAnalyzer()
+def _model() -> dict[str, Any]:
+    from emolens.engine.language import TfidfBlock
 
-
-@lru_cache(maxsize=1)
-def _weights() -> tuple[np.ndarray, np.ndarray]:
     if not WEIGHTS.exists():
         raise EngineError(f"missing {WEIGHTS}: run python -m emolens.train.sentiment")
     with np.load(WEIGHTS) as z:
-        return z["w"].astype(np.float64), z["b"].astype(np.float64)  # float64: see language._emotion_model
+        m = {k: z[k] for k in z.files}
+    if "tfidf_vocab" not in m:
+        raise EngineError(f"{WEIGHTS} is the old sentiment model: run python -m emolens.train.sentiment")
+    m["block"] = TfidfBlock(str(m.pop("tfidf_vocab")).split("\n"), m.pop("tfidf_idf"), ngrams)
+    # float64 throughout: see language._emotion_model (BLAS summation order must not move the 6th decimal)
+    for k in ("tfidf_w", "tfidf_b", "mlp_w1", "mlp_b1", "mlp_w2", "mlp_b2", "cal_w", "cal_b"):
+        m[k] = m[k].astype(np.float64)
+    m["blend"] = float(m["blend"])
+    return m
 
 
-def vader_features(texts: list[str]) -> np.ndarray:
-    """(n, 4) VADER polarity scores: neg, neu, pos, compound."""
-    sia = _vader()
-    out = np.zeros((len(texts), 4), dtype=np.float32)
-    for i, t in enumerate(texts):
-        s = sia.polarity_scores(t[:5000])  # VADER is quadratic-ish in length; the head carries the polarity
-        out[i] = (s["neg"], s["neu"], s["pos"], s["compound"])
-    return out
+def _log_softmax(z: np.ndarray) -> np.ndarray:
+    z = z - z.max(axis=1, keepdims=True)
+    return z - np.log(np.exp(z).sum(axis=1, keepdims=True))
 
 
 def predict_sentiment(texts: list[str], embeddings: np.ndarray) -> np.ndarray:
     """(n, 9) probabilities over levels 1..9 from texts and their MiniLM embeddings (see language.encode)."""
-    w, b = _weights()
-    x = np.concatenate([embeddings.astype(np.float64), vader_features(texts)], axis=1)
-    z = x @ w + b
-    z -= z.max(axis=1, keepdims=True)
-    p = np.exp(z)
-    return p / p.sum(axis=1, keepdims=True)
+    from emolens.engine.language import sparse_dot
+
+    m = _model()
+    if not texts:
+        return np.zeros((0, 9))
+    lt = _log_softmax(sparse_dot(m["block"].rows(texts), m["tfidf_w"]) + m["tfidf_b"])
+    hidden = np.maximum(embeddings.astype(np.float64) @ m["mlp_w1"] + m["mlp_b1"], 0.0)
+    lm = _log_softmax(hidden @ m["mlp_w2"] + m["mlp_b2"])
+    a = m["blend"]
+    z = (a * lt + (1 - a) * lm) @ m["cal_w"] + m["cal_b"]
+    return np.exp(_log_softmax(z))

@@ -22,9 +22,13 @@ MAX_TEXT_CHARS = 1_000_000
 
 
 def predict_arrays(
-    texts: list[str], *, sentiment: bool, toxicity: bool
+    texts: list[str], *, sentiment: bool, toxicity: bool, sentiment_texts: list[str] | None = None
 ) -> tuple[np.ndarray, np.ndarray | None, np.ndarray | None]:
-    """Emotions (n, 53), sentiment (n, 9) or None, toxicity (n, 6) or None for ``texts``, deduplicated."""
+    """Emotions (n, 53), sentiment (n, 9) or None, toxicity (n, 6) or None for ``texts``, deduplicated.
+
+    ``sentiment_texts`` (one per text) scores sentiment on other texts than the emotions, e.g. each word's
+    sentence for word-level segments (see :func:`sentence_contexts`).
+    """
     from emolens.engine import language
 
     uniq: dict[str, int] = {}
@@ -36,12 +40,40 @@ def predict_arrays(
     if sentiment:
         from emolens.engine.sentiment import predict_sentiment
 
-        sent = predict_sentiment(clean, emb)[pos]
+        if sentiment_texts is None:
+            sent = predict_sentiment(clean, emb)[pos]
+        else:
+            s_uniq: dict[str, int] = {}
+            s_pos = [s_uniq.setdefault(t, len(s_uniq)) for t in sentiment_texts]
+            s_clean = [language.clean_for_model(t) for t in s_uniq]
+            sent = predict_sentiment(s_clean, language.encode(s_clean))[s_pos]
     if toxicity:
         from emolens.engine.toxicity import predict_toxicity
 
         tox = predict_toxicity(clean)[pos]
     return emo, sent, tox
+
+
+def sentence_contexts(words: Sequence[Segment], sentences: Sequence[Segment]) -> list[str]:
+    """For each word segment, the text of the sentence segment holding it (by character offset), else the word.
+
+    Why: a bare word carries little sentiment ("good" in "not good at all"); word-level sentiment is that of the
+    word in its sentence. Both lists come from the same text or transcript, in order.
+    """
+    out: list[str] = []
+    j = 0
+    for w in words:
+        c = w.char_begin
+        if c is None:
+            out.append(w.text or "")
+            continue
+        while j < len(sentences) and (sentences[j].char_end or 0) <= c:
+            j += 1
+        k = j
+        if k >= len(sentences) or (sentences[k].char_begin or 0) > c:  # not in order: search all
+            k = next((i for i, s in enumerate(sentences) if (s.char_begin or 0) <= c < (s.char_end or 0)), -1)
+        out.append((sentences[k].text or w.text or "") if k >= 0 else (w.text or ""))
+    return out
 
 
 def scored_segments(
@@ -66,12 +98,23 @@ def scored_segments(
     ]
 
 
-def language_output(segments: list[Segment], *, sentiment: bool, toxicity: bool) -> ModelOutput:
-    """The ``language`` output for ``segments`` (of a text or transcript); segments without text are skipped."""
+def language_output(
+    segments: list[Segment], *, sentiment: bool, toxicity: bool, contexts: Sequence[Segment] | None = None
+) -> ModelOutput:
+    """The ``language`` output for ``segments`` (of a text or transcript); segments without text are skipped.
+
+    ``contexts``: the sentence segments of the same text, for word-level segments: sentiment then comes from the
+    word's sentence (:func:`sentence_contexts`); emotions and toxicity stay the word's own.
+    """
     segs = [s for s in segments if s.text and s.text.strip()]
     if not segs:
         return ModelOutput(LANGUAGE_EMOTIONS)
-    emo, sent, tox = predict_arrays([s.text or "" for s in segs], sentiment=sentiment, toxicity=toxicity)
+    emo, sent, tox = predict_arrays(
+        [s.text or "" for s in segs],
+        sentiment=sentiment,
+        toxicity=toxicity,
+        sentiment_texts=sentence_contexts(segs, contexts) if sentiment and contexts is not None else None,
+    )
     return ModelOutput(LANGUAGE_EMOTIONS, scored_segments(segs, emo, sent, tox))
 
 

@@ -1,29 +1,110 @@
-"""Train the 9-level sentiment model on SST sentences (continuous positivity binned into 9 equal bins).
+"""Train the 9-level sentiment model v2 on SST phrases (tree nodes, 5 classes) and sentences (continuous scores).
 
-    python -m emolens.train.sentiment [--datasets ../shared/datasets]
+    python -m emolens.train.sentiment [--datasets ../shared/datasets] [--cache /work/cache/sst]
+
+Method (details and figures in docs/models.md):
+
+1. Data. Every node of the 8,544 SST training trees carries a 0-4 label: ~159k unique labelled phrases. The
+   training trees are split once (seeded, 85/15) into A (fits the two phrase models) and B (its sentences'
+   continuous scores fit the blend and the 9-level calibration, so that the calibration sees the phrase models'
+   out-of-sample confidence). SST dev is used only for model choices and the reported figures.
+2. TF-IDF phrase model: negation-aware word 1-2 grams ("isn't" and SST's "is n't" give the same tokens),
+   sublinear tf -> multinomial logistic regression over the 5 classes, on every phrase of A.
+3. Embedding model: the shipped MiniLM sentence embedding (mean-pooled, the one the emotion model uses, so it
+   costs nothing extra at run time) -> MLP (384 -> 256 ReLU -> 5), softmax cross-entropy, on A's sentences.
+   (Also training it on ~30k encoded phrases was tried: no better on dev, and 150k single-text encoder runs
+   make the recipe take hours on 2 cores.)
+4. Blend and calibration on B: z = a * log p_tfidf + (1 - a) * log p_mlp; the 9-level distribution is
+   softmax(z @ w + b), fitted to B's continuous scores (see :func:`fit_calibration`); ``a`` chosen on dev.
+5. Both models are refitted on all training trees with the same settings (blend and calibration kept), and the
+   refit ships when dev agrees it is no worse. Every text is scored alone (no batch statistics), so scores stay
+   batch-independent. VADER (the v1 model's lexicon features) was tried as a further input: no gain on dev.
 
 Prints SST dev figures: 5-class accuracy after collapsing 9 -> 5 levels (1-2, 3-4, 5, 6-7, 8-9) against SST's
-official 5-class binning of the same continuous value, and Spearman rho of the expected level vs the value.
+official 5-class binning of the continuous value, Spearman rho of the expected level vs the value, and a
+reliability table of the 9-level probabilities.
 """
 
 from __future__ import annotations
 
 import argparse
 import csv
+import time
 from pathlib import Path
 
 import numpy as np
 
 DATASETS = Path(__file__).resolve().parents[3] / "shared" / "datasets"
 OUT = Path(__file__).resolve().parents[1] / "weights" / "language" / "sentiment.npz"
+FIGURE = Path(__file__).resolve().parents[2] / "docs" / "img" / "sentiment_calibration.svg"
 COLLAPSE = np.array([0, 0, 1, 1, 2, 3, 3, 4, 4])  # level index 0..8 -> 5 classes
+_ESCAPES = {"-LRB-": "(", "-RRB-": ")", "``": '"', "''": '"'}
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Data
+
+
+def _leaf(token: str) -> str:
+    return _ESCAPES.get(token, token).replace("\\/", "/")
+
+
+def parse_tree(line: str) -> list[tuple[int, list[str]]]:
+    """Every node of one PTB-format SST tree as (label 0..4, words), root first; a leaf may contain spaces."""
+    nodes: list[tuple[int, list[str]] | None] = []
+    pos = 0
+
+    def node() -> list[str]:
+        nonlocal pos
+        pos += 1  # "("
+        space = line.index(" ", pos)
+        label = int(line[pos:space])
+        pos = space + 1
+        idx = len(nodes)
+        nodes.append(None)
+        words: list[str] = []
+        if line[pos] == "(":
+            while line[pos] == "(":
+                words += node()
+                while line[pos] == " ":
+                    pos += 1
+        else:
+            end = line.index(")", pos)
+            words = [_leaf(line[pos:end])]
+            pos = end
+        pos += 1  # ")"
+        nodes[idx] = (label, words)
+        return words
+
+    node()
+    return [n for n in nodes if n is not None]
+
+
+def load_trees(split: str, root: Path = DATASETS) -> list[list[tuple[int, list[str]]]]:
+    """Parsed SST trees of a split (train or dev)."""
+    with open(root / "sst" / "trees" / f"{split}.txt", encoding="utf-8") as f:
+        return [parse_tree(line.strip()) for line in f if line.strip()]
 
 
 def load_sst(split: str, root: Path = DATASETS) -> tuple[list[str], np.ndarray]:
     """Sentences and continuous positivity values (0..1) of an SST split."""
     with open(root / "sst" / "sentence_level_continuous" / f"SSTB_{split}.csv", encoding="utf-8") as f:
         rows = list(csv.DictReader(f))
-    return [r["sentence"] for r in rows], np.array([float(r["values"]) for r in rows])
+    return [r["sentence"].replace("\\/", "/") for r in rows], np.array([float(r["values"]) for r in rows])
+
+
+def split_trees(n: int, seed: int = 0, share_b: float = 0.15) -> np.ndarray:
+    """Boolean mask: which training trees form part B (blend + calibration)."""
+    return np.random.default_rng(seed).random(n) < share_b
+
+
+def phrases_of(trees: list[list[tuple[int, list[str]]]]) -> dict[str, int]:
+    """Unique phrase text -> label over every node of ``trees`` (a phrase has one label in SST)."""
+    out: dict[str, int] = {}
+    for tree in trees:
+        for label, words in tree:
+            out.setdefault(" ".join(words), label)
+    return out
 
 
 def levels(v: np.ndarray) -> np.ndarray:
@@ -37,7 +118,7 @@ def sst5(v: np.ndarray) -> np.ndarray:
 
 
 def evaluate(p: np.ndarray, v: np.ndarray) -> tuple[float, float]:
-    """(5-class accuracy, Spearman rho of expected level vs value)."""
+    """(5-class accuracy, Spearman rho of expected level vs value) of 9-level distributions ``p``."""
     from scipy.stats import spearmanr
 
     p5 = np.zeros((len(p), 5))
@@ -47,46 +128,292 @@ def evaluate(p: np.ndarray, v: np.ndarray) -> tuple[float, float]:
     return acc, float(spearmanr(ev, v).statistic)
 
 
+def reliability(p: np.ndarray, v: np.ndarray, bins: int = 10) -> list[tuple[float, float, int]]:
+    """Pooled over the 9 levels: (mean predicted probability, observed frequency, count) per probability bin."""
+    onehot = np.eye(9)[levels(v)]
+    flat_p, flat_y = p.reshape(-1), onehot.reshape(-1)
+    edges = np.linspace(0, 1, bins + 1)
+    idx = np.minimum(np.searchsorted(edges, flat_p, side="right") - 1, bins - 1)
+    out = []
+    for b in range(bins):
+        m = idx == b
+        if m.any():
+            out.append((float(flat_p[m].mean()), float(flat_y[m].mean()), int(m.sum())))
+    return out
+
+
+def expected_vs_value(p: np.ndarray, v: np.ndarray, bins: int = 9) -> list[tuple[float, float, float, int]]:
+    """Per expected-level bin (width 8/bins from 1 to 9): (mean expected level, mean 1 + 8 * value, sd, count)."""
+    ev = p @ np.arange(1, 10)
+    target = 1 + 8 * v
+    edges = np.linspace(1, 9, bins + 1)
+    idx = np.minimum(np.searchsorted(edges, ev, side="right") - 1, bins - 1)
+    out = []
+    for b in range(bins):
+        m = idx == b
+        if m.any():
+            out.append((float(ev[m].mean()), float(target[m].mean()), float(target[m].std()), int(m.sum())))
+    return out
+
+
+def _svg_panel(
+    x0: float, title: str, xlabel: str, ylabel: str, lo: float, hi: float, points: list[tuple[float, float, int]]
+) -> str:
+    """One square scatter panel (points sized by count) with the diagonal, as SVG elements."""
+    size, pad = 300.0, 45.0
+
+    def sx(v: float) -> float:
+        return x0 + pad + (v - lo) / (hi - lo) * size
+
+    def sy(v: float) -> float:
+        return pad + size - (v - lo) / (hi - lo) * size
+
+    parts = [
+        f'<rect x="{x0 + pad}" y="{pad}" width="{size}" height="{size}" fill="none" stroke="#999"/>',
+        f'<line x1="{sx(lo)}" y1="{sy(lo)}" x2="{sx(hi)}" y2="{sy(hi)}" stroke="#bbb" stroke-dasharray="4 3"/>',
+        f'<text x="{x0 + pad + size / 2}" y="{pad - 12}" text-anchor="middle" font-size="13">{title}</text>',
+        f'<text x="{x0 + pad + size / 2}" y="{pad + size + 34}" text-anchor="middle" font-size="11">{xlabel}</text>',
+        f'<text x="{x0 + 12}" y="{pad + size / 2}" text-anchor="middle" font-size="11" '
+        f'transform="rotate(-90 {x0 + 12} {pad + size / 2})">{ylabel}</text>',
+    ]
+    for t in np.linspace(lo, hi, 5):
+        parts.append(f'<text x="{sx(t)}" y="{pad + size + 15}" text-anchor="middle" font-size="10">{t:g}</text>')
+        parts.append(f'<text x="{x0 + pad - 5}" y="{sy(t) + 3}" text-anchor="end" font-size="10">{t:g}</text>')
+    total = max(sum(c for _, _, c in points), 1)
+    line = " ".join(f"{sx(a):.1f},{sy(b):.1f}" for a, b, _ in points)
+    parts.append(f'<polyline points="{line}" fill="none" stroke="#3b6fb6" stroke-width="1.5"/>')
+    for a, b, c in points:
+        r = 2.5 + 9 * (c / total) ** 0.5
+        parts.append(f'<circle cx="{sx(a):.1f}" cy="{sy(b):.1f}" r="{r:.1f}" fill="#3b6fb6" fill-opacity="0.6"/>')
+    return "\n".join(parts)
+
+
+def write_figure(p: np.ndarray, v: np.ndarray, path: Path) -> None:
+    """SVG: reliability diagram (pooled over levels) and expected level vs the human rating, SST dev."""
+    rel = [(a, b, c) for a, b, c in reliability(p, v)]
+    ev = [(a, b, c) for a, b, _, c in expected_vs_value(p, v)]
+    body = _svg_panel(
+        0, "Reliability of the 9 level probabilities", "predicted probability", "observed frequency", 0.0, 1.0, rel
+    )
+    body += "\n" + _svg_panel(
+        400, "Expected level vs human rating", "expected level (binned)", "mean of 1 + 8 x SST value", 1.0, 9.0, ev
+    )
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(
+        '<svg xmlns="http://www.w3.org/2000/svg" width="800" height="400" font-family="sans-serif">\n'
+        '<rect width="800" height="400" fill="white"/>\n' + body + "\n</svg>\n",
+        encoding="utf-8",
+    )
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Training
+
+
+def _log_softmax(z: np.ndarray) -> np.ndarray:
+    z = z - z.max(axis=1, keepdims=True)
+    return z - np.log(np.exp(z).sum(axis=1, keepdims=True))
+
+
+def fit_mlp(
+    x: np.ndarray, y: np.ndarray, hidden: int = 256, epochs: int = 8, seed: int = 0, weight_decay: float = 1e-4
+) -> dict[str, np.ndarray]:
+    """Softmax MLP (d -> hidden ReLU -> 5) with torch (training only); returns numpy weights."""
+    import torch
+
+    torch.manual_seed(seed)
+    torch.set_num_threads(1)
+    xt = torch.tensor(x, dtype=torch.float32)
+    yt = torch.tensor(y, dtype=torch.long)
+    net = torch.nn.Sequential(
+        torch.nn.Linear(x.shape[1], hidden), torch.nn.ReLU(), torch.nn.Dropout(0.2), torch.nn.Linear(hidden, 5)
+    )
+    opt = torch.optim.AdamW(net.parameters(), lr=2e-3, weight_decay=weight_decay)
+    steps = epochs * ((len(x) + 255) // 256)
+    sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=2e-3, total_steps=steps)
+    gen = torch.Generator().manual_seed(seed)
+    net.train()
+    for _ in range(epochs):
+        perm = torch.randperm(len(x), generator=gen)
+        for s in range(0, len(x), 256):
+            idx = perm[s : s + 256]
+            loss = torch.nn.functional.cross_entropy(net(xt[idx]), yt[idx])
+            opt.zero_grad()
+            loss.backward()
+            opt.step()
+            sched.step()
+    net.eval()
+    return {
+        "mlp_w1": net[0].weight.detach().numpy().T.copy(),
+        "mlp_b1": net[0].bias.detach().numpy().copy(),
+        "mlp_w2": net[3].weight.detach().numpy().T.copy(),
+        "mlp_b2": net[3].bias.detach().numpy().copy(),
+    }
+
+
+def mlp_logp(w: dict[str, np.ndarray], x: np.ndarray) -> np.ndarray:
+    h = np.maximum(x.astype(np.float64) @ w["mlp_w1"].astype(np.float64) + w["mlp_b1"], 0.0)
+    return _log_softmax(h @ w["mlp_w2"].astype(np.float64) + w["mlp_b2"])
+
+
+def fit_calibration(z: np.ndarray, v: np.ndarray, lam: float = 3.0, l2: float = 1e-2) -> tuple[np.ndarray, np.ndarray]:
+    """Map blended log-probabilities z (n, 5) to 9 levels: softmax(z @ w + b), w (5, 9), b (9,).
+
+    Fitted by L-BFGS on NLL(9 equal-width levels of the continuous score) + ``lam`` * NLL(SST's 5 classes of the
+    collapsed distribution) + ``l2`` * |w|^2. Why both: the 9 levels alone give a calibrated distribution whose
+    collapse ([1-2], [3-4], 5, [6-7], [8-9]) loses the 5-class decision (level 5 is narrower than SST's neutral
+    class), the 5-class term alone would not constrain the split inside each pair of levels.
+    """
+    from scipy.optimize import minimize
+
+    y9, y5 = levels(v), sst5(v)
+    n, d = z.shape
+    x = np.hstack([z, np.ones((n, 1))])
+    g = np.zeros((9, 5))
+    g[np.arange(9), COLLAPSE] = 1
+    rows = np.arange(n)
+
+    def loss(theta: np.ndarray) -> tuple[float, np.ndarray]:
+        w = theta.reshape(d + 1, 9)
+        lp = _log_softmax(x @ w)
+        p = np.exp(lp)
+        p5 = p @ g
+        value = -lp[rows, y9].mean() - lam * np.log(p5[rows, y5] + 1e-300).mean() + l2 * float((w[:-1] ** 2).sum())
+        d9 = p.copy()
+        d9[rows, y9] -= 1
+        d5 = p - p * g[:, y5].T / p5[rows, y5][:, None]
+        grad = x.T @ (d9 + lam * d5) / n
+        grad[:-1] += 2 * l2 * w[:-1]
+        return value, grad.ravel()
+
+    res = minimize(loss, np.zeros((d + 1) * 9), jac=True, method="L-BFGS-B", options={"maxiter": 5000})
+    w = res.x.reshape(d + 1, 9)
+    return w[:-1], w[-1]
+
+
+def _cached_embeddings(cache: Path | None, name: str, texts: list[str]) -> np.ndarray:
+    """Mean-pooled MiniLM embeddings of ``texts``, from ``cache/name.npz`` when present (see ``--cache``)."""
+    from emolens.engine import language
+
+    if cache is not None and (cache / f"{name}.npz").exists():
+        with np.load(cache / f"{name}.npz") as z:
+            emb = z["mean"].astype(np.float32)
+        if len(emb) == len(texts):
+            return emb
+    emb = language.encode(texts)
+    if cache is not None:
+        cache.mkdir(parents=True, exist_ok=True)
+        np.savez(cache / f"{name}.npz", mean=emb.astype(np.float16), done=len(texts))
+    return emb
+
+
+def fit_parts(
+    phrases: dict[str, int], sentences: list[str], values: np.ndarray, embeddings: np.ndarray
+) -> dict[str, np.ndarray]:
+    """The two 5-class models: TF-IDF LR on phrases + sentences, MLP on the sentences' MiniLM embeddings."""
+    from sklearn.feature_extraction.text import TfidfVectorizer
+    from sklearn.linear_model import LogisticRegression
+
+    from emolens.engine import sentiment
+
+    texts = list(phrases) + sentences
+    y = np.array(list(phrases.values()) + sst5(values).tolist())
+    vec = TfidfVectorizer(analyzer=sentiment.ngrams, min_df=2, sublinear_tf=True, dtype=np.float32)
+    lr = LogisticRegression(C=1.0, max_iter=500).fit(vec.fit_transform(texts), y)
+    return {
+        "tfidf_vocab": np.array("\n".join(vec.get_feature_names_out().tolist())),
+        "tfidf_idf": vec.idf_.astype(np.float32),
+        "tfidf_w": lr.coef_.T.astype(np.float16),  # fp16 on disk (1.6 MB); float64 at run time
+        "tfidf_b": lr.intercept_.astype(np.float32),
+        **{k: v.astype(np.float32) for k, v in fit_mlp(embeddings, sst5(values)).items()},
+    }
+
+
+def _parts_logp(m: dict[str, np.ndarray], texts: list[str], emb: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(TF-IDF, MLP) 5-class log-probabilities of texts, through the run-time code path."""
+    from emolens.engine import sentiment
+    from emolens.engine.language import TfidfBlock, sparse_dot
+
+    block = TfidfBlock(str(m["tfidf_vocab"]).split("\n"), m["tfidf_idf"], sentiment.ngrams)
+    lt = _log_softmax(sparse_dot(block.rows(texts), m["tfidf_w"].astype(np.float64)) + m["tfidf_b"])
+    return lt, mlp_logp(m, emb)
+
+
+def _export(
+    m: dict[str, np.ndarray], a: float, cw: np.ndarray, cb: np.ndarray, texts: list[str], emb: np.ndarray
+) -> np.ndarray:
+    from emolens.engine import sentiment
+
+    np.savez_compressed(OUT, **m, blend=np.float64(a), cal_w=cw.astype(np.float32), cal_b=cb.astype(np.float32))
+    sentiment._model.cache_clear()
+    return sentiment.predict_sentiment(texts, emb)
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--datasets", type=Path, default=DATASETS)
-    ap.add_argument("--embeddings", type=Path, default=None, help="folder with cached sst_train.npy/sst_dev.npy")
+    ap.add_argument("--cache", type=Path, default=None, help="folder for cached MiniLM embeddings (never committed)")
     args = ap.parse_args()
-    from sklearn.linear_model import LogisticRegression
 
-    from emolens.engine import language, sentiment
-
+    t0 = time.time()
+    trees = load_trees("train", args.datasets)
+    is_b = split_trees(len(trees))
+    phr_a = phrases_of([t for t, b in zip(trees, is_b, strict=True) if not b])
     tr_x, tr_v = load_sst("train", args.datasets)
     dv_x, dv_v = load_sst("dev", args.datasets)
-    if args.embeddings and (args.embeddings / "sst_train.npy").exists():
-        e_tr, e_dv = np.load(args.embeddings / "sst_train.npy"), np.load(args.embeddings / "sst_dev.npy")
-    else:
-        e_tr, e_dv = language.encode(tr_x), language.encode(dv_x)
-    f_tr = np.concatenate([e_tr, sentiment.vader_features(tr_x)], 1)
-    f_dv = np.concatenate([e_dv, sentiment.vader_features(dv_x)], 1)
-    y = levels(tr_v)
-    print(f"SST train {len(tr_x)} dev {len(dv_x)}; level counts {np.bincount(y, minlength=9).tolist()}")
-    # VADER alone, as a baseline: compound -1..1 mapped linearly onto the 0..1 scale.
-    from scipy.stats import spearmanr
+    # CSV sentences -> part A/B by their tree (same text after the same unescaping); unmatched go to A.
+    root_b = {" ".join(t[0][1]): b for t, b in zip(trees, is_b, strict=True)}
+    sent_b = np.array([root_b.get(s.replace("``", '"').replace("''", '"'), False) for s in tr_x])
+    print(f"SST train trees {len(trees)} (A {int((~is_b).sum())}, B {int(is_b.sum())}); A phrases {len(phr_a)}")
+    print(f"train sentences {len(tr_x)} (B {int(sent_b.sum())}), dev {len(dv_x)}")
+    e_tr = _cached_embeddings(args.cache, "train_sent_emb", tr_x)
+    e_dv = _cached_embeddings(args.cache, "dev_sent_emb", dv_x)
 
-    vader_rho = spearmanr(f_dv[:, -1], dv_v).statistic
-    vader_acc = (sst5((f_dv[:, -1] + 1) / 2) == sst5(dv_v)).mean()
-    print(f"baseline VADER compound alone: dev 5-class acc {vader_acc:.3f}, Spearman {vader_rho:.3f}")
+    # 2-3. Phrase models on A.
+    a_x = [s for s, b in zip(tr_x, sent_b, strict=True) if not b]
+    m_a = fit_parts(phr_a, a_x, tr_v[~sent_b], e_tr[~sent_b])
+    print(f"models on A: {len(m_a['tfidf_idf'])} tf-idf features; {time.time() - t0:.0f} s")
+
+    # 4. Blend weight and calibration on B (the A models' out-of-sample confidence); figures on dev.
+    b_x = [s for s, b in zip(tr_x, sent_b, strict=True) if b]
+    lt_b, lm_b = _parts_logp(m_a, b_x, e_tr[sent_b])
+    lt_d, lm_d = _parts_logp(m_a, dv_x, e_dv)
+    v_b = tr_v[sent_b]
     best = None
-    for c in (0.1, 0.3, 1.0, 3.0):
-        m = LogisticRegression(C=c, max_iter=2000).fit(f_tr, y)
-        acc, rho = evaluate(m.predict_proba(f_dv), dv_v)
-        print(f"  C={c}: dev 5-class acc {acc:.3f}, Spearman {rho:.3f}")
+    for a in np.linspace(0, 1, 11):
+        cw, cb = fit_calibration(a * lt_b + (1 - a) * lm_b, v_b)
+        acc, rho = evaluate(_softmax((a * lt_d + (1 - a) * lm_d) @ cw + cb), dv_v)
+        print(f"  blend tf-idf {a:.1f}: dev 5-class acc {acc:.3f}, Spearman {rho:.3f}")
         if best is None or acc + rho > best[0]:
-            best = (acc + rho, c, m)
-    _, c, m = best
-    w = np.zeros((f_tr.shape[1], 9), dtype=np.float32)
-    b = np.full(9, -30.0, dtype=np.float32)  # a level absent from training keeps ~zero probability
-    w[:, m.classes_] = m.coef_.T
-    b[m.classes_] = m.intercept_
-    np.savez_compressed(OUT, w=w, b=b)
-    acc, rho = evaluate(sentiment.predict_sentiment(dv_x, e_dv), dv_v)
-    print(f"chosen C={c}; exported model on SST dev: 5-class acc {acc:.3f}, Spearman {rho:.3f} -> {OUT}")
+            best = (acc + rho, float(a), cw, cb)
+    _, a, cw, cb = best
+    p_a = _export(m_a, a, cw, cb, dv_x, e_dv)
+    acc_a, rho_a = evaluate(p_a, dv_v)
+    print(f"chosen blend {a:.1f}; models on A, exported: SST dev 5-class acc {acc_a:.3f}, Spearman {rho_a:.3f}")
+
+    # 5. Refit both models on all training trees (same settings), keeping blend and calibration; keep the refit
+    #    only if dev agrees it is no worse.
+    m_all = fit_parts(phrases_of(trees), tr_x, tr_v, e_tr)
+    p = _export(m_all, a, cw, cb, dv_x, e_dv)
+    acc, rho = evaluate(p, dv_v)
+    print(f"models refitted on all of train: SST dev 5-class acc {acc:.3f}, Spearman {rho:.3f}")
+    if acc + rho < acc_a + rho_a:
+        p = _export(m_a, a, cw, cb, dv_x, e_dv)
+        acc, rho = acc_a, rho_a
+        print("kept the models fitted on A")
+    print(f"exported model on SST dev: 5-class acc {acc:.3f}, Spearman {rho:.3f} -> {OUT} ({time.time() - t0:.0f} s)")
+    print("reliability (pooled over levels): mean predicted | observed | n")
+    for mp, obs, cnt in reliability(p, dv_v):
+        print(f"  {mp:.3f} | {obs:.3f} | {cnt}")
+    print("expected level bin: mean expected | mean 1+8*value | sd | n")
+    for ev, tv, sd, cnt in expected_vs_value(p, dv_v):
+        print(f"  {ev:.2f} | {tv:.2f} | {sd:.2f} | {cnt}")
+    write_figure(p, dv_v, FIGURE)
+    print(f"figure -> {FIGURE}")
+
+
+def _softmax(z: np.ndarray) -> np.ndarray:
+    return np.exp(_log_softmax(z))
 
 
 if __name__ == "__main__":
