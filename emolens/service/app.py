@@ -180,6 +180,9 @@ def serve(
     if host not in (*LOOPBACK_HOSTS, "0.0.0.0", "::", ""):
         hosts.append(host)  # the address it binds to is a name clients use
     config = replace(config, allowed_hosts=tuple(hosts))
+    from emolens.store import Store
+
+    Store(config.data_dir)  # a data dir that cannot be created or opened at all: one `error:` line, not a traceback
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
     if host not in LOOPBACK_HOSTS and not config.api_key:
         log.warning("serving on %s without an API key: anyone who can reach this port can use it", host)
