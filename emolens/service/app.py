@@ -4,7 +4,6 @@ runs it with uvicorn (``python -m emolens serve``)."""
 from __future__ import annotations
 
 import logging
-import re
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import replace
@@ -20,6 +19,7 @@ from emolens.service.config import ServiceConfig
 from emolens.service.deps import API_KEY_HEADER, check_api_key
 from emolens.service.errors import install_error_handlers
 from emolens.service.guard import LOOPBACK_HOSTS, Door
+from emolens.service.logscrub import install_log_scrubbing
 from emolens.storefaults import probe
 
 log = logging.getLogger("emolens.service")
@@ -126,33 +126,6 @@ def health_report(app: FastAPI) -> tuple[str, list[str], dict[str, Any]]:
     return ("degraded" if reasons else "ok"), reasons, detail
 
 
-_SECRET_QUERY = re.compile(r"(?i)([?&](?:api_key|apikey|access_token|token)=)[^&\s\"]*")
-
-
-def scrub(text: str) -> str:
-    """A log line with API keys in query strings replaced by ``***``."""
-    return _SECRET_QUERY.sub(r"\1***", text)
-
-
-class ScrubKeys(logging.Filter):
-    """Log filter: keys in URLs (websocket ``?api_key=``) never reach a log file in plain text."""
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        if isinstance(record.msg, str):
-            record.msg = scrub(record.msg)
-        if isinstance(record.args, tuple):  # uvicorn's access formatter needs the tuple shape kept
-            record.args = tuple(scrub(a) if isinstance(a, str) else a for a in record.args)
-        return True
-
-
-def install_log_scrubbing() -> None:
-    """Add :class:`ScrubKeys` to the loggers that print request lines (once per process)."""
-    for name in ("uvicorn.access", "uvicorn.error", "uvicorn", "emolens.service"):
-        logger = logging.getLogger(name)
-        if not any(isinstance(f, ScrubKeys) for f in logger.filters):
-            logger.addFilter(ScrubKeys())
-
-
 def serve(
     host: str = "127.0.0.1",
     port: int = 8000,
@@ -184,6 +157,7 @@ def serve(
 
     Store(config.data_dir)  # a data dir that cannot be created or opened at all: one `error:` line, not a traceback
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
+    install_log_scrubbing(root_handlers=True)
     if host not in LOOPBACK_HOSTS and not config.api_key:
         log.warning("serving on %s without an API key: anyone who can reach this port can use it", host)
     if host in ("0.0.0.0", "::") and not config.allowed_hosts:

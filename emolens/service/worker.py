@@ -46,6 +46,9 @@ def main() -> None:
     os.dup2(2, 1)
     proto = os.fdopen(proto_fd, "w", buffering=1)
     logging.basicConfig(level=logging.INFO, stream=sys.stderr, format="%(asctime)s worker %(process)d %(message)s")
+    from emolens.service.logscrub import install_log_scrubbing
+
+    install_log_scrubbing(root_handlers=True)  # callback and media URLs may carry tokens
 
     from emolens.errors import StorageError
     from emolens.service.execute import MAX_BATCH_TEXTS, run_job, run_text_batch, text_batch_key

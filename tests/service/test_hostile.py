@@ -507,7 +507,7 @@ def test_keys_are_scrubbed_from_log_lines():
 
     from uvicorn.logging import AccessFormatter
 
-    from emolens.service.app import ScrubKeys, scrub
+    from emolens.service.logscrub import ScrubKeys, scrub
 
     rec = logging.LogRecord(
         "uvicorn.access",
