@@ -56,7 +56,7 @@ def submit(backend, form, files, urls, texts) -> list[Tracked]:
     for label, cfg in form.configs():
         job_id = backend.client.start_job(files=files, urls=urls, text=texts, config=cfg)
         first = files[0][0] if files else (urls[0].rsplit("/", 1)[-1] if urls else "text: " + texts[0][:40])
-        jobs.append(Tracked(job_id=job_id, label=label, name=f"{first}" + (f" [{label}]" if label else ""),
+        jobs.append(Tracked(job_id=job_id, label=label, name=first,
                             media=media))
     return jobs
 

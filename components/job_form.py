@@ -62,14 +62,19 @@ def job_form(prefix: str = "measure") -> JobForm:
                             help="Prosody: the voice (audio/video). Language: the words (text, or the transcript "
                                  "of audio). NER: named entities with the emotions around them.")
     cfg: dict[str, Any] = {"models": {}}
+    # comparing granularities sets each job's granularity: the single-granularity choices are not used then
+    comparing = bool(st.session_state.get(k("compare")))
+    note = "Set per job by 'Compare granularities' below." if comparing else None
     cols = st.columns(3)
     if "prosody" in models:
         with cols[0].container(border=True):
             st.markdown("**Prosody**")
-            mode = st.radio("Unit", ["granularity", "window"], key=k("prosody_mode"), horizontal=True)
+            mode = st.radio("Unit", ["granularity", "window"], key=k("prosody_mode"), horizontal=True,
+                            disabled=comparing, help=note)
             p: dict[str, Any] = {}
             if mode == "granularity":
-                p["granularity"] = st.selectbox("Granularity", GRANULARITIES, key=k("prosody_granularity"))
+                p["granularity"] = st.selectbox("Granularity", GRANULARITIES, key=k("prosody_granularity"),
+                                                disabled=comparing, help=note)
             else:
                 length = st.number_input("Window length (s)", min_value=0.5, step=0.5, key=k("window_length"))
                 step = st.number_input("Window step (s)", min_value=0.5, step=0.5, key=k("window_step"))
@@ -80,7 +85,8 @@ def job_form(prefix: str = "measure") -> JobForm:
         with cols[1].container(border=True):
             st.markdown("**Language**")
             lang: dict[str, Any] = {
-                "granularity": st.selectbox("Granularity", GRANULARITIES, key=k("language_granularity"))}
+                "granularity": st.selectbox("Granularity", GRANULARITIES, key=k("language_granularity"),
+                                            disabled=comparing, help=note)}
             if st.checkbox("Sentiment (1–9)", key=k("sentiment")):
                 lang["sentiment"] = {}
             if st.checkbox("Toxicity", key=k("toxicity")):

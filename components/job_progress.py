@@ -11,7 +11,7 @@ import streamlit as st
 from components.backend import Backend, result_for_job
 from emolens.errors import EmolensError
 from emolens.store import Store
-from emolens.summary import error_messages
+from emolens.summary import error_messages, settings_label, unique_name
 
 POLL_S = 0.5
 
@@ -90,13 +90,23 @@ def store_results(backend: Backend, store: Store, jobs: list[Tracked], final: di
                 store.delete_result(stored)
             continue
         try:
-            ids.append(result_for_job(backend, store, j.job_id, name=j.name, config=d.get("request"),
-                                      media=j.media or None))
+            name = result_display_name(store, j.name, d.get("request"))
+            rid = result_for_job(backend, store, j.job_id, name=name, config=d.get("request"), media=j.media or None)
+            if store.get_result(rid).name != name:  # the embedded service stored it under its own name
+                store.rename_result(rid, result_display_name(store, j.name, d.get("request"), skip=rid))
+            ids.append(rid)
         except EmolensError as e:
             problems.append(f"{who}: the result could not be stored: {e}")
             continue
         problems.extend(errors)
     return ids, problems
+
+
+def result_display_name(store: Store, first: str | None, request: dict[str, Any] | None, skip: str | None = None) -> str:
+    """A Library name saying what was measured and how, unique: "talk.wav · prosody utterance · language word"."""
+    settings = settings_label(request)
+    base = " · ".join(p for p in (first or "measured job", settings) if p)
+    return unique_name(base, {r.name for r in store.list_results() if r.id != skip})
 
 
 def open_page(path: str, label: str) -> None:

@@ -640,3 +640,105 @@ def shared_range(*frames: pd.DataFrame) -> tuple[float, float] | None:
     if not spans:
         return None
     return float(min(s[0] for s in spans)), float(max(s[1] for s in spans))
+
+
+def compare_overlay(
+    a: pd.DataFrame,
+    b: pd.DataFrame,
+    emotions: Sequence[str],
+    label_a: str = "A",
+    label_b: str = "B",
+    title: str = "A and B on one time grid",
+    y_range: tuple[float, float] | None = None,
+) -> go.Figure:
+    """A (solid) and B (dashed) on one chart, one colour per emotion. ``a``/``b``: scores on a common time grid
+    (frames.resample: index = time in seconds, one column per emotion)."""
+    emotions = [e for e in emotions if e in a.columns and e in b.columns]
+    if a.empty or b.empty or not emotions:
+        return _empty(title, "Both sides need timed segments and shared emotions.")
+    trace = go.Scattergl if len(a) * len(emotions) > WEBGL_THRESHOLD else go.Scatter
+    fig = go.Figure()
+    for emo in emotions:
+        color = emotion_color(emo)
+        for side, data, dash in ((label_a, a, "solid"), (label_b, b, "dash")):
+            fig.add_trace(
+                trace(
+                    x=data.index.to_numpy(dtype=float),
+                    y=data[emo].to_numpy(dtype=float),
+                    mode="lines",
+                    name=f"{emo} · {side}",
+                    legendgroup=emo,
+                    line={"color": color, "width": 2, "dash": dash},
+                    hovertemplate=f"{emo} · {side}: " + "%{y:.3f} @ %{x:.1f}s<extra></extra>",
+                )
+            )
+    fig.update_layout(
+        title=title,
+        height=380,
+        xaxis_title="time (s)",
+        yaxis_title="score",
+        legend={"orientation": "v", "x": 1.01, "y": 1, "font": {"size": 11}},
+        margin={"l": 50, "r": 10, "t": 50, "b": 40},
+        hovermode="x unified",
+    )
+    if y_range is not None:
+        fig.update_yaxes(range=list(y_range))
+    return fig
+
+
+def difference_curve(
+    diff: pd.DataFrame, emotions: Sequence[str], title: str = "B - A over time (common time grid)"
+) -> go.Figure:
+    """B - A per emotion on a common time grid (index = seconds); gaps where either side has no segment."""
+    emotions = [e for e in emotions if e in diff.columns]
+    if diff.empty or not emotions or diff[emotions].isna().all().all():
+        return _empty(title, "The time-aligned difference needs both sides timed, over the same stretch of time.")
+    trace = go.Scattergl if len(diff) * len(emotions) > WEBGL_THRESHOLD else go.Scatter
+    fig = go.Figure()
+    for emo in emotions:
+        fig.add_trace(
+            trace(
+                x=diff.index.to_numpy(dtype=float),
+                y=diff[emo].to_numpy(dtype=float),
+                mode="lines",
+                name=emo,
+                line={"color": emotion_color(emo), "width": 2},
+                hovertemplate=emo + ": %{y:+.3f} @ %{x:.1f}s<extra></extra>",
+            )
+        )
+    fig.add_hline(y=0, line_color="black", line_width=1)
+    fig.update_layout(
+        title=title,
+        height=320,
+        xaxis_title="time (s)",
+        yaxis_title="B - A",
+        legend={"orientation": "v", "x": 1.01, "y": 1, "font": {"size": 11}},
+        margin={"l": 50, "r": 10, "t": 50, "b": 40},
+        hovermode="x unified",
+    )
+    return fig
+
+
+def difference_bars(diff: pd.Series, title: str, k: int = 20) -> go.Figure:
+    """Diverging bars of per-emotion differences (the k largest in absolute value)."""
+    diff = diff.dropna()
+    if diff.empty:
+        return _empty(title, "No shared emotion scores.")
+    diff = diff.reindex(diff.abs().sort_values(ascending=False).head(k).index)[::-1]
+    fig = go.Figure(
+        go.Bar(
+            x=diff.to_numpy(),
+            y=diff.index.tolist(),
+            orientation="h",
+            marker_color=["#E45756" if v < 0 else "#4C78A8" for v in diff.to_numpy()],
+            hovertemplate="%{y}: %{x:+.3f}<extra></extra>",
+        )
+    )
+    fig.add_vline(x=0, line_color="black", line_width=1)
+    fig.update_layout(
+        title=title,
+        height=max(300, 24 * len(diff) + 90),
+        xaxis_title="difference of mean score",
+        margin={"l": 170, "r": 20, "t": 50, "b": 40},
+    )
+    return fig

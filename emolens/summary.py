@@ -60,3 +60,67 @@ def error_messages(predictions: list[dict[str, Any]]) -> list[str]:
         for err in (src.get("results") or {}).get("errors") or []:
             out.append(f"{err.get('file') or where}: {err.get('message') or 'failed'}")
     return out
+
+
+def settings_label(config: dict[str, Any] | None, model: str | None = None) -> str:
+    """The settings a result was measured with, short: "prosody utterance · language word +sentiment · speakers".
+
+    ``model`` narrows the label to one model (what a comparison of two granularities needs). Imported archives
+    (no request config) give "".
+    """
+    models = (config or {}).get("models") or {}
+    if not isinstance(models, dict):
+        return ""
+    parts = []
+    speakers = False
+    for name in [model] if model else list(models):
+        m = models.get(name)
+        if not isinstance(m, dict):
+            continue
+        unit = ""
+        if isinstance(m.get("window"), dict):
+            w = m["window"]
+            unit = f" window {w.get('length', 4):g}/{w.get('step', 1):g} s"
+        elif m.get("granularity"):
+            unit = f" {m['granularity']}"
+        extras = "".join(f" +{k}" for k in ("sentiment", "toxicity") if m.get(k) is not None)
+        parts.append(f"{name}{unit}{extras}")
+        speakers = speakers or bool(m.get("identify_speakers"))
+    tr = (config or {}).get("transcription") or {}
+    speakers = speakers or bool(isinstance(tr, dict) and tr.get("identify_speakers"))
+    if isinstance(tr, dict) and tr.get("model") and tr.get("model") != "base":
+        parts.append(f"asr {tr['model']}")
+    return " · ".join(parts + (["speakers"] if speakers else []))
+
+
+def unique_name(name: str, taken: set[str]) -> str:
+    """``name``, or "name (2)", "name (3)"… so that no two Library results share a name."""
+    if name not in taken:
+        return name
+    i = 2
+    while f"{name} ({i})" in taken:
+        i += 1
+    return f"{name} ({i})"
+
+
+def content_keys(predictions: list[dict[str, Any]]) -> list[str]:
+    """One key per file of a payload naming its content, so two results of the same input pair up whatever the
+    file was called: the md5 of a file, the URL, or the start of a raw text."""
+    out = []
+    for src in predictions if isinstance(predictions, list) else []:
+        source = (src or {}).get("source") or {}
+        for pred in ((src or {}).get("results") or {}).get("predictions") or []:
+            if source.get("md5sum"):
+                out.append("md5:" + str(source["md5sum"]))
+            elif source.get("url"):
+                out.append("url:" + str(source["url"]))
+            else:
+                models = pred.get("models") or {}
+                first = next((m for m in ("language", "prosody", *models) if models.get(m)), None)
+                texts = [
+                    str(p.get("text") or "")
+                    for g in (models.get(first) or {}).get("grouped_predictions") or []
+                    for p in sorted(g.get("predictions") or [], key=lambda p: (p.get("position") or {}).get("begin", 0))
+                ]
+                out.append("text:" + " ".join(" ".join(texts).split())[:200] if texts else f"file:{pred.get('file')}")
+    return out

@@ -133,7 +133,7 @@ def test_compare_two_results(two_results):
     _no_exceptions(at)
     # prosody (A) vs language (B): the 48 shared names are compared
     diff_titles = [json.loads(c.proto.spec)["layout"]["title"]["text"] for c in at.get("plotly_chart")]
-    assert any("Difference of means" in t for t in diff_titles)
+    assert any("Difference of duration-weighted means" in t for t in diff_titles)
     assert any(t.startswith("A:") for t in diff_titles) and any(t.startswith("B:") for t in diff_titles)
 
 
@@ -211,3 +211,36 @@ def test_library_shows_per_file_errors(two_results):
     _no_exceptions(at)
     assert any("could not be measured" in e.label for e in at.expander)
     assert any("no faces detected" in m.value for m in at.markdown)
+
+
+def test_compare_pairs_by_content_shares_axes_and_aligns_in_time(data_dir):
+    """Two granularities of one recording under different file names: paired by md5, one score axis, overlay and
+    a B - A curve on a common grid, labelled by their settings, URL state kept."""
+    store = _store(data_dir)
+    words = synth.word_level_result(80, seed=1)
+    other = synth.word_level_result(80, seed=2)
+    other[0]["source"]["md5sum"] = "1" * 32  # another recording
+    renamed = synth.word_level_result(80, seed=3)
+    renamed[0]["source"]["filename"] = "copy.wav"
+    renamed[0]["results"]["predictions"][0]["file"] = "copy.wav"
+    a = store.add_result("words", words, config={"models": {"prosody": {"granularity": "word"}}})
+    store.add_result("unrelated", other)
+    b = store.add_result("utterances", renamed, config={"models": {"prosody": {"granularity": "utterance"}}})
+    at = page("compare").run()
+    _no_exceptions(at)
+    assert at.selectbox(key="a_pick_result").value == a and at.selectbox(key="b_pick_result").value == b
+    assert any("same input" in s.value for s in at.success)
+    specs = [json.loads(c.proto.spec) for c in at.get("plotly_chart")]
+    ta, tb = specs[0]["layout"], specs[1]["layout"]
+    assert ta["title"]["text"] == "A: words · prosody word" and tb["title"]["text"] == "B: utterances · prosody utterance"
+    assert ta["yaxis"]["range"] == tb["yaxis"]["range"]  # one score axis
+    at.radio(key="compare_mode").set_value("Overlay").run()
+    _no_exceptions(at)
+    overlay = json.loads(at.get("plotly_chart")[0].proto.spec)
+    assert {t["line"]["dash"] for t in overlay["data"]} == {"solid", "dash"}
+    at.radio(key="compare_mode").set_value("B - A over time").run()
+    _no_exceptions(at)
+    curve = json.loads(at.get("plotly_chart")[0].proto.spec)
+    assert curve["layout"]["title"]["text"].startswith("B - A over time")
+    assert at.query_params["cmp_mode"] in ("B - A over time", ["B - A over time"])
+    assert at.query_params["cmp_emotions"]

@@ -117,6 +117,9 @@ def test_compare_granularities_opens_compare(data_dir):
     store = Store(data_dir)
     grans = [store.get_result(r).config["models"]["language"]["granularity"] for r in (a, b)]
     assert grans == ["word", "sentence"]
+    names = [store.get_result(r).name for r in (a, b)]  # named by their settings, so the Library tells them apart
+    assert "language word" in names[0], names
+    assert "language sentence" in names[1] and names[0] != names[1]
     counts = [store.get_result(r).summary["predictions"] for r in (a, b)]
     assert counts[0] > counts[1]  # words outnumber sentences
 

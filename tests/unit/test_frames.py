@@ -150,3 +150,27 @@ def test_weighted_means_resample_bins_and_projection():
     assert len(x) == 2 and spk == ["a", "a"]  # the 4-s turn of a outweighs the 0.5-s one of b
     xy, share, labels = projection_2d(df, ["Joy", "Anger"])
     assert xy.shape == (3, 2) and 0.99 < share.sum() <= 1.0 + 1e-9 and "↔" in labels[0]
+
+
+def test_settings_labels_unique_names_content_keys_and_text_labels():
+    from emolens import synth
+    from emolens.frames import file_labels
+    from emolens.summary import content_keys, settings_label, unique_name
+
+    cfg = {
+        "models": {
+            "prosody": {"granularity": "utterance", "identify_speakers": True},
+            "language": {"granularity": "word", "sentiment": {}},
+            "ner": {},
+        },
+        "transcription": {"model": "tiny.en"},
+    }
+    assert settings_label(cfg) == "prosody utterance · language word +sentiment · ner · asr tiny.en · speakers"
+    assert settings_label({"models": {"prosody": {"window": {"length": 4, "step": 1}}}}) == "prosody window 4/1 s"
+    assert settings_label(cfg, "language") == "language word +sentiment · asr tiny.en"
+    assert unique_name("a", {"a", "a (2)"}) == "a (3)" and unique_name("b", {"a"}) == "b"
+    awkward = synth.awkward_result()
+    labels = file_labels(awkward)
+    assert labels[0].startswith("Text 1: ") and len(labels) == len(content_keys(awkward))
+    words = synth.word_level_result(20, seed=1)
+    assert content_keys(words) == ["md5:" + words[0]["source"]["md5sum"]]
