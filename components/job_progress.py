@@ -102,7 +102,9 @@ def store_results(backend: Backend, store: Store, jobs: list[Tracked], final: di
     return ids, problems
 
 
-def result_display_name(store: Store, first: str | None, request: dict[str, Any] | None, skip: str | None = None) -> str:
+def result_display_name(
+    store: Store, first: str | None, request: dict[str, Any] | None, skip: str | None = None
+) -> str:
     """A Library name saying what was measured and how, unique: "talk.wav · prosody utterance · language word"."""
     settings = settings_label(request)
     base = " · ".join(p for p in (first or "measured job", settings) if p)

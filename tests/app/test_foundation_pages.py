@@ -232,7 +232,8 @@ def test_compare_pairs_by_content_shares_axes_and_aligns_in_time(data_dir):
     assert any("same input" in s.value for s in at.success)
     specs = [json.loads(c.proto.spec) for c in at.get("plotly_chart")]
     ta, tb = specs[0]["layout"], specs[1]["layout"]
-    assert ta["title"]["text"] == "A: words · prosody word" and tb["title"]["text"] == "B: utterances · prosody utterance"
+    assert ta["title"]["text"] == "A: words · prosody word"
+    assert tb["title"]["text"] == "B: utterances · prosody utterance"
     assert ta["yaxis"]["range"] == tb["yaxis"]["range"]  # one score axis
     at.radio(key="compare_mode").set_value("Overlay").run()
     _no_exceptions(at)
