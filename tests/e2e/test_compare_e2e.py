@@ -23,7 +23,16 @@ def test_samples_then_compare_granularities(app_server, page, artifacts_dir):
     b = next(t for t in titles if t.startswith("B:"))
     # the default pair is two results of the same file: the granularity comparison
     assert "Dialogue" in a and "Dialogue" in b and a != b, titles
-    assert any(t.startswith("Difference of means") for t in titles), titles
+    assert "prosody utterance" in a and "prosody word" in b  # labelled by their settings
+    assert any(t.startswith("Difference of duration-weighted means") for t in titles), titles
     ranges = page.eval_on_selector_all(".js-plotly-plot", "els => els.slice(0, 2).map(e => e.layout.xaxis.range)")
     assert ranges[0] == ranges[1]  # one shared time axis
+    scores = page.eval_on_selector_all(".js-plotly-plot", "els => els.slice(0, 2).map(e => e.layout.yaxis.range)")
+    assert scores[0] == scores[1]  # and one score axis
+    page.get_by_text("same input").wait_for()  # paired by content
+    page.get_by_text("B - A over time").first.click()
+    page.locator(".st-key-compare_diff_curve .js-plotly-plot").wait_for()
+    wait_for_app(page)
+    assert "cmp_mode=B" in page.url
+    page.screenshot(path=str(artifacts_dir / "e2e-compare-difference.png"), full_page=True)
     page.screenshot(path=str(artifacts_dir / "e2e-compare.png"), full_page=True)
