@@ -1,0 +1,269 @@
+"""Vocal bursts (Hume's ``burst`` model): find laughs, sighs, gasps, cries, "oh!"s in audio and score 48 emotions.
+
+Detection rule (measured by ``python -m emolens.eval.burst``; see docs/models.md):
+
+1. Voice activity: :func:`emolens.engine.burst_features.activity` (10 ms RMS, thresholds relative to the file's
+   loud frames and noise floor, stretches closer than 0.25 s merged).
+2. Not words: each active stretch minus the transcript's words (each widened by 0.1 s). Interjections
+   (:data:`INTERJECTIONS`: "oh", "ha", "hmm", "ugh", "wow" ...) and words Whisper itself doubts
+   (confidence < :data:`WORD_CONFIDENCE`) do not count as words. Pieces of at least :data:`MIN_BURST` s remain;
+   longer than :data:`MAX_BURST` s are cut into equal parts.
+3. Burst or speech: a logistic classifier on the piece's features (hand features + Whisper-encoder embedding,
+   trained on EmoGator bursts vs. plain speech of EmoDB/ASED/BAVED) keeps pieces with p(burst) >= its threshold.
+
+A single 0.4-2 s burst clip therefore yields one prediction; silence yields none (no activity), plain speech none
+or very few (its voiced stretches are words). Laughter between words is found; laughter spoken through words is
+not. Without a transcript (``words=None``) step 2 is skipped and only the acoustic classifier decides.
+
+Scores: an ensemble (logistic regression + small MLPs) over EmoGator's 30 categories, temperature-calibrated on
+speaker-grouped cross-validation of the training split, mapped to Hume's 48 names by :data:`DERIVED`.
+Shipped as a plain ``.npz`` (``emolens/weights/burst``; reproduce with ``python -m emolens.train.burst``).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+
+import numpy as np
+
+from emolens.emotions import PROSODY_EMOTIONS
+from emolens.engine.types import Word
+from emolens.errors import EngineError
+
+WEIGHTS_DIR = Path(__file__).resolve().parents[1] / "weights" / "burst"
+WEIGHTS_FILE = "burst_model.npz"
+
+#: EmoGator's 30 categories, in its index order (category id = index + 1).
+CATEGORIES: tuple[str, ...] = (
+    "Adoration",
+    "Amusement",
+    "Anger",
+    "Awe",
+    "Confusion",
+    "Contempt",
+    "Contentment",
+    "Desire",
+    "Disappointment",
+    "Disgust",
+    "Distress",
+    "Ecstasy",
+    "Elation",
+    "Embarrassment",
+    "Fear",
+    "Guilt",
+    "Interest",
+    "Neutral",
+    "Pain",
+    "Pride",
+    "Realization",
+    "Relief",
+    "Romantic Love",
+    "Sadness",
+    "Serenity",
+    "Shame",
+    "Surprise (Negative)",
+    "Surprise (Positive)",
+    "Sympathy",
+    "Triumph",
+)
+
+#: Hume name -> {EmoGator category: weight}; a name's score is the weighted sum of category probabilities (<= 1).
+#: Categories that are Hume names map to themselves; Romantic Love -> Romance, Elation -> Joy and Excitement,
+#: Serenity -> Calmness. Names without data borrow from their nearest categories in Cowen et al.'s (2019) vocal
+#: burst map; Neutral maps to no name, so a neutral burst lowers every score.
+DERIVED: dict[str, dict[str, float]] = {
+    **{c: {c: 1.0} for c in CATEGORIES if c in PROSODY_EMOTIONS},
+    "Surprise (negative)": {"Surprise (Negative)": 1.0},
+    "Surprise (positive)": {"Surprise (Positive)": 1.0},
+    "Romance": {"Romantic Love": 1.0},
+    "Joy": {"Elation": 1.0, "Amusement": 0.2, "Ecstasy": 0.2},
+    "Excitement": {"Elation": 1.0, "Triumph": 0.3, "Ecstasy": 0.3},
+    "Calmness": {"Serenity": 1.0, "Contentment": 0.2, "Relief": 0.2},
+    # names without EmoGator data
+    "Admiration": {"Awe": 0.5, "Adoration": 0.3},
+    "Aesthetic Appreciation": {"Awe": 0.5, "Contentment": 0.3},
+    "Anxiety": {"Fear": 0.5, "Distress": 0.4},
+    "Awkwardness": {"Embarrassment": 0.7, "Shame": 0.1},
+    "Boredom": {"Disappointment": 0.3, "Neutral": 0.3},
+    "Concentration": {"Interest": 0.4, "Neutral": 0.2},
+    "Contemplation": {"Interest": 0.4, "Confusion": 0.3},
+    "Craving": {"Desire": 0.7},
+    "Determination": {"Triumph": 0.5, "Anger": 0.2},
+    "Doubt": {"Confusion": 0.6, "Contempt": 0.2},
+    "Empathic Pain": {"Sympathy": 0.5, "Pain": 0.3},
+    "Entrancement": {"Awe": 0.5, "Serenity": 0.3},
+    "Envy": {"Disappointment": 0.4, "Contempt": 0.3},
+    "Horror": {"Fear": 0.5, "Disgust": 0.3, "Surprise (Negative)": 0.2},
+    "Love": {"Adoration": 0.5, "Romantic Love": 0.5},
+    "Nostalgia": {"Contentment": 0.3, "Sadness": 0.3, "Adoration": 0.2},
+    "Satisfaction": {"Contentment": 0.5, "Relief": 0.3},
+    "Tiredness": {"Disappointment": 0.3, "Serenity": 0.2, "Neutral": 0.2},
+}
+
+#: Transcribed tokens that are vocal bursts, not words (compared lower-case without punctuation).
+INTERJECTIONS: frozenset[str] = frozenset(
+    "ah aah aha ahh aw aww awww eh er ew eww ha haha hahaha hah heh hehe hm hmm hmmm huh mm mmm mhm mm-hmm oh ohh "
+    "ooh oof oops ouch ow oww phew psst sh shh tsk ugh uh uh-huh uh-oh um umm whoa wow woah wo woo yay yeah-yeah "
+    "yuck yum yikes argh aargh grr hmph pfft ahem ho hoo ya yah".split()
+)
+WORD_CONFIDENCE = 0.5
+WORD_PAD = 0.1
+MIN_BURST = 0.3
+MAX_BURST = 2.5
+
+#: Hume's ``descriptions`` for bursts: EmoGator has no vocal-type labels (laugh, sigh, ...), so none are given.
+DESCRIPTIONS: tuple[str, ...] = ()
+
+_MATRIX = np.zeros((len(CATEGORIES), len(PROSODY_EMOTIONS)))
+for _name, _ws in DERIVED.items():
+    for _cat, _w in _ws.items():
+        _MATRIX[CATEGORIES.index(_cat), PROSODY_EMOTIONS.index(_name)] = _w
+assert set(DERIVED) == set(PROSODY_EMOTIONS), sorted(set(PROSODY_EMOTIONS) - set(DERIVED))
+
+
+@dataclass(frozen=True, slots=True)
+class Burst:
+    """One detected burst: time span (s), detector probability, 30 category probabilities and 48 Hume scores."""
+
+    begin: float
+    end: float
+    probability: float
+    categories: np.ndarray  # (30,) aligned with CATEGORIES, sums to 1
+    scores: np.ndarray  # (48,) aligned with PROSODY_EMOTIONS, each in 0..1
+
+
+def hume_scores(probs: np.ndarray) -> np.ndarray:
+    """Map (n, 30) category probabilities to (n, 48) Hume scores with :data:`DERIVED`."""
+    return np.clip(np.atleast_2d(probs) @ _MATRIX, 0.0, 1.0)
+
+
+def _softmax(z: np.ndarray) -> np.ndarray:
+    z = z - z.max(-1, keepdims=True)
+    e = np.exp(z)
+    return e / e.sum(-1, keepdims=True)
+
+
+class BurstModel:
+    """The shipped weights: a burst-vs-speech detector and a 30-category classifier (numpy only).
+
+    ``arrays``: mean, scale (standardisation of [hand features ++ embedding]); pca (d, k) and pca_mean (d,) for
+    the classifier; det_coef (d,), det_intercept, det_threshold; lr_coef (C, k), lr_intercept (C,);
+    mlp_w1 (S, k, h), mlp_b1 (S, h), mlp_w2 (S, h, C), mlp_b2 (S, C); lr_weight; temperature; hand_cols.
+    """
+
+    def __init__(self, arrays) -> None:
+        self.a = {k: np.asarray(arrays[k]) for k in arrays.files} if hasattr(arrays, "files") else dict(arrays)
+        self.threshold = float(self.a["det_threshold"])
+        self.temperature = float(self.a["temperature"])
+        self.lr_weight = float(self.a["lr_weight"])
+        self.hand_cols = self.a["hand_cols"].astype(int)
+
+    @classmethod
+    def load(cls, path: Path) -> BurstModel:
+        """Read weights from a plain ``.npz`` (no pickles)."""
+        try:
+            with np.load(path, allow_pickle=False) as z:
+                return cls({k: z[k] for k in z.files})
+        except (OSError, ValueError, KeyError) as e:
+            raise EngineError(f"burst model weights unreadable at {path}: {e}") from e
+
+    def design(self, hand: np.ndarray, emb: np.ndarray) -> np.ndarray:
+        """Standardised model input from hand features (n, 163) and embeddings (n, 1024)."""
+        x = np.hstack([np.atleast_2d(hand)[:, self.hand_cols], np.atleast_2d(emb)]).astype(np.float64)
+        return (x - self.a["mean"]) / self.a["scale"]
+
+    def detect_proba(self, z: np.ndarray) -> np.ndarray:
+        """p(burst) of standardised rows ``z``."""
+        return 1.0 / (1.0 + np.exp(-(z @ self.a["det_coef"] + float(self.a["det_intercept"]))))
+
+    def logits(self, z: np.ndarray) -> np.ndarray:
+        """Uncalibrated ensemble log-probabilities over the 30 categories."""
+        a = self.a
+        k = (z - a["pca_mean"]) @ a["pca"]
+        p_lr = _softmax(k @ a["lr_coef"].T + a["lr_intercept"])
+        p_mlp = np.zeros_like(p_lr)
+        for s in range(a["mlp_w1"].shape[0]):
+            h = np.maximum(k @ a["mlp_w1"][s] + a["mlp_b1"][s], 0.0)
+            p_mlp += _softmax(h @ a["mlp_w2"][s] + a["mlp_b2"][s])
+        p_mlp /= a["mlp_w1"].shape[0]
+        p = self.lr_weight * p_lr + (1 - self.lr_weight) * p_mlp
+        return np.log(p + 1e-9)
+
+    def categories(self, z: np.ndarray) -> np.ndarray:
+        """Calibrated (n, 30) category probabilities."""
+        return _softmax(self.logits(z) / self.temperature)
+
+
+@lru_cache(maxsize=1)
+def get_model() -> BurstModel:
+    """The shipped burst model, loaded once per process."""
+    path = WEIGHTS_DIR / WEIGHTS_FILE
+    if not path.is_file():
+        raise EngineError(f"burst model weights missing at {path}: run python -m emolens.train.burst")
+    return BurstModel.load(path)
+
+
+def _is_word(w: Word) -> bool:
+    token = "".join(ch for ch in w.text.lower() if ch.isalpha() or ch == "-").strip("-")
+    return bool(token) and token not in INTERJECTIONS and w.confidence >= WORD_CONFIDENCE
+
+
+def candidates(samples: np.ndarray, words: list[Word] | None) -> list[tuple[float, float]]:
+    """Active stretches that are not words (steps 1-2 of the rule), cut to at most MAX_BURST s."""
+    from emolens.engine.burst_features import activity
+
+    spans = activity(samples)
+    blocks = sorted((w.begin - WORD_PAD, w.end + WORD_PAD) for w in (words or []) if _is_word(w))
+    out: list[tuple[float, float]] = []
+    for b, e in spans:
+        pieces = [(b, e)]
+        for wb, we in blocks:
+            if we <= b or wb >= e:
+                continue
+            nxt = []
+            for pb, pe in pieces:
+                if we <= pb or wb >= pe:
+                    nxt.append((pb, pe))
+                    continue
+                if wb > pb:
+                    nxt.append((pb, wb))
+                if we < pe:
+                    nxt.append((we, pe))
+            pieces = nxt
+        for pb, pe in pieces:
+            if pe - pb < MIN_BURST:
+                continue
+            n = int(np.ceil((pe - pb) / MAX_BURST))
+            edges = np.linspace(pb, pe, n + 1)
+            out += [(float(edges[i]), float(edges[i + 1])) for i in range(n)]
+    return out
+
+
+def score_spans(samples: np.ndarray, spans: list[tuple[float, float]]) -> tuple[np.ndarray, np.ndarray]:
+    """Detector probabilities (n,) and calibrated category probabilities (n, 30) of ``spans`` of ``samples``."""
+    from emolens.engine.burst_features import embed, excerpt, hand_features
+
+    if not spans:
+        return np.zeros(0), np.zeros((0, len(CATEGORIES)))
+    model = get_model()
+    ex = [excerpt(samples, b, e) for b, e in spans]
+    hand = np.vstack([hand_features(x) for x in ex])
+    z = model.design(hand, embed(ex))
+    return model.detect_proba(z), model.categories(z)
+
+
+def detect(samples: np.ndarray, words: list[Word] | None = None) -> list[Burst]:
+    """Vocal bursts in 16 kHz mono ``samples``; ``words`` is the transcript (None: acoustic classifier only)."""
+    spans = candidates(np.asarray(samples, dtype=np.float32), words)
+    if not spans:
+        return []
+    p_det, cats = score_spans(samples, spans)
+    model = get_model()
+    keep = [i for i in range(len(spans)) if p_det[i] >= model.threshold]
+    scores = hume_scores(cats[keep]) if keep else np.zeros((0, len(PROSODY_EMOTIONS)))
+    return [
+        Burst(round(spans[i][0], 3), round(spans[i][1], 3), float(p_det[i]), cats[i], scores[j])
+        for j, i in enumerate(keep)
+    ]

