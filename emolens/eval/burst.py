@@ -175,7 +175,7 @@ def main() -> None:
     res: dict = {"scores_dev": scores_on_dev()}
     print(json.dumps({k: v for k, v in res["scores_dev"].items() if k != "confusion"}, indent=1), flush=True)
     print(_table(res["scores_dev"]["confusion"]), flush=True)
-    res["detection_dev_sessions"] = detection_sessions(limit=30 if args.quick else None)
+    res["detection_dev_sessions"] = detection_sessions(limit=10 if args.quick else None)
     print(json.dumps({"detection_dev_sessions": res["detection_dev_sessions"]}), flush=True)
     res["detection_dev_single_acoustic"] = detection_single_clips(limit=150 if args.quick else None)
     print(json.dumps({"detection_dev_single_acoustic": res["detection_dev_single_acoustic"]}), flush=True)
@@ -183,7 +183,7 @@ def main() -> None:
     print(json.dumps({"false_bursts": res["false_bursts"]}, indent=1), flush=True)
     res["robust_scores"] = robustness(150 if args.quick else 450)
     print(json.dumps({"robust_scores": res["robust_scores"]}), flush=True)
-    res["robust_detection"] = {v: detection_sessions(v, limit=30) for v in ("gain025", "noise20")}
+    res["robust_detection"] = {v: detection_sessions(v, limit=E.ROBUST_SESSIONS) for v in ("gain025", "noise20")}
     print(json.dumps({"robust_detection": res["robust_detection"]}), flush=True)
     res["seconds"] = round(time.time() - t0)
     if args.json:

@@ -18,7 +18,10 @@ from emolens.engine.types import Word
 from emolens.train.burst_data import CACHE, DATASETS, read_audio
 
 LIBRIVOX = Path("/usr/share/pocketsphinx/test/data/librivox")
-RAVDESS_ACTORS = (1, 2, 3, 4, 13, 14)  # a fixed subset: 360 utterances, ~21 min of acted read speech
+RAVDESS_ACTORS = (1, 13)  # a fixed subset (one male, one female actor): 120 utterances, ~7 min of acted speech
+DEV_SESSIONS = 30  # transcribed dev sessions (every k-th of 135: 300 clips of 45 speakers; CPU-bound)
+ROBUST_SESSIONS = 8
+MEETINGS = 8
 
 
 def variant(x: np.ndarray, name: str, key: str) -> np.ndarray:
@@ -50,8 +53,10 @@ def emogator_dev() -> list[tuple[str, Path, int, str]]:
     return [(r["file"], root / r["file"], int(r["category"]) - 1, r["speaker"]) for r in rows]
 
 
-def dev_sessions() -> list[tuple[str, list[tuple[str, Path, int]]]]:
-    """Dev clips grouped by speaker into composites of GROUP clips (fixed order), named ``speaker-k``."""
+def dev_sessions(limit: int | None = DEV_SESSIONS) -> list[tuple[str, list[tuple[str, Path, int]]]]:
+    """Dev clips grouped by speaker into composites of GROUP clips (fixed order), named ``speaker-k``.
+
+    ``limit`` keeps every k-th session (all 135 when None)."""
     by: dict[str, list[tuple[str, Path, int]]] = {}
     for f, p, y, spk in emogator_dev():
         by.setdefault(spk, []).append((f, p, y))
@@ -60,6 +65,8 @@ def dev_sessions() -> list[tuple[str, list[tuple[str, Path, int]]]]:
         clips = by[spk]
         for k in range(0, len(clips), GROUP):
             out.append((f"{spk}-{k // GROUP}", clips[k : k + GROUP]))
+    if limit:
+        out = out[:: max(1, len(out) // limit)][:limit]
     return out
 
 
@@ -94,7 +101,7 @@ def plain_speech() -> dict[str, list[tuple[str, list[Path]]]]:
         by.setdefault(r["actor"], []).append(rav / r["file"])
     ravdess = [(f"rav{a}-{k // 8}", ps[k : k + 8]) for a, ps in sorted(by.items()) for k in range(0, len(ps), 8)]
     diar = DATASETS / "diarization"
-    meetings = sorted((diar / "pyannote_debug").glob("*.flac")) + [diar / "sample" / "sample.flac"]
+    meetings = (sorted((diar / "pyannote_debug").glob("*.flac")) + [diar / "sample" / "sample.flac"])[:MEETINGS]
     return {
         "librivox": [(p.stem, [p]) for p in sorted(LIBRIVOX.glob("*.wav"))],
         "ravdess": ravdess,
@@ -139,7 +146,7 @@ def words(path: Path, x: np.ndarray, var: str = "clean") -> list[Word]:
     return ws
 
 
-def warm(variants: tuple[str, ...] = ("gain025", "noise20"), robust_sessions: int = 30) -> None:
+def warm(variants: tuple[str, ...] = ("gain025", "noise20"), robust_sessions: int = ROBUST_SESSIONS) -> None:
     """Transcribe every evaluation file once (fills the cache)."""
     import sys
     import time
