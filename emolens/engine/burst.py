@@ -159,6 +159,7 @@ class BurstModel:
         self.temperature = float(self.a["temperature"])
         self.lr_weight = float(self.a["lr_weight"])
         self.hand_cols = self.a["hand_cols"].astype(int)
+        self.emb_dim = int(self.a.get("emb_dim", 0))  # 0: the model uses hand features only
 
     @classmethod
     def load(cls, path: Path) -> BurstModel:
@@ -169,10 +170,13 @@ class BurstModel:
         except (OSError, ValueError, KeyError) as e:
             raise EngineError(f"burst model weights unreadable at {path}: {e}") from e
 
-    def design(self, hand: np.ndarray, emb: np.ndarray) -> np.ndarray:
-        """Standardised model input from hand features (n, 163) and embeddings (n, 1024)."""
-        x = np.hstack([np.atleast_2d(hand)[:, self.hand_cols], np.atleast_2d(emb)]).astype(np.float64)
-        return (x - self.a["mean"]) / self.a["scale"]
+    def design(self, hand: np.ndarray, emb: np.ndarray | None) -> np.ndarray:
+        """Standardised model input from hand features (n, 163) and embeddings (n, 1024; unused if emb_dim=0)."""
+        parts = [np.atleast_2d(hand)[:, self.hand_cols]]
+        if self.emb_dim:
+            parts.append(np.atleast_2d(emb)[:, : self.emb_dim])
+        x = np.hstack(parts).astype(np.float64)
+        return np.clip((x - self.a["mean"]) / self.a["scale"], -8.0, 8.0)
 
     def detect_proba(self, z: np.ndarray) -> np.ndarray:
         """p(burst) of standardised rows ``z``."""
@@ -250,7 +254,7 @@ def score_spans(samples: np.ndarray, spans: list[tuple[float, float]]) -> tuple[
     model = get_model()
     ex = [excerpt(samples, b, e) for b, e in spans]
     hand = np.vstack([hand_features(x) for x in ex])
-    z = model.design(hand, embed(ex))
+    z = model.design(hand, embed(ex) if model.emb_dim else None)
     return model.detect_proba(z), model.categories(z)
 
 

@@ -26,7 +26,7 @@ import numpy as np
 from emolens.engine.burst import CATEGORIES, detect, get_model, score_spans
 from emolens.engine.burst_features import clip_span
 from emolens.eval import burst_data as E
-from emolens.train.burst_data import emogator, read_audio
+from emolens.train.burst_data import CACHE, emogator, read_audio
 
 
 def _uar(y: np.ndarray, pred: np.ndarray) -> float:
@@ -51,9 +51,15 @@ def _ece(y: np.ndarray, p: np.ndarray, bins: int = 10) -> float:
 
 def scores_on_dev() -> dict:
     """Classification figures from the cached dev features (the same features the stage computes)."""
-    dev = emogator("dev")
     model = get_model()
-    z = model.design(dev["hand"], dev["emb"].astype(np.float32))
+    if model.emb_dim:
+        dev = emogator("dev")
+        emb = dev["emb"].astype(np.float32)
+    else:  # a hand-features-only model needs no shared embeddings
+        dev = dict(np.load(CACHE / "emogator_dev_hand.npz"))
+        dev["y"] = np.array([y for _, _, y, _ in E.emogator_dev()])
+        emb = None
+    z = model.design(dev["hand"], emb)
     p = model.categories(z)
     y = dev["y"].astype(int)
     pred = p.argmax(1)

@@ -45,7 +45,7 @@ def _fit_classifier(z: np.ndarray, y: np.ndarray, c_lr: float, alpha: float) -> 
     from sklearn.linear_model import LogisticRegression
     from sklearn.neural_network import MLPClassifier
 
-    pca = PCA(n_components=PCA_K, random_state=SEED).fit(z)
+    pca = PCA(n_components=min(PCA_K, z.shape[1]), random_state=SEED).fit(z)
     k = pca.transform(z)
     lr = LogisticRegression(C=c_lr, max_iter=2000).fit(k, y)
     w1, b1, w2, b2 = [], [], [], []
@@ -92,19 +92,42 @@ def _nll(logp: np.ndarray, y: np.ndarray, temp: float) -> float:
     return float(np.mean(lse - z[np.arange(len(y)), y]))
 
 
-def build(c_lr: float = 0.01, alpha: float = 1.0, c_det: float = 0.01) -> tuple[dict[str, np.ndarray], dict]:
+def _data(hand_only: bool) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray]]:
+    if not hand_only:
+        return emogator("train"), speech_negatives()
+    from emolens.train.burst_data import CACHE
+
+    h = dict(np.load(CACHE / "emogator_train_hand.npz"))
+    import csv
+
+    from emolens.train.burst_data import DATASETS
+
+    with open(DATASETS / "emogator" / "labels.csv", newline="") as f:
+        rows = [r for r in csv.DictReader(f) if r["split"] == "train"]
+    h["y"] = np.array([int(r["category"]) - 1 for r in rows])
+    h["speaker"] = np.array([r["speaker"] for r in rows])
+    return h, dict(np.load(CACHE / "speech_neg_hand.npz"))
+
+
+def build(
+    c_lr: float = 0.01, alpha: float = 1.0, c_det: float = 0.01, hand_only: bool = False
+) -> tuple[dict[str, np.ndarray], dict]:
     """Fit the model (tune split for weights/temperature/threshold, then refit on all train); arrays + report."""
     t0 = time.time()
-    tr = emogator("train")
-    neg = speech_negatives()
+    tr, neg = _data(hand_only)
     names = hand_feature_names()
     hand_cols = np.array([i for i, n in enumerate(names) if n != "loud_mean_db"])
-    x_b = np.hstack([tr["hand"][:, hand_cols], tr["emb"]]).astype(np.float64)
-    x_n = np.hstack([neg["hand"][:, hand_cols], neg["emb"]]).astype(np.float64)
+    if hand_only:
+        x_b = tr["hand"][:, hand_cols].astype(np.float64)
+        x_n = neg["hand"][:, hand_cols].astype(np.float64)
+    else:
+        x_b = np.hstack([tr["hand"][:, hand_cols], tr["emb"]]).astype(np.float64)
+        x_n = np.hstack([neg["hand"][:, hand_cols], neg["emb"]]).astype(np.float64)
     y = tr["y"].astype(int)
     mean = np.vstack([x_b, x_n]).mean(0)
     scale = np.vstack([x_b, x_n]).std(0) + 1e-6
-    z_b, z_n = (x_b - mean) / scale, (x_n - mean) / scale
+    z_b = np.clip((x_b - mean) / scale, -8.0, 8.0)
+    z_n = np.clip((x_n - mean) / scale, -8.0, 8.0)
 
     rng = np.random.default_rng(SEED)
     spk = np.unique(tr["speaker"])
@@ -114,7 +137,14 @@ def build(c_lr: float = 0.01, alpha: float = 1.0, c_det: float = 0.01) -> tuple[
     tune_g = set(rng.permutation(groups)[: int(len(groups) * TUNE_FRACTION)])
     tune_n = np.array([g in tune_g for g in neg["group"]])
 
-    arrays = {"mean": mean, "scale": scale, "hand_cols": hand_cols, "det_threshold": 0.5, "temperature": 1.0}
+    arrays = {
+        "mean": mean,
+        "scale": scale,
+        "hand_cols": hand_cols,
+        "emb_dim": 0 if hand_only else tr["emb"].shape[1],
+        "det_threshold": 0.5,
+        "temperature": 1.0,
+    }
     # 1. tune: fit on 80 % of the train speakers, evaluate on the rest
     cls = _fit_classifier(z_b[~tune], y[~tune], c_lr, alpha)
     det_w, det_b = _fit_detector(z_b[~tune], z_n[~tune_n], c_det)
@@ -166,8 +196,9 @@ def main() -> None:
     ap.add_argument("--c-lr", type=float, default=0.01)
     ap.add_argument("--alpha", type=float, default=1.0)
     ap.add_argument("--c-det", type=float, default=0.01)
+    ap.add_argument("--hand-only", action="store_true", help="no Whisper embedding (faster, less accurate)")
     args = ap.parse_args()
-    arrays, report = build(args.c_lr, args.alpha, args.c_det)
+    arrays, report = build(args.c_lr, args.alpha, args.c_det, args.hand_only)
     args.out.mkdir(parents=True, exist_ok=True)
     np.savez_compressed(args.out / WEIGHTS_FILE, **arrays)
     (args.out / "train_report.json").write_text(json.dumps(report, indent=1) + "\n")

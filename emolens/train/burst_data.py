@@ -113,33 +113,54 @@ def speech_negatives() -> dict[str, np.ndarray]:
     path = CACHE / "speech_neg.npz"
     if path.is_file():
         return dict(np.load(path))
-    rng = np.random.default_rng(SEED + 1)
-    whole, crops, groups, kinds, files = [], [], [], [], []
-    for corpus, spk, f in _speech_files():
-        x = read_audio(DATASETS / corpus / f)
-        b, e = clip_span(x)
-        if e - b < 0.3:
-            continue
-        ln = float(rng.uniform(0.3, min(2.0, e - b)))
-        s = float(rng.uniform(b, e - ln))
-        whole.append((x, b, min(e, b + 3.0)))
-        crops.append((x, s, s + ln))
-        groups.append(f"{corpus}:{spk}")
-        files.append((corpus, f))
-    hand = _hands(whole + crops, "speech")
-    t0 = time.time()
-    emb_c = np.vstack([embed([excerpt(x, b, e)]) for x, b, e in crops]).astype(np.float16)
-    print(f"speech crops embedded {time.time() - t0:.0f}s", file=sys.stderr, flush=True)
+    part = CACHE / "speech_neg_part.npz"
+    if part.is_file():
+        z = dict(np.load(part))
+        hand, emb_c, groups = z["hand"], z["emb_crops"], list(z["group"])
+        files = [tuple(f.split("|", 1)) for f in z["files"]]
+    else:
+        rng = np.random.default_rng(SEED + 1)
+        whole, crops, groups, files = [], [], [], []
+        for corpus, spk, f in _speech_files():
+            x = read_audio(DATASETS / corpus / f)
+            b, e = clip_span(x)
+            if e - b < 0.3:
+                continue
+            ln = float(rng.uniform(0.3, min(2.0, e - b)))
+            s = float(rng.uniform(b, e - ln))
+            whole.append((x, b, min(e, b + 3.0)))
+            crops.append((x, s, s + ln))
+            groups.append(f"{corpus}:{spk}")
+            files.append((corpus, f))
+        hpath = CACHE / "speech_neg_hand.npz"
+        if hpath.is_file():
+            hand = np.load(hpath)["hand"]
+        else:
+            hand = _hands(whole + crops, "speech")
+            CACHE.mkdir(parents=True, exist_ok=True)
+            np.savez(
+                hpath,
+                hand=hand,
+                group=np.array(groups + groups),
+                kind=np.array(["whole"] * len(whole) + ["crop"] * len(crops)),
+            )
+        t0 = time.time()
+        emb_c = np.vstack([embed([excerpt(x, b, e)]) for x, b, e in crops]).astype(np.float16)
+        print(f"speech crops embedded {time.time() - t0:.0f}s", file=sys.stderr, flush=True)
+        CACHE.mkdir(parents=True, exist_ok=True)
+        np.savez(
+            part, hand=hand, emb_crops=emb_c, group=np.array(groups), files=np.array([f"{c}|{f}" for c, f in files])
+        )
+    # Whole utterances: prosody v2's cached embeddings of the same clips (waits for them rather than recomputing).
     emb_w = []
     for corpus in ("emodb", "ased", "baved"):
         fs = [f for c, f in files if c == corpus]
-        if (REPR / corpus / "wbase.npz").is_file():
-            emb_w.append(shared_embeddings(corpus, fs))
-        else:  # prosody v2 has not cached this corpus: the same recipe on the whole clip
-            emb_w.append(np.vstack([embed([read_audio(DATASETS / corpus / f)]) for f in fs]).astype(np.float16))
-    kinds = ["whole"] * len(whole) + ["crop"] * len(crops)
+        while not (REPR / corpus / "wbase.npz").is_file():
+            print(f"waiting for {REPR / corpus / 'wbase.npz'}", file=sys.stderr, flush=True)
+            time.sleep(60)
+        emb_w.append(shared_embeddings(corpus, fs))
+    kinds = ["whole"] * len(files) + ["crop"] * len(files)
     out = {"hand": hand, "emb": np.vstack(emb_w + [emb_c]), "group": np.array(groups + groups), "kind": np.array(kinds)}
-    CACHE.mkdir(parents=True, exist_ok=True)
     np.savez(path, **out)
     return out
 
