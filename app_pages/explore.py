@@ -14,6 +14,7 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
+from components.bursts import burst_panel, with_burst_markers
 from components.data import file_frame, frame, get_store, store_key
 from components.media_sync import media_file, media_sync, media_url
 from components.picker import pick
@@ -335,11 +336,12 @@ def main() -> None:
         )
         st.query_params["smooth"] = str(smooth)
         st.plotly_chart(
-            timeline_figure(*view_args, tuple(chosen), smooth),
+            with_burst_markers(timeline_figure(*view_args, tuple(chosen), smooth), key, sel),
             key="explore_timeline",
             on_select=partial(_on_chart, "explore_timeline"),
             selection_mode="points",
         )
+        burst_panel(df, sel)
 
     views = [
         v

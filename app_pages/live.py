@@ -9,7 +9,7 @@ from pathlib import Path
 import streamlit as st
 
 from components.backend import backend_or_error
-from components.live_stream import frame, language_rows, prosody_rows, warnings_of
+from components.live_stream import burst_rows, frame, language_rows, prosody_rows, warnings_of
 from emolens import charts
 from emolens.client import audio_chunks
 from emolens.errors import EmolensError
@@ -22,13 +22,14 @@ CLIP_TYPES = ["wav", "mp3", "m4a", "ogg", "webm", "flac", "mp4"]
 def init_state() -> None:
     st.session_state.setdefault("live_prosody", [])
     st.session_state.setdefault("live_language", [])
+    st.session_state.setdefault("live_bursts", [])
     st.session_state.setdefault("live_granularity", "sentence")
     st.session_state.setdefault("live_sentiment", True)
     st.session_state.setdefault("live_toxicity", False)
     st.session_state.setdefault("live_text", "")
 
 
-def draw(slot, rows: list[dict], title: str) -> None:
+def draw(slot, rows: list[dict], title: str, bursts: list[dict] | None = None) -> None:
     df = frame(rows)
     with slot.container():
         if df.empty:
@@ -36,8 +37,10 @@ def draw(slot, rows: list[dict], title: str) -> None:
             return
         # a fresh key per drawing: one run may redraw the same slot many times while results arrive
         st.session_state["live_draws"] = st.session_state.get("live_draws", 0) + 1
-        st.plotly_chart(charts.emotion_timeline(df, top_emotions(df, 5), title=title, height=320),
-                        key=f"live_chart_{st.session_state['live_draws']}")
+        fig = charts.emotion_timeline(df, top_emotions(df, 5), title=title, height=320)
+        if bursts:
+            fig = charts.burst_markers(fig, frame(bursts))
+        st.plotly_chart(fig, key=f"live_chart_{st.session_state['live_draws']}")
 
 
 def language_models() -> dict:
@@ -55,10 +58,11 @@ def stream_audio(backend, blob: bytes, name: str, slot, progress) -> None:
         path.write_bytes(blob)
         chunks = audio_chunks(path, 5.0)
     rows = st.session_state["live_prosody"]
+    bursts = st.session_state["live_bursts"]
     offset0 = max((r["end"] for r in rows), default=0.0)
     with backend.client.stream() as session:
         for i, (start, wav) in enumerate(chunks):
-            reply = session.send(({"models": {"prosody": {}}} if i == 0 else {}) | {
+            reply = session.send(({"models": {"prosody": {}, "burst": {}}} if i == 0 else {}) | {
                 "data": base64.b64encode(wav).decode(), "payload_id": f"{name}#{i}",
                 "stream_window_ms": 5000})
             if "error" in reply:
@@ -67,8 +71,9 @@ def stream_audio(backend, blob: bytes, name: str, slot, progress) -> None:
             for w in warnings_of(reply):
                 st.caption(f"{start:.0f}–{start + 5:.0f} s: {w}")
             rows.extend(prosody_rows(reply, offset0 + start, len(rows)))
+            bursts.extend(burst_rows(reply, offset0 + start, len(bursts)))
             progress.progress((i + 1) / len(chunks), text=f"{name}: chunk {i + 1}/{len(chunks)}")
-            draw(slot, rows, "Prosody (live)")
+            draw(slot, rows, "Prosody (live)", bursts)
 
 
 def stream_text(backend, text: str, slot) -> None:
@@ -111,6 +116,7 @@ def main() -> None:
     if st.button("Clear", key="live_clear"):
         st.session_state["live_prosody"] = []
         st.session_state["live_language"] = []
+        st.session_state["live_bursts"] = []
     try:
         if go_audio:
             src = clip if clip is not None else rec
@@ -120,7 +126,9 @@ def main() -> None:
             stream_text(backend, st.session_state["live_text"], text_slot)
     except EmolensError as e:
         st.error(str(e))
-    draw(audio_slot, st.session_state["live_prosody"], "Prosody (live)")
+    draw(audio_slot, st.session_state["live_prosody"], "Prosody (live)", st.session_state["live_bursts"])
+    if st.session_state["live_bursts"]:
+        st.caption(f"{len(st.session_state['live_bursts'])} vocal burst(s) marked ★ on the prosody timeline.")
     draw(text_slot, st.session_state["live_language"], "Language (live)")
 
 

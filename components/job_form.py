@@ -15,7 +15,7 @@ from emolens.errors import ConfigError
 from emolens.schema import parse_job_request
 
 GRANULARITIES = ["word", "sentence", "utterance", "conversational_turn"]
-MODELS = ["prosody", "language", "ner"]
+MODELS = ["prosody", "burst", "language", "ner"]
 ASR = {"base": "Whisper base (multilingual, more accurate)", "tiny.en": "Whisper tiny.en (English, fastest)"}
 
 
@@ -59,8 +59,9 @@ def job_form(prefix: str = "measure") -> JobForm:
     init_state(prefix)
     k = lambda name: f"{prefix}_{name}"  # noqa: E731
     models = st.multiselect("Models", MODELS, key=k("models"),
-                            help="Prosody: the voice (audio/video). Language: the words (text, or the transcript "
-                                 "of audio). NER: named entities with the emotions around them.")
+                            help="Prosody: the voice (audio/video). Burst: vocal bursts (laughs, sighs, gasps...) "
+                                 "in audio. Language: the words (text, or the transcript of audio). NER: named "
+                                 "entities with the emotions around them.")
     cfg: dict[str, Any] = {"models": {}}
     # comparing granularities sets each job's granularity: the single-granularity choices are not used then
     comparing = bool(st.session_state.get(k("compare")))
@@ -97,6 +98,8 @@ def job_form(prefix: str = "measure") -> JobForm:
         with cols[2].container(border=True):
             st.markdown("**Named entities**")
             cfg["models"]["ner"] = {"identify_speakers": st.checkbox("Identify speakers", key=k("ner_speakers"))}
+    if "burst" in models:
+        cfg["models"]["burst"] = {}  # Hume's burst model has no settings
     with st.expander("Transcription", expanded=False):
         c1, c2, c3 = st.columns(3)
         tag = c1.text_input("Language (BCP-47, empty = detect)", key=k("tr_language"), placeholder="en")

@@ -20,6 +20,17 @@ def prosody_rows(reply: dict[str, Any], offset: float, start_index: int) -> list
     return rows
 
 
+def burst_rows(reply: dict[str, Any], offset: float, start_index: int) -> list[dict[str, Any]]:
+    """Rows for the vocal bursts of one audio payload, shifted by the payload's start time."""
+    rows = []
+    for i, p in enumerate(((reply.get("burst") or {}).get("predictions")) or []):
+        row = {"model": "burst", "speaker": "live", "segment": start_index + i, "text": None,
+               "begin": offset + p["time"]["begin"], "end": offset + p["time"]["end"]}
+        row.update({e["name"]: e["score"] for e in p["emotions"]})
+        rows.append(row)
+    return rows
+
+
 def language_rows(reply: dict[str, Any], start_index: int, offset: float | None = None) -> list[dict[str, Any]]:
     """Rows for language predictions (raw text has no times: the timeline uses the segment order)."""
     rows = []

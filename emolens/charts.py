@@ -742,3 +742,86 @@ def difference_bars(diff: pd.Series, title: str, k: int = 20) -> go.Figure:
         margin={"l": 170, "r": 20, "t": 50, "b": 40},
     )
     return fig
+
+
+def burst_markers(fig: go.Figure, bursts: pd.DataFrame, label: str = "vocal bursts") -> go.Figure:
+    """Mark vocal bursts on a time-axis figure: a shaded band per burst and a marker naming its top emotion.
+
+    ``bursts`` is a wide ``burst`` frame (begin, end, 48 emotion columns). Returns a new figure; ``fig`` is
+    untouched. An empty frame or one without times returns a copy of ``fig``.
+    """
+    out = go.Figure(fig)
+    if bursts.empty or "begin" not in bursts.columns or not bursts["begin"].notna().any():
+        return out
+    data = bursts[bursts["begin"].notna()].sort_values("begin", kind="stable")
+    emos = emotion_columns(data)
+    end = data["end"].fillna(data["begin"]).to_numpy(float)
+    begin = data["begin"].to_numpy(float)
+    for b, e in zip(begin, end, strict=True):
+        out.add_vrect(x0=b, x1=max(e, b + 0.05), fillcolor="#B279A2", opacity=0.15, line_width=0, layer="below")
+    if emos:
+        scores = data[emos].to_numpy(float)
+        top = [emos[i] for i in scores.argmax(1)]
+        hover = [
+            f"<b>burst {b:.2f}-{e:.2f} s</b><br>{t} {s:.2f}"
+            for b, e, t, s in zip(begin, end, top, scores.max(1), strict=True)
+        ]
+    else:
+        top, hover = [""] * len(data), [f"burst {b:.2f}-{e:.2f} s" for b, e in zip(begin, end, strict=True)]
+    out.add_trace(
+        go.Scatter(
+            x=(begin + end) / 2,
+            y=np.zeros(len(data)),
+            mode="markers+text",
+            text=top,
+            textposition="top center",
+            textfont={"size": 10, "color": "#B279A2"},
+            marker={"symbol": "star", "size": 11, "color": "#B279A2"},
+            name=label,
+            hovertext=hover,
+            hoverinfo="text",
+        )
+    )
+    return out
+
+
+def burst_timeline(bursts: pd.DataFrame, k: int = 3, title: str = "Vocal bursts") -> go.Figure:
+    """The burst model's own timeline: one bar per burst (its span), stacked by its top-``k`` emotions."""
+    if bursts.empty or "begin" not in bursts.columns or not bursts["begin"].notna().any():
+        return _empty(title, "No vocal bursts in this file.")
+    data = bursts[bursts["begin"].notna()].sort_values("begin", kind="stable")
+    emos = emotion_columns(data)
+    scores = data[emos].to_numpy(float)
+    order = np.argsort(-scores, axis=1)[:, :k]
+    begin = data["begin"].to_numpy(float)
+    width = np.maximum(data["end"].fillna(data["begin"]).to_numpy(float) - begin, 0.05)
+    fig = go.Figure()
+    shown: set[str] = set()
+    for rank in range(min(k, len(emos))):
+        for j, emo in enumerate(emos):
+            rows = np.nonzero(order[:, rank] == j)[0]
+            if not rows.size:
+                continue
+            fig.add_trace(
+                go.Bar(
+                    x=begin[rows] + width[rows] / 2,
+                    y=scores[rows, j],
+                    width=width[rows],
+                    name=emo,
+                    legendgroup=emo,
+                    showlegend=emo not in shown,
+                    marker={"color": PALETTE[j % len(PALETTE)]},
+                    hovertemplate=emo + ": %{y:.3f}<extra></extra>",
+                )
+            )
+            shown.add(emo)
+    fig.update_layout(
+        title=title,
+        barmode="stack",
+        height=300,
+        xaxis_title="time (s)",
+        yaxis_title="score (top emotions)",
+        legend={"orientation": "h", "y": -0.3},
+        margin={"l": 50, "r": 20, "t": 50, "b": 40},
+    )
+    return fig

@@ -204,7 +204,7 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument(
         "--text-lines", action="append", default=[], metavar="F.txt", help="every non-empty line of F is one text"
     )
-    s.add_argument("--models", help="comma-separated: prosody,language,ner (default: all, Hume's rule)")
+    s.add_argument("--models", help="comma-separated: prosody,burst,language,ner (default: all, Hume's rule)")
     s.add_argument(
         "--granularity",
         choices=["word", "sentence", "utterance", "conversational_turn"],

@@ -20,6 +20,7 @@ import numpy as np
 
 from emolens.emotions import SENTIMENT_LEVELS, TOXICITY_CATEGORIES
 from emolens.engine.options import (
+    BurstOptions,
     LanguageOptions,
     MediaOptions,
     NerOptions,
@@ -75,9 +76,9 @@ def _ner(models: ModelsConfig, request: JobRequest) -> NerOptions | None:
 
 
 def media_options(request: JobRequest, *, asr: str | None = None) -> MediaOptions:
-    """What the engine measures on media for ``request`` (no models = prosody, language and ner).
+    """What the engine measures on media for ``request`` (no models = prosody, burst, language and ner).
 
-    ``asr`` overrides ``transcription.model``. Bursts, faces and face meshes are not measured (not offered).
+    ``asr`` overrides ``transcription.model``. Faces and face meshes are not measured (not offered).
     """
     models = request.effective_models()
     prosody = None
@@ -99,6 +100,7 @@ def media_options(request: JobRequest, *, asr: str | None = None) -> MediaOption
         speakers = SpeakerOptions(tr.num_speakers, tr.min_speakers, tr.max_speakers)
     return MediaOptions(
         prosody=prosody,
+        burst=None if models.burst is None else BurstOptions(identify_speakers=request.speakers_for("burst")),
         language=_language(models, request),
         ner=_ner(models, request),
         transcription=transcription,

@@ -12,7 +12,7 @@ from typing import Any
 from emolens.errors import ConfigError
 from emolens.schema import JobRequest, parse_job_request
 
-MODEL_CHOICES = ("prosody", "language", "ner")
+MODEL_CHOICES = ("prosody", "burst", "language", "ner")
 
 
 def request_from_args(args: argparse.Namespace) -> dict[str, Any]:
@@ -47,6 +47,8 @@ def request_from_args(args: argparse.Namespace) -> dict[str, Any]:
         models["language"] = lc
     if "ner" in names:
         models["ner"] = {"identify_speakers": speakers}
+    if "burst" in names:
+        models["burst"] = {}
     tr: dict[str, Any] = {"identify_speakers": speakers, "model": args.asr}
     if args.language:
         tr["language"] = args.language

@@ -479,9 +479,9 @@ class JobRequest(Wire):
         return self
 
     def effective_models(self) -> ModelsConfig:
-        """Models with Hume's defaults applied: no ``models`` means every model (prosody, language, ner) runs."""
+        """Models with Hume's defaults applied: no ``models`` means every model (prosody, burst, language, ner) runs."""
         if self.models is None or not self.models.model_fields_set:
-            return ModelsConfig(prosody=ProsodyConfig(), language=LanguageConfig(), ner=NerConfig())
+            return ModelsConfig(prosody=ProsodyConfig(), language=LanguageConfig(), ner=NerConfig(), burst={})
         return self.models
 
     def speakers_for(self, model: str) -> bool:

@@ -54,14 +54,21 @@ def transcribe_samples(
     )
 
 
+def detect_bursts(samples: np.ndarray, words: list[Word], options: BurstOptions) -> ModelOutput:
+    """Default burst stage: :func:`emolens.engine.burst.burst_output` (imported on first use)."""
+    from emolens.engine.burst import burst_output
+
+    return burst_output(samples, words, options)
+
+
 @dataclass(frozen=True, slots=True)
 class Stages:
-    """The swappable stage functions of :func:`measure_audio`; ``burst`` is None while no detector ships."""
+    """The swappable stage functions of :func:`measure_audio` (``burst`` None: no detector, an error per file)."""
 
     transcribe: Transcriber = transcribe_samples
     diarize: Diarizer = diarize_words
     prosody: ProsodyScorer = score_prosody
-    burst: BurstDetector | None = None
+    burst: BurstDetector | None = detect_bursts
 
 
 DEFAULT_STAGES = Stages()

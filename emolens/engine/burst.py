@@ -29,6 +29,8 @@ from pathlib import Path
 import numpy as np
 
 from emolens.emotions import PROSODY_EMOTIONS
+from emolens.engine.options import BurstOptions
+from emolens.engine.results import ModelOutput, ScoredSegment
 from emolens.engine.types import Word
 from emolens.errors import EngineError
 
@@ -271,3 +273,39 @@ def detect(samples: np.ndarray, words: list[Word] | None = None) -> list[Burst]:
         Burst(round(spans[i][0], 3), round(spans[i][1], 3), float(p_det[i]), cats[i], scores[j])
         for j, i in enumerate(keep)
     ]
+
+
+def _speaker_near(words: list[Word], begin: float, end: float) -> tuple[str, float | None]:
+    """The speaker of the word nearest the burst (bursts have no words of their own)."""
+    labelled = [w for w in words if w.speaker != "unknown"]
+    if not labelled:
+        return "unknown", None
+    mid = (begin + end) / 2
+    w = min(labelled, key=lambda w: abs((w.begin + w.end) / 2 - mid))
+    return w.speaker, w.speaker_confidence
+
+
+def burst_output(samples: np.ndarray, words: list[Word], options: BurstOptions) -> ModelOutput:
+    """The pipeline's burst stage: :func:`detect` on the file, one scored segment per burst.
+
+    ``words`` carry speakers when ``options.identify_speakers``; a burst takes the speaker of its nearest word.
+    """
+    bursts = detect(samples, words)
+    segments = []
+    for b in bursts:
+        speaker, conf = _speaker_near(words, b.begin, b.end) if options.identify_speakers else ("unknown", None)
+        segments.append(
+            ScoredSegment(
+                text=None,
+                begin=b.begin,
+                end=b.end,
+                char_begin=None,
+                char_end=None,
+                confidence=None,
+                speaker=speaker,
+                speaker_confidence=conf,
+                scores=b.scores,
+                descriptions=[],  # no burst types are supported (see DESCRIPTIONS)
+            )
+        )
+    return ModelOutput(PROSODY_EMOTIONS, segments)

@@ -122,7 +122,7 @@ class MediaOptions:
     def check(self) -> None:
         """Raise ConfigError when no model is requested."""
         if not self.requested:
-            raise ConfigError("no media model requested: ask for prosody, language or ner (burst/face are not offered)")
+            raise ConfigError("no media model requested: ask for prosody, burst, language or ner (face is not offered)")
 
     def speakers_for(self, model: str) -> bool:
         """Whether ``model`` is requested with speakers identified."""

@@ -30,7 +30,7 @@ from emolens.storefaults import probe
 
 router = APIRouter(prefix="/v0/batch", dependencies=[AuthDep], tags=["batch"])
 
-SUPPORTED_MODELS = ("prosody", "language", "ner")
+SUPPORTED_MODELS = ("prosody", "burst", "language", "ner")
 
 
 def job_details(job: JobRow, queue_note: str | None = None) -> dict[str, Any]:
@@ -90,7 +90,7 @@ def _check_request(request: JobRequest, n_files: int, allow_private: bool) -> No
         raise ConfigError(f"too many files: {n_files}; at most {MAX_FILES} per job (limit files)")
     models = request.models
     if models is not None:
-        unsupported = [m for m in ("burst", "face", "facemesh") if getattr(models, m) is not None]
+        unsupported = [m for m in ("face", "facemesh") if getattr(models, m) is not None]
         if unsupported:
             raise ConfigError(
                 f"models.{unsupported[0]} is not supported: emolens measures "

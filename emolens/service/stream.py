@@ -1,9 +1,10 @@
 """Streaming: websocket ``/v0/stream/models`` with Hume's payload, response, error and warning shapes.
 
 One JSON message in, one JSON message out. Audio payloads (base64 media, at most 5 s) get prosody (one prediction
-per payload, over the payload plus up to ``stream_window_ms`` of earlier audio as context) and, when asked,
-language/ner on its transcript; raw text (at most 10,000 characters) gets language/ner. ``models`` carries over
-from the previous payload when a payload leaves it out. ``reset_stream`` forgets the audio context.
+per payload, over the payload plus up to ``stream_window_ms`` of earlier audio as context), the vocal bursts that
+overlap the payload (found over the same window) and, when asked, language/ner on its transcript; raw text (at
+most 10,000 characters) gets language/ner. ``models`` carries over from the previous payload when a payload
+leaves it out. ``reset_stream`` forgets the audio context.
 
 Error codes (emolens' own; Hume never published a complete list): E0100 payload not JSON, E0101 payload breaks the
 schema (or nests deeper than the json_depth limit), E0102 no models configured, E0103 no data, E0104 only
@@ -27,6 +28,7 @@ import anyio
 from fastapi import APIRouter, WebSocket, WebSocketDisconnect
 
 from emolens.engine.options import (
+    BurstOptions,
     LanguageOptions,
     MediaOptions,
     NerOptions,
@@ -51,7 +53,7 @@ router = APIRouter()
 
 SAMPLE_RATE = 16_000
 DEFAULT_WINDOW_MS = 5000
-UNSUPPORTED = ("burst", "face", "facemesh")
+UNSUPPORTED = ("face", "facemesh")
 _SILENCE_RMS = 1e-3  # about -60 dBFS: nothing a microphone would call speech
 
 
@@ -171,11 +173,12 @@ class StreamSession:
             reply["job_details"] = {"job_id": self.job_id}
         if payload.data is None or payload.data == "":
             return _err('payload has no "data": send base64 media, or text with "raw_text": true', "E0103", pid)
-        wanted = [m for m in ("prosody", "language", "ner") if getattr(models, m) is not None]
+        wanted = [m for m in ("prosody", "burst", "language", "ner") if getattr(models, m) is not None]
         ignored = [m for m in UNSUPPORTED if getattr(models, m) is not None]
         if not wanted:
             return _err(
-                f"emolens does not measure {', '.join(ignored) or 'these models'}; stream prosody, language or ner",
+                f"emolens does not measure {', '.join(ignored) or 'these models'}; "
+                "stream prosody, burst, language or ner",
                 "E0104",
                 pid,
             )
@@ -205,8 +208,9 @@ class StreamSession:
                 "E0202",
             )
         out: dict[str, Any] = {}
-        if models.prosody is not None:
-            out["prosody"] = _warn("prosody needs audio; it was skipped for raw text", "W0107")
+        for m in ("prosody", "burst"):
+            if getattr(models, m) is not None:
+                out[m] = _warn(f"{m} needs audio; it was skipped for raw text", "W0107")
         if models.language is None and models.ner is None:
             return out
         options = TextOptions(language=_language_options(models), ner=None if models.ner is None else NerOptions())
@@ -253,6 +257,7 @@ class StreamSession:
                 prosody = ProsodyOptions(window=WindowOptions(length, length))
         options = MediaOptions(
             prosody=prosody,
+            burst=None if models.burst is None else BurstOptions(),
             language=_language_options(models),
             ner=None if models.ner is None else NerOptions(),
             transcription=TranscriptionOptions(asr="tiny.en"),
@@ -260,7 +265,7 @@ class StreamSession:
         if not options.requested:
             return out
         if silent:
-            for m in ("language", "ner"):
+            for m in ("burst", "language", "ner"):
                 if getattr(options, m) is not None:
                     out[m] = _warn("No speech detected.", "W0105")
             return out
@@ -274,6 +279,16 @@ class StreamSession:
                     {"time": {"begin": round(begin, 3), "end": round(max(begin, end), 3)}, "emotions": p["emotions"]}
                 )
             out["prosody"] = {"predictions": preds[-1:]}
+        if options.burst is not None:
+            # Bursts overlapping this payload, in its time (context audio only helps find them).
+            bursts = []
+            for p in _model_preds(src, "burst"):
+                if p["time"]["end"] - offset <= 0.05:
+                    continue  # reported with the payload that carried it
+                begin = max(0.0, p["time"]["begin"] - offset)
+                end = min(cur_s, p["time"]["end"] - offset)
+                bursts.append({**p, "time": {"begin": round(begin, 3), "end": round(max(begin, end), 3)}})
+            out["burst"] = {"predictions": bursts}
         if options.language is not None:
             out["language"] = {"predictions": [_stream_language(p) for p in _model_preds(src, "language")]}
         if options.ner is not None:

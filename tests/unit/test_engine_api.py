@@ -68,10 +68,11 @@ def test_stages_are_swappable(samples):
     assert calls == [len(segs)] and [(s.begin, s.end) for s in segs][:2] == [(0.0, 5.0), (5.0, 10.0)]
     assert all(s.speaker in ("solo", "unknown") for s in segs) and any(s.speaker == "solo" for s in segs)
     assert all(float(s.scores[0]) == 0.25 for s in segs)
-    # no burst detector ships: asking for bursts reports it, the other models still run
+    # without a burst detector stage, asking for bursts reports it and the other models still run
     from emolens.engine import BurstOptions
 
-    res = measure_audio(samples, MediaOptions(prosody=ProsodyOptions(), burst=BurstOptions(), transcription=TINY))
+    opts = MediaOptions(prosody=ProsodyOptions(), burst=BurstOptions(), transcription=TINY)
+    res = measure_audio(samples, opts, stages=Stages(burst=None))
     assert "prosody" in res.models and [e.message for e in res.errors] == ["burst: no vocal burst model is installed"]
 
 
