@@ -4,7 +4,8 @@
     python bench/audio.py --der                                 # DER on ../shared/datasets/diarization
 
 The speech is real: the AMI-derived 30 s meeting excerpts of ../shared/datasets/diarization joined end to end.
-The pipeline runs all models (prosody, language with sentiment + toxicity, ner) with speakers identified.
+The pipeline runs prosody, language with sentiment + toxicity, ner with speakers identified; the burst stage
+(detection + scoring) is then timed alone on the same audio and words and reported as a share of it.
 Models are warmed up on a 10 s clip first so load time is not counted. Peak memory is the process's max RSS.
 """
 
@@ -92,6 +93,15 @@ def bench_speed(asr_models: list[str], minutes: float) -> None:
             print(f"  transcription alone: {t_asr:7.1f} s  RTF {t_asr / dur:.3f}")
             print(f"  whole pipeline     : {t_all:7.1f} s  RTF {t_all / dur:.3f}")
             print(f"  ratio pipeline / transcription: {t_all / t_asr:.2f}x")
+            # The burst stage (detection + scoring) on the same audio and words, vs the pipeline without it.
+            from emolens.engine.burst import detect
+
+            detect(audio[: 10 * 16000], tr.words)  # warm: loads the burst weights and the Whisper base encoder
+            t = time.perf_counter()
+            bursts = detect(audio, tr.words)
+            t_burst = time.perf_counter() - t
+            print(f"  burst stage        : {t_burst:7.1f} s  ({len(bursts)} bursts) = "
+                  f"{100 * t_burst / t_all:.1f} % of the pipeline without it")
     print(f"\npeak memory (max RSS): {peak_mb():.0f} MB")
 
 

@@ -9,7 +9,8 @@ Detection rule (measured by ``python -m emolens.eval.burst``; see docs/models.md
    (confidence < :data:`WORD_CONFIDENCE`) do not count as words. Pieces of at least :data:`MIN_BURST` s remain;
    longer than :data:`MAX_BURST` s are cut into equal parts.
 3. Burst or speech: a logistic classifier on the piece's features (hand features + Whisper-encoder embedding,
-   trained on EmoGator bursts vs. plain speech of EmoDB/ASED/BAVED) keeps pieces with p(burst) >= its threshold.
+   trained on EmoGator bursts vs. plain speech of EmoDB/ASED/BAVED) keeps pieces with p(burst) >= its threshold;
+   kept pieces less than :data:`BURST_GAP` s apart are joined (up to MAX_BURST) and scored again as one burst.
 
 A single 0.4-2 s burst clip therefore yields one prediction; silence yields none (no activity), plain speech none
 or very few (its voiced stretches are words). Laughter between words is found; laughter spoken through words is
@@ -112,8 +113,9 @@ INTERJECTIONS: frozenset[str] = frozenset(
 )
 WORD_CONFIDENCE = 0.5
 WORD_PAD = 0.1
-MIN_BURST = 0.3
+MIN_BURST = 0.2
 MAX_BURST = 2.5
+BURST_GAP = 0.6
 
 #: Hume's ``descriptions`` for bursts: EmoGator has no vocal-type labels (laugh, sigh, ...), so none are given.
 DESCRIPTIONS: tuple[str, ...] = ()
@@ -260,19 +262,34 @@ def score_spans(samples: np.ndarray, spans: list[tuple[float, float]]) -> tuple[
     return model.detect_proba(z), model.categories(z)
 
 
+def _merge(spans: list[tuple[float, float]]) -> list[tuple[float, float]]:
+    """Join kept pieces less than BURST_GAP s apart (one laugh with breaths between pulses is one burst)."""
+    out: list[list[float]] = []
+    for b, e in sorted(spans):
+        if out and b - out[-1][1] < BURST_GAP and e - out[-1][0] <= MAX_BURST:
+            out[-1][1] = max(out[-1][1], e)
+        else:
+            out.append([b, e])
+    return [(b, e) for b, e in out]
+
+
 def detect(samples: np.ndarray, words: list[Word] | None = None) -> list[Burst]:
     """Vocal bursts in 16 kHz mono ``samples``; ``words`` is the transcript (None: acoustic classifier only)."""
-    spans = candidates(np.asarray(samples, dtype=np.float32), words)
+    samples = np.asarray(samples, dtype=np.float32)
+    spans = candidates(samples, words)
     if not spans:
         return []
-    p_det, cats = score_spans(samples, spans)
     model = get_model()
-    keep = [i for i in range(len(spans)) if p_det[i] >= model.threshold]
-    scores = hume_scores(cats[keep]) if keep else np.zeros((0, len(PROSODY_EMOTIONS)))
-    return [
-        Burst(round(spans[i][0], 3), round(spans[i][1], 3), float(p_det[i]), cats[i], scores[j])
-        for j, i in enumerate(keep)
-    ]
+    p_det, cats = score_spans(samples, spans)
+    kept = [spans[i] for i in range(len(spans)) if p_det[i] >= model.threshold]
+    merged = _merge(kept)
+    if merged != kept:  # joined pieces are scored again as one span
+        p_det, cats = score_spans(samples, merged)
+    else:
+        keep = p_det >= model.threshold
+        p_det, cats = p_det[keep], cats[keep]
+    scores = hume_scores(cats) if merged else np.zeros((0, len(PROSODY_EMOTIONS)))
+    return [Burst(round(b, 3), round(e, 3), float(p_det[i]), cats[i], scores[i]) for i, (b, e) in enumerate(merged)]
 
 
 def _speaker_near(words: list[Word], begin: float, end: float) -> tuple[str, float | None]:

@@ -19,11 +19,11 @@ import numpy as np
 
 SR = 16_000
 HOP = 160
-FLOOR_DBFS = -62.0  # frames quieter than this are silence whatever the file's level
+FLOOR_DBFS = -75.0  # frames quieter than this are silence whatever the file's level (muted mics reach -60)
 REL_DB = 30.0  # active = within 30 dB of the file's loud frames ...
 NOISE_DB = 9.0  # ... and 9 dB above its noise floor
 MERGE_GAP = 0.25  # seconds: active stretches closer than this are one
-MIN_ACTIVE = 0.15  # seconds: shorter stretches are clicks, not voice
+MIN_ACTIVE = 0.1  # seconds: shorter stretches are clicks, not voice
 SPAN_PAD = 0.1  # seconds of context on each side of an analysed span
 EMBED_DIM = 512
 

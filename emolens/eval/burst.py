@@ -172,29 +172,46 @@ def _table(conf: list[list[int]]) -> str:
 
 
 def main() -> None:
-    """Print every figure (JSON) and the confusion table; ``--quick`` uses subsets."""
+    """Print every figure (JSON) and the confusion table, and write them to ``--json`` (default: metrics.json)."""
+    from emolens.engine.burst import WEIGHTS_DIR
+
     ap = argparse.ArgumentParser(description="burst model held-out figures")
     ap.add_argument("--quick", action="store_true", help="subsets only (a few minutes)")
-    ap.add_argument("--json", type=Path, help="also write the figures here")
+    ap.add_argument("--json", type=Path, default=WEIGHTS_DIR / "metrics.json", help="where to write the figures")
+    ap.add_argument("--only", help="comma-separated parts: scores,detection,single,false,robust")
     args = ap.parse_args()
+    parts = set(args.only.split(",")) if args.only else {"scores", "detection", "single", "false", "robust"}
     t0 = time.time()
-    res: dict = {"scores_dev": scores_on_dev()}
-    print(json.dumps({k: v for k, v in res["scores_dev"].items() if k != "confusion"}, indent=1), flush=True)
-    print(_table(res["scores_dev"]["confusion"]), flush=True)
-    res["detection_dev_sessions"] = detection_sessions(limit=10 if args.quick else None)
-    print(json.dumps({"detection_dev_sessions": res["detection_dev_sessions"]}), flush=True)
-    res["detection_dev_single_acoustic"] = detection_single_clips(limit=150 if args.quick else None)
-    print(json.dumps({"detection_dev_single_acoustic": res["detection_dev_single_acoustic"]}), flush=True)
-    res["false_bursts"] = false_bursts()
-    print(json.dumps({"false_bursts": res["false_bursts"]}, indent=1), flush=True)
-    res["robust_scores"] = robustness(150 if args.quick else 450)
-    print(json.dumps({"robust_scores": res["robust_scores"]}), flush=True)
-    res["robust_detection"] = {v: detection_sessions(v, limit=E.ROBUST_SESSIONS) for v in ("gain025", "noise20")}
-    print(json.dumps({"robust_detection": res["robust_detection"]}), flush=True)
-    res["seconds"] = round(time.time() - t0)
-    if args.json:
+    res: dict = json.loads(args.json.read_text()) if args.json.is_file() and args.only else {}
+
+    def save() -> None:
+        res["seconds"] = round(time.time() - t0)
         args.json.write_text(json.dumps(res, indent=1) + "\n")
-    print(f"done in {res['seconds']} s", file=sys.stderr)
+
+    if "scores" in parts:
+        res["scores_dev"] = scores_on_dev()
+        print(json.dumps({k: v for k, v in res["scores_dev"].items() if k != "confusion"}, indent=1), flush=True)
+        print(_table(res["scores_dev"]["confusion"]), flush=True)
+        save()
+    if "detection" in parts:
+        res["detection_dev_sessions"] = detection_sessions(limit=10 if args.quick else None)
+        print(json.dumps({"detection_dev_sessions": res["detection_dev_sessions"]}), flush=True)
+        save()
+    if "single" in parts:
+        res["detection_dev_single_acoustic"] = detection_single_clips(limit=150 if args.quick else None)
+        print(json.dumps({"detection_dev_single_acoustic": res["detection_dev_single_acoustic"]}), flush=True)
+        save()
+    if "false" in parts:
+        res["false_bursts"] = false_bursts()
+        print(json.dumps({"false_bursts": res["false_bursts"]}, indent=1), flush=True)
+        save()
+    if "robust" in parts:
+        res["robust_scores"] = robustness(150 if args.quick else 450)
+        print(json.dumps({"robust_scores": res["robust_scores"]}), flush=True)
+        res["robust_detection"] = {v: detection_sessions(v, limit=E.ROBUST_SESSIONS) for v in ("gain025", "noise20")}
+        print(json.dumps({"robust_detection": res["robust_detection"]}), flush=True)
+        save()
+    print(f"done in {round(time.time() - t0)} s; figures in {args.json}", file=sys.stderr)
 
 
 if __name__ == "__main__":

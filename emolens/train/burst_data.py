@@ -84,15 +84,23 @@ def emogator(split: str) -> dict[str, np.ndarray]:
         CACHE.mkdir(parents=True, exist_ok=True)
         np.savez(hpath, **h)
     files = [r["file"] for r in rows]
+    if (REPR / "emogator" / "wbase.npz").is_file():
+        emb, keep = shared_embeddings("emogator", files), np.arange(len(rows))
+    else:  # the shared cache is not written yet: this split's own extraction (same recipe), maybe a speaker subset
+        own = np.load(CACHE / f"own_emb_{'dev' if split == 'dev' else 'trainsub'}.npz")
+        pos = {f: i for i, f in enumerate(files)}
+        keep = np.array([pos[str(f)] for f in own["ids"]])
+        emb = own["X"]
     out = {
-        "hand": h["hand"],
-        "span": h["span"],
-        "emb": shared_embeddings("emogator", files),
-        "y": np.array([int(r["category"]) - 1 for r in rows]),
-        "speaker": np.array([r["speaker"] for r in rows]),
-        "file": np.array(files),
+        "hand": h["hand"][keep],
+        "span": h["span"][keep],
+        "emb": emb,
+        "y": np.array([int(r["category"]) - 1 for r in rows])[keep],
+        "speaker": np.array([r["speaker"] for r in rows])[keep],
+        "file": np.array(files)[keep],
     }
-    np.savez(path, **out)
+    if len(keep) == len(rows) and (REPR / "emogator" / "wbase.npz").is_file():
+        np.savez(path, **out)  # only the complete shared version is cached
     return out
 
 

@@ -43,7 +43,7 @@ def _ok(at: AppTest) -> None:
 def test_smoke_defaults_follow_hume(data_dir):
     at = measure().run()
     _ok(at)
-    assert at.multiselect(key="measure_models").value == ["prosody", "language", "ner"]
+    assert at.multiselect(key="measure_models").value == ["prosody", "burst", "language", "ner"]
     assert at.selectbox(key="measure_prosody_granularity").value == "utterance"
     assert at.selectbox(key="measure_language_granularity").value == "word"
     assert at.slider(key="measure_tr_threshold").value == 0.5

@@ -83,6 +83,21 @@ def test_audio_payload_prosody_and_context_window(service, speech_wav):
     assert not np.allclose(score(first), score(second), atol=1e-4)
 
 
+def test_audio_payload_bursts(service):
+    from pathlib import Path
+
+    clip = (Path(__file__).parents[1] / "data" / "bursts" / "000010-02-1.opus").read_bytes()  # an EmoGator laugh
+    with _ws(service) as ws:
+        r = _ask(ws, {"data": base64.b64encode(clip).decode(), "models": {"burst": {}}, "payload_id": "laugh"})
+        text = _ask(ws, {"data": "haha", "raw_text": True, "models": {"burst": {}, "language": {}}})
+    preds = r["burst"]["predictions"]
+    assert r["payload_id"] == "laugh" and len(preds) == 1
+    assert set(preds[0]) == {"time", "emotions", "descriptions"} and preds[0]["descriptions"] == []
+    assert 0.0 <= preds[0]["time"]["begin"] < preds[0]["time"]["end"] <= 1.93
+    assert [e["name"] for e in preds[0]["emotions"]] == list(PROSODY_EMOTIONS)
+    assert text["burst"]["code"] == "W0107" and text["language"]["predictions"]
+
+
 def test_silence_gives_hume_warning(service):
     with _ws(service) as ws:
         r = _ask(ws, {"data": base64.b64encode(_wav(1.0)).decode(), "models": {"prosody": {}}, "payload_id": "s"})

@@ -177,3 +177,27 @@ def test_entities_chart_whole_number_ticks():
     ner = wide_frame(synth.awkward_result(), model="ner")
     fig = charts.entities_chart(ner).to_dict()
     assert fig["layout"]["xaxis"]["dtick"] >= 1 and isinstance(fig["layout"]["xaxis"]["dtick"], int)
+
+
+def test_burst_markers_and_burst_timeline():
+    import pandas as pd
+
+    from emolens.emotions import PROSODY_EMOTIONS
+
+    pros = wide_frame(synth.word_level_result(20, seed=3), model="prosody")
+    base = charts.emotion_timeline(pros, ["Joy"])
+    scores = np.full((2, 48), 0.05)
+    scores[0, PROSODY_EMOTIONS.index("Amusement")] = 0.8
+    scores[1, PROSODY_EMOTIONS.index("Relief")] = 0.6
+    bursts = pd.DataFrame(scores, columns=list(PROSODY_EMOTIONS)).assign(begin=[1.0, 4.0], end=[1.8, 5.2])
+    marked = charts.burst_markers(base, bursts)
+    fig = marked.to_dict()
+    assert len(fig["data"]) == len(base.to_dict()["data"]) + 1  # one marker trace; the input is untouched
+    marks = marked.data[-1]
+    assert np.allclose(marks.x, [1.4, 4.6]) and list(marks.text) == ["Amusement", "Relief"]
+    assert [(s["x0"], s["x1"]) for s in fig["layout"]["shapes"]] == [(1.0, 1.8), (4.0, 5.2)]
+    assert charts.burst_markers(base, bursts.iloc[:0]).to_dict()["data"] == base.to_dict()["data"]
+    own = charts.burst_timeline(bursts, k=2).to_dict()
+    names = {t["name"] for t in own["data"]}
+    assert {"Amusement", "Relief"} <= names and own["layout"]["barmode"] == "stack"
+    assert "No vocal bursts" in charts.burst_timeline(bursts.iloc[:0]).to_dict()["layout"]["annotations"][0]["text"]

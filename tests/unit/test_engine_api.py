@@ -115,7 +115,9 @@ def test_media_options_from_requests():
     assert opts.prosody == ProsodyOptions(window=WindowOptions(2.0, 1.0), identify_speakers=True)
     assert opts.language is None and opts.ner == NerOptions(identify_speakers=True)
     assert opts.transcription == TranscriptionOptions(language="en", asr="tiny.en")
-    assert hume.media_options(parse_job_request({})).requested == ("prosody", "language", "ner")
+    # no models: all of them, vocal bursts included (Hume's rule)
+    assert hume.media_options(parse_job_request({})).requested == ("prosody", "burst", "language", "ner")
+    assert hume.media_options(parse_job_request({"models": {"burst": {}}})).requested == ("burst",)
 
 
 def test_speaker_counts_reach_the_options_and_are_checked():

@@ -55,10 +55,23 @@ def test_media_with_window_and_all_models(tmp_path, data_dir):
     src = parsed[0]
     assert src.source.type == "file" and src.source.filename == DIALOGUE.name and len(src.source.md5sum) == 32
     models = src.results.predictions[0].models
-    assert models.prosody and models.language and models.ner is not None  # no --models: all run (Hume's rule)
+    # no --models: all run (Hume's rule), bursts included (the dialogue is plain speech: none or few)
+    assert models.prosody and models.language and models.ner is not None and models.burst is not None
     windows = models.prosody.grouped_predictions[0].predictions
     assert windows[0].time.begin == 0.0 and windows[1].time.begin == 1.0
     assert all(len(p.emotions) == 48 for p in windows)
+
+
+def test_media_bursts_only(tmp_path, data_dir):
+    clip = ROOT / "tests" / "data" / "bursts" / "000010-28-3.opus"  # an EmoGator "Surprise (Positive)" burst
+    out = tmp_path / "burst.json"
+    r = measure(str(clip), "--models", "burst", "--asr", "tiny.en", "--no-progress", "-o", str(out),
+                data_dir=data_dir)
+    assert r.returncode == 0, r.stderr.decode()
+    models = parse_predictions(json.loads(out.read_text()))[0].results.predictions[0].models
+    assert models.prosody is None and models.language is None
+    (pred,) = models.burst.grouped_predictions[0].predictions
+    assert len(pred.emotions) == 48 and pred.descriptions == [] and pred.time.end <= 1.93
 
 
 def test_bad_invocations_are_one_line_errors(tmp_path, data_dir):
