@@ -178,6 +178,10 @@ class Client:
     def get_job(self, job_id: str) -> JobDetails:
         return JobDetails.model_validate(self.get_job_json(job_id))
 
+    def cancel_job(self, job_id: str) -> dict[str, Any]:
+        """Cancel a queued or running job (emolens extension ``POST /v0/batch/jobs/{id}/cancel``); its details."""
+        return self._json("POST", f"/v0/batch/jobs/{job_id}/cancel")
+
     def get_job_json(self, job_id: str) -> dict[str, Any]:
         """Job details as the raw JSON dict (keeps emolens' ``progress`` extra easy to reach)."""
         return self._json("GET", f"/v0/batch/jobs/{job_id}")

@@ -444,11 +444,23 @@ class Store:
 
     def complete_job(self, job_id: str, result_id: str, num_predictions: int, num_errors: int) -> None:
         with self._write() as con:
+            # a job cancelled while it ran (FAILED) stays failed: its late result is not attached
             con.execute(
                 "UPDATE jobs SET status = 'COMPLETED', ended_ms = ?, result_id = ?, num_predictions = ?,"
-                " num_errors = ?, progress = 1 WHERE job_id = ?",
+                " num_errors = ?, progress = 1 WHERE job_id = ? AND status != 'FAILED'",
                 (now_ms(), result_id, num_predictions, num_errors, job_id),
             )
+
+    def cancel_job(self, job_id: str, message: str) -> bool:
+        """End a QUEUED or IN_PROGRESS job as FAILED with ``message``; False when it had already ended."""
+        t = now_ms()
+        with self._write() as con:
+            n = con.execute(
+                "UPDATE jobs SET status = 'FAILED', started_ms = COALESCE(started_ms, ?), ended_ms = ?, message = ?"
+                " WHERE job_id = ? AND status IN ('QUEUED', 'IN_PROGRESS')",
+                (t, t, message, job_id),
+            ).rowcount
+        return n > 0
 
     def fail_job(self, job_id: str, message: str) -> None:
         t = now_ms()

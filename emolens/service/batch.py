@@ -292,6 +292,23 @@ async def get_job(job_id: str, request: Request, store: StoreDep) -> JSONRespons
     return JSONResponse(job_details(_job(store, job_id), _queue_note(request)))
 
 
+#: The message of a job cancelled through POST /v0/batch/jobs/{id}/cancel (an emolens extension).
+CANCELLED = "cancelled by the user"
+
+
+@router.post("/jobs/{job_id}/cancel", response_class=JSONResponse)
+def cancel_job(job_id: str, request: Request, store: StoreDep) -> JSONResponse:
+    """emolens extension: stop a QUEUED or IN_PROGRESS job; it ends FAILED with the message "cancelled by the user".
+    A running job stops at its next progress report; a job that already ended answers 400 (job_not_active)."""
+    job = _job(store, job_id)
+    if not store.cancel_job(job_id, CANCELLED):
+        job = _job(store, job_id)
+        raise ServiceError(
+            400, f"job {job_id} is {job.status}: only a queued or running job can be cancelled", "job_not_active"
+        )
+    return JSONResponse(job_details(_job(store, job.job_id), _queue_note(request)))
+
+
 def _completed_predictions(store: Store, job_id: str) -> list[dict[str, Any]]:
     job = _job(store, job_id)
     if job.status == "FAILED":

@@ -80,6 +80,10 @@ def _relabel(src: dict[str, Any], source: dict[str, Any], file: str, file_type: 
     return src
 
 
+class JobCancelled(EmolensError):
+    """The job was cancelled (POST /v0/batch/jobs/{id}/cancel) while it ran."""
+
+
 class _Reporter:
     """Turns per-source engine progress into job progress in the store (throttled: the store is shared)."""
 
@@ -89,19 +93,30 @@ class _Reporter:
         # Starting the clock now means short jobs (most text jobs) never write progress at all: every write is a
         # transaction the pollers and the next job wait behind. complete_job sets progress to 1 anyway.
         self._last = time.monotonic()
+        self._note = ""
+        self._checked = self._last
 
     def part(self, label: str) -> Progress:
         index = self.done
 
         def cb(fraction: float, message: str = "") -> None:
             now = time.monotonic()
-            if now - self._last < 0.25:
+            # the engine names the input itself ("x.wav: decoding"): say it once
+            note = message if message.startswith(f"{label}:") else (f"{label}: {message}" if message else label)
+            # a new stage is written at once (the first seconds of a job name their stage); updates within a
+            # stage at most every 0.25 s
+            if now - self._last < 0.25 and note == self._note:
                 return
-            self._last = now
+            self._last, self._note = now, note
             overall = (index + max(0.0, min(1.0, float(fraction)))) / self.n
-            note = f"{label}: {message}" if message else label
             try:
                 self.store.set_job_progress(self.job_id, overall, note)
+                if now - self._checked >= 1.0:  # POST .../cancel ends the job FAILED: stop at the next report
+                    self._checked = now
+                    if self.store.get_job(self.job_id).status == "FAILED":
+                        raise JobCancelled(self.store.get_job(self.job_id).message or "cancelled")
+            except JobCancelled:
+                raise
             except EmolensError:  # progress is best effort; never fail a job over it
                 pass
 
@@ -228,6 +243,10 @@ def _complete(
     media: dict[str, str],
     result_id: str | None = None,
 ) -> str:
+    current = store.get_job(job.job_id)
+    if current.status == "FAILED":  # cancelled while it ran: keep no result
+        _callback(config, job, "FAILED", [], current.message or "cancelled")
+        return "FAILED"
     if result_id is None:
         result_id = store.add_result(
             result_name(job.request),
@@ -276,6 +295,8 @@ def run_job(store: Store, config: ServiceConfig, job: JobRow) -> str:
         return _complete(store, config, job, predictions, media)
     except StorageError:
         raise  # not the job's fault, and marking it failed needs a write too: the worker waits for the disk
+    except JobCancelled as e:
+        return _fail(store, config, job, str(e))  # already FAILED with its message; the callback is told
     except EmolensError as e:
         return _fail(store, config, job, str(e))
     except Exception as e:  # a bug or a model crash: the job fails with a message, the worker lives on
