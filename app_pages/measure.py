@@ -62,6 +62,13 @@ def submit(backend, form, files, urls, texts) -> list[Tracked]:
 
 
 def finish(backend, jobs: list[Tracked]) -> None:
+    # clicking Cancel stops this run's polling; the next run (this one) asks the service to cancel the jobs
+    if st.button("Cancel", key="measure_cancel", icon=":material/cancel:"):
+        for j in jobs:
+            try:
+                backend.client.cancel_job(j.job_id)
+            except EmolensError:
+                pass  # it ended meanwhile: follow() shows how
     final = follow(backend, jobs)
     if len(final) < len(jobs):
         return  # still running: the Jobs page follows it

@@ -43,10 +43,10 @@ def follow(backend: Backend, jobs: list[Tracked], timeout_s: float = 3 * 3600) -
                 status = d["state"]["status"]
                 prog = d.get("progress") or {}
                 fraction = 1.0 if status in ("COMPLETED", "FAILED") else float(prog.get("fraction") or 0.0)
-                note = prog.get("message") or ""
                 elapsed = _fmt(time.time() - j.submitted)
-                label = f"{j.label + ' · ' if j.label else ''}{status.replace('_', ' ').lower()} · {elapsed}"
-                bars[j.job_id].progress(min(1.0, fraction), text=label + (f" · {note}" if note else ""))
+                label = f"{j.label + ' · ' if j.label else ''}{elapsed} · "
+                note = stage_line(status, prog.get("message") or "", d.get("request") or {})
+                bars[j.job_id].progress(min(1.0, fraction), text=label + note)
                 if status in ("COMPLETED", "FAILED"):
                     final[j.job_id] = d
             if len(final) < len(jobs):
@@ -57,6 +57,33 @@ def follow(backend: Backend, jobs: list[Tracked], timeout_s: float = 3 * 3600) -
         failed = [d for d in final.values() if d["state"]["status"] == "FAILED"]
         box.update(label="Failed" if failed else "Done", state="error" if failed else "complete", expanded=bool(failed))
     return final
+
+
+#: The engine's stages for one media file, in order, as its progress messages name them.
+MEDIA_STAGES = ["decoding", "transcribing", "speakers", "prosody", "language", "entities"]
+
+
+def stage_line(status: str, message: str, request: dict[str, Any]) -> str:
+    """What a job is doing, from its first second: queued, starting, or the file and its stages
+    ("talk.wav: ✓ decoding · ✓ transcribing · ▶ speakers · prosody · language")."""
+    if status == "QUEUED":
+        return "queued: waiting for a worker"
+    if status in ("COMPLETED", "FAILED"):
+        return status.lower()
+    if not message:
+        return "starting: loading the models"
+    parts = [p.strip() for p in message.split(":")]
+    # "x.wav: x.wav: transcribing" (a label repeating the engine's own file prefix) reads once
+    parts = [p for i, p in enumerate(parts) if i == 0 or p != parts[i - 1]]
+    where, stage = (": ".join(parts[:-1]), parts[-1]) if len(parts) > 1 else ("", parts[0])
+    if stage not in MEDIA_STAGES:
+        return f"{where}: {stage}" if where else stage
+    models = set((request.get("models") or {"prosody": 1, "language": 1, "ner": 1}).keys())
+    wanted = {"prosody": "prosody", "language": "language", "entities": "ner"}
+    stages = [s for s in MEDIA_STAGES if s not in wanted or wanted[s] in models]
+    now = stages.index(stage) if stage in stages else 0
+    marks = [("✓ " if i < now else "▶ " if i == now else "") + s for i, s in enumerate(stages)]
+    return (f"{where}: " if where else "") + " · ".join(marks)
 
 
 def store_results(backend: Backend, store: Store, jobs: list[Tracked], final: dict[str, dict[str, Any]]

@@ -150,3 +150,33 @@ def test_remote_service_results_are_stored_locally_once(data_dir, tmp_path):
         assert again == rid  # no duplicate
     finally:
         remote.stop()
+
+
+def test_stage_line_names_the_stage_from_the_first_second():
+    from components.job_progress import stage_line
+
+    req = {"models": {"prosody": {}, "language": {}}}
+    assert stage_line("QUEUED", "", req) == "queued: waiting for a worker"
+    assert stage_line("IN_PROGRESS", "", req) == "starting: loading the models"
+    line = stage_line("IN_PROGRESS", "x.wav: x.wav: speakers", req)
+    assert line == "x.wav: ✓ decoding · ✓ transcribing · ▶ speakers · prosody · language"  # no entities: no ner
+    assert stage_line("IN_PROGRESS", "2 text(s): segmenting", req) == "2 text(s): segmenting"
+
+
+def test_cancel_a_running_job_from_the_page(data_dir):
+    """Cancel during a job: the service ends it FAILED with a clear message; nothing lands in the Library."""
+    from components.backend import get_backend
+    from emolens.client import Client
+
+    at = measure().run()
+    at.text_area(key="measure_text").input("Cancel me please.").run()
+    at.multiselect(key="measure_models").set_value(["language"]).run()
+    backend = get_backend()
+    client = Client(backend.url, backend.client.api_key)
+    job_id = client.start_job(text=["Cancel me please."], config={"models": {"language": {}}})
+    at.session_state["measure_pending"] = [{"job_id": job_id, "label": "", "name": "cancel test", "media": {}}]
+    client.cancel_job(job_id)  # what the Cancel button does on the rerun it triggers
+    at.run()
+    _ok(at)
+    assert any("cancelled by the user" in e.value for e in at.error), [e.value for e in at.error]
+    assert all("cancel test" not in r.name for r in Store(data_dir).list_results())
