@@ -420,10 +420,10 @@ def export_artifacts_zip(predictions: list[dict[str, Any]]) -> bytes:
 
 
 def export_frame_csv(predictions: list[dict[str, Any]], model: str | None = None) -> bytes:
-    """The wide tidy frame (all models, or one) as CSV."""
-    from emolens.frames import wide_frame
+    """The wide tidy frame (all models, or one) as CSV (the bytes ``to_csv`` writes, built without pandas)."""
+    from emolens.frames import wide_csv
 
-    return wide_frame(predictions, model=model).to_csv(index=False).encode()
+    return wide_csv(predictions, model=model)
 
 
 def export_parquet(predictions: list[dict[str, Any]], model: str | None = None) -> bytes:
