@@ -3,17 +3,28 @@
 from __future__ import annotations
 
 import base64
+from datetime import datetime
 import tempfile
 from pathlib import Path
 
 import streamlit as st
 
 from components.backend import backend_or_error
-from components.live_stream import burst_rows, frame, language_rows, prosody_rows, warnings_of
+from components.data import get_store
+from components.live_stream import (
+    burst_rows,
+    frame,
+    language_rows,
+    line_table,
+    live_payload,
+    prosody_rows,
+    warnings_of,
+)
 from emolens import charts
 from emolens.client import audio_chunks
 from emolens.errors import EmolensError
 from emolens.frames import top_emotions
+from emolens.summary import unique_name
 
 STREAM_GRANULARITIES = ["word", "sentence", "utterance", "passage"]
 CLIP_TYPES = ["wav", "mp3", "m4a", "ogg", "webm", "flac", "mp4"]
@@ -27,9 +38,11 @@ def init_state() -> None:
     st.session_state.setdefault("live_sentiment", True)
     st.session_state.setdefault("live_toxicity", False)
     st.session_state.setdefault("live_text", "")
+    st.session_state.setdefault("live_raw_prosody", [])
+    st.session_state.setdefault("live_raw_language", [])
 
 
-def draw(slot, rows: list[dict], title: str, bursts: list[dict] | None = None) -> None:
+def draw(slot, rows: list[dict], title: str, bursts: list[dict] | None = None, lines: bool = False) -> None:
     df = frame(rows)
     with slot.container():
         if df.empty:
@@ -41,6 +54,9 @@ def draw(slot, rows: list[dict], title: str, bursts: list[dict] | None = None) -
         if bursts:
             fig = charts.burst_markers(fig, frame(bursts))
         st.plotly_chart(fig, key=f"live_chart_{st.session_state['live_draws']}")
+        if lines:  # each line: its text, top-3, and sentiment / toxicity when they were asked for
+            st.dataframe(line_table(rows), hide_index=True, width="stretch",
+                         key=f"live_lines_{st.session_state['live_draws']}")
 
 
 def language_models() -> dict:
@@ -71,6 +87,11 @@ def stream_audio(backend, blob: bytes, name: str, slot, progress) -> None:
             for w in warnings_of(reply):
                 st.caption(f"{start:.0f}–{start + 5:.0f} s: {w}")
             rows.extend(prosody_rows(reply, offset0 + start, len(rows)))
+            for pred in ((reply.get("prosody") or {}).get("predictions")) or []:  # on the recording's clock
+                t = pred.get("time") or {}
+                st.session_state["live_raw_prosody"].append(
+                    {**pred, "time": {"begin": offset0 + start + t.get("begin", 0.0),
+                                      "end": offset0 + start + t.get("end", 0.0)}})
             bursts.extend(burst_rows(reply, offset0 + start, len(bursts)))
             progress.progress((i + 1) / len(chunks), text=f"{name}: chunk {i + 1}/{len(chunks)}")
             draw(slot, rows, "Prosody (live)", bursts)
@@ -85,7 +106,28 @@ def stream_text(backend, text: str, slot) -> None:
                 st.error(reply["error"])
                 continue
             rows.extend(language_rows(reply, len(rows)))
-            draw(slot, rows, "Language (live)")
+            st.session_state["live_raw_language"].extend(((reply.get("language") or {}).get("predictions")) or [])
+            draw(slot, rows, "Language (live)", lines=True)
+
+
+def save_to_library() -> None:
+    """Store what was streamed as a Library result (open it in Explore like any other)."""
+    lang, pros = st.session_state["live_raw_language"], st.session_state["live_raw_prosody"]
+    if not lang and not pros:
+        return
+    c1, c2 = st.columns([3, 1])
+    name = c1.text_input("Name", value=f"Live · {datetime.now():%Y-%m-%d %H:%M}", key="live_save_name")
+    c2.write("")
+    if c2.button("Save to Library", key="live_save", type="primary"):
+        store = get_store()
+        taken = {r.name for r in store.list_results()}
+        models: dict = {"language": language_models()["language"]} if lang else {}
+        if pros:
+            models["prosody"] = {}
+        rid = store.add_result(unique_name(name.strip() or "Live", taken), live_payload(lang, pros, "live.wav"),
+                               origin="measured", config={"models": models, "origin": "live stream"})
+        st.session_state["explore_result"] = rid
+        st.success(f"Saved as result {rid}: open it in Explore.")
 
 
 def main() -> None:
@@ -114,9 +156,8 @@ def main() -> None:
         go_text = st.button("Send text", key="live_send_text", disabled=not st.session_state["live_text"].strip())
         text_slot = st.empty()
     if st.button("Clear", key="live_clear"):
-        st.session_state["live_prosody"] = []
-        st.session_state["live_language"] = []
-        st.session_state["live_bursts"] = []
+        for k in ("live_prosody", "live_language", "live_bursts", "live_raw_prosody", "live_raw_language"):
+            st.session_state[k] = []
     try:
         if go_audio:
             src = clip if clip is not None else rec
@@ -129,7 +170,8 @@ def main() -> None:
     draw(audio_slot, st.session_state["live_prosody"], "Prosody (live)", st.session_state["live_bursts"])
     if st.session_state["live_bursts"]:
         st.caption(f"{len(st.session_state['live_bursts'])} vocal burst(s) marked ★ on the prosody timeline.")
-    draw(text_slot, st.session_state["live_language"], "Language (live)")
+    draw(text_slot, st.session_state["live_language"], "Language (live)", lines=True)
+    save_to_library()
 
 
 main()

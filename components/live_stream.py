@@ -6,6 +6,7 @@ from typing import Any
 
 import pandas as pd
 
+from emolens.emotions import TOXICITY_CATEGORIES
 from emolens.frames import SEGMENT_COLUMNS
 
 
@@ -62,3 +63,47 @@ def frame(rows: list[dict[str, Any]]) -> pd.DataFrame:
 def warnings_of(reply: dict[str, Any]) -> list[str]:
     """Warnings nested in a reply's model sections (Hume style: {"warning", "code"})."""
     return [f"{m}: {v['warning']}" for m, v in reply.items() if isinstance(v, dict) and v.get("warning")]
+
+
+def line_table(rows: list[dict[str, Any]]) -> pd.DataFrame:
+    """One line per streamed text prediction: its text, top-3 emotions, expected sentiment (1-9) and the highest
+    toxicity category, where the stream returned them."""
+    from emolens.frames import sentiment_expected, top_k
+
+    df = frame(rows)
+    if df.empty:
+        return pd.DataFrame(columns=["text", "top 3"])
+    tops = top_k(df, 3)
+    out = pd.DataFrame({"text": df["text"]})
+    out["top 3"] = [
+        ", ".join(f"{tops.iloc[i][f'top{j}']} {tops.iloc[i][f'top{j}_score']:.2f}" for j in (1, 2, 3)
+                  if f"top{j}" in tops)
+        for i in range(len(df))
+    ]
+    ev = sentiment_expected(df)
+    if ev.notna().any():
+        out["sentiment (1-9)"] = ev.round(2)
+    tox = [c for c in TOXICITY_CATEGORIES if c in df.columns]
+    if tox and df[tox].notna().any().any():
+        worst = df[tox].astype(float).idxmax(axis=1)
+        out["toxicity"] = [f"{w} {df.loc[i, w]:.2f}" if isinstance(w, str) else "" for i, w in worst.items()]
+    return out
+
+
+def live_payload(language: list[dict[str, Any]], prosody: list[dict[str, Any]], name: str) -> list[dict[str, Any]]:
+    """Streamed predictions as a Hume predictions payload the Library stores: typed text as one text source
+    (language), streamed audio as one file (prosody, times on the recording's clock)."""
+    out: list[dict[str, Any]] = []
+    if language:
+        out.append({"source": {"type": "text"}, "results": {"predictions": [{
+            "file": "0", "file_type": "text",
+            "models": {"language": {"metadata": None, "grouped_predictions": [{"id": "unknown",
+                                                                              "predictions": language}]}},
+        }], "errors": []}})
+    if prosody:
+        out.append({"source": {"type": "file", "filename": name}, "results": {"predictions": [{
+            "file": name, "file_type": "audio",
+            "models": {"prosody": {"metadata": None, "grouped_predictions": [{"id": "unknown",
+                                                                             "predictions": prosody}]}},
+        }], "errors": []}})
+    return out

@@ -30,6 +30,17 @@ def test_text_streams_into_timeline(data_dir):
     rows = at.session_state["live_language"]
     assert len(rows) == 3 and rows[0]["text"] == "I love this!" and "sentiment_9" in rows[0]
     assert len(at.get("plotly_chart")) >= 1
+    lines = at.dataframe[-1].value  # each line's text, top-3 and sentiment (ticked by default)
+    assert list(lines["text"]) == ["I love this!", "This is terrible.", "Well, fine."]
+    assert "sentiment (1-9)" in lines.columns and lines["top 3"].str.count(",").eq(2).all()
+    assert lines["sentiment (1-9)"].iloc[0] > lines["sentiment (1-9)"].iloc[1]
+    at.button(key="live_save").click().run()
+    assert not at.exception, [e.value for e in at.exception]
+    from emolens.store import Store
+
+    rid = at.session_state["explore_result"]
+    row = Store(data_dir).get_result(rid)
+    assert row.name.startswith("Live · ") and row.summary["predictions"] == 3 and row.summary["models"] == ["language"]
 
 
 def test_clip_streams_prosody(data_dir):
