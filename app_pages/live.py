@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import base64
-from datetime import datetime
 import tempfile
+from datetime import datetime
 from pathlib import Path
 
 import streamlit as st
