@@ -85,16 +85,14 @@ def cmd_import(args: argparse.Namespace) -> int:
 
 def cmd_frame(args: argparse.Namespace) -> int:
     from emolens.archive import load_archive
-    from emolens.frames import long_frame, wide_csv, wide_frame
+    from emolens.frames import long_csv, wide_csv
 
     report = load_archive(Path(args.file))
     for p in report.problems:
         print(f"warning: {p}", file=sys.stderr)
-    if args.wide:  # built without pandas: the same bytes as wide_frame(...).to_csv(), in a fraction of the time
-        _write_out(wide_csv(report.predictions, model=args.model), args.output)
-        return 0
-    df = long_frame(wide_frame(report.predictions, model=args.model))
-    _write_out(df.to_csv(index=False).encode(), args.output)
+    # built without pandas: the same bytes as wide_frame(...).to_csv() / long_frame(...).to_csv(), much faster
+    csv_bytes = (wide_csv if args.wide else long_csv)(report.predictions, model=args.model)
+    _write_out(csv_bytes, args.output)
     return 0
 
 

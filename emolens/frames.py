@@ -389,6 +389,20 @@ def _column_cells(name: str, values: Any) -> list[Any]:
     return _object_cells(values)
 
 
+def _csv_parts(predictions: list[dict[str, Any]], model: str | None) -> tuple[list[str], list[dict[str, Any]]]:
+    """The wide header (as ``wide_frame`` orders it) and each model's columns."""
+    models = [model] if model else list(FRAME_MODELS)
+    parts = [c for m in models if (c := _model_columns(predictions, m)) is not None]
+    if not parts:
+        return list(SEGMENT_COLUMNS), []
+    if len(parts) == 1:
+        return list(parts[0]), parts
+    seen = list(dict.fromkeys(c for p in parts for c in p))
+    fixed = SEGMENT_COLUMNS + [c for c in NER_COLUMNS if c in seen]
+    tail = [c for c in SENTIMENT_COLUMNS if c in seen] + [c for c in TOXICITY_CATEGORIES if c in seen]
+    return fixed + [c for c in seen if c not in fixed and c not in tail] + tail, parts
+
+
 def wide_csv(predictions: list[dict[str, Any]], model: str | None = None) -> bytes:
     """The wide frame as CSV: the same bytes as ``wide_frame(...).to_csv(index=False)``, built without pandas.
 
@@ -399,17 +413,7 @@ def wide_csv(predictions: list[dict[str, Any]], model: str | None = None) -> byt
     import csv
     import io
 
-    models = [model] if model else list(FRAME_MODELS)
-    parts = [c for m in models if (c := _model_columns(predictions, m)) is not None]
-    if not parts:
-        header = list(SEGMENT_COLUMNS)
-    elif len(parts) == 1:
-        header = list(parts[0])
-    else:
-        seen = list(dict.fromkeys(c for p in parts for c in p))
-        fixed = SEGMENT_COLUMNS + [c for c in NER_COLUMNS if c in seen]
-        tail = [c for c in SENTIMENT_COLUMNS if c in seen] + [c for c in TOXICITY_CATEGORIES if c in seen]
-        header = fixed + [c for c in seen if c not in fixed and c not in tail] + tail
+    header, parts = _csv_parts(predictions, model)
     buf = io.StringIO()
     writer = csv.writer(buf, lineterminator="\n")
     writer.writerow(header)
@@ -419,6 +423,61 @@ def wide_csv(predictions: list[dict[str, Any]], model: str | None = None) -> byt
         columns = [_column_cells(c, part[c]) if c in part else empty for c in header]
         writer.writerows(zip(*columns, strict=True))
     return buf.getvalue().encode()
+
+
+class _Lines:
+    """A file-like sink keeping each ``csv.writer.writerow`` line (the writer writes one string per row)."""
+
+    def __init__(self) -> None:
+        self.lines: list[str] = []
+
+    def write(self, s: str) -> int:
+        self.lines.append(s)
+        return len(s)
+
+
+def long_csv(predictions: list[dict[str, Any]], model: str | None = None) -> bytes:
+    """The long frame as CSV: the same bytes as ``long_frame(wide_frame(...)).to_csv(index=False)``, no pandas.
+
+    Each segment's columns are formatted once (csv writer, pandas' quoting) and reused for its emotion rows;
+    scores are written with ``repr`` as pandas does; missing scores are left out, as in :func:`long_frame`.
+    """
+    import csv
+
+    header, parts = _csv_parts(predictions, model)
+    fixed = set(SEGMENT_COLUMNS) | set(NER_COLUMNS) | set(SENTIMENT_COLUMNS) | set(TOXICITY_CATEGORIES)
+    emos = [c for c in header if c not in fixed]
+    seg_cols = list(SEGMENT_COLUMNS)
+    sink = _Lines()
+    writer = csv.writer(sink, lineterminator="\n")
+    writer.writerow([*seg_cols, "emotion", "score"])
+    names = _Lines()
+    csv.writer(names, lineterminator="").writerows([e] for e in emos)
+    quoted = names.lines  # each emotion name as a CSV cell
+    out = ["".join(sink.lines)]
+    # long_frame repeats wide columns through to_numpy(): a nullable-int column with a missing value becomes float
+    as_float = {c for c in _INT_COLUMNS if any(v is None for part in parts for v in part[c])}
+    for part in parts:
+        n = len(part["source"])
+        cells = [_number_cells(part[c]) if c in as_float else _column_cells(c, part[c]) for c in seg_cols]
+        prefixes = _Lines()
+        pw = csv.writer(prefixes, lineterminator=",")
+        pw.writerows(zip(*cells, strict=True))
+        pre = prefixes.lines
+        blocks = [(quoted[j], part[e]) for j, e in enumerate(emos) if e in part]
+        if not blocks:
+            continue
+        scores = np.column_stack([b for _, b in blocks])
+        valid = ~np.isnan(scores)
+        values = scores.tolist()
+        q = [name for name, _ in blocks]
+        k = len(q)
+        lines = []
+        for i in range(n):
+            p, row, ok = pre[i], values[i], valid[i]
+            lines.extend(f"{p}{q[j]},{row[j]!r}\n" for j in range(k) if ok[j])
+        out.append("".join(lines))
+    return "".join(out).encode()
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -566,7 +625,9 @@ def file_labels(predictions: list[dict[str, Any]], words: int = 6) -> list[str]:
                 entries.append(f"Text {n_text}: {head}{more}" if head else f"Text {n_text}")
             else:
                 entries.append(name)
-    names = [str(pred.get("file")) for src in predictions for pred in (src.get("results") or {}).get("predictions") or []]
+    names = [
+        str(pred.get("file")) for src in predictions for pred in (src.get("results") or {}).get("predictions") or []
+    ]
     sources = [si for si, src in enumerate(predictions) for _ in (src.get("results") or {}).get("predictions") or []]
     out = []
     for label, name, si in zip(entries, names, sources, strict=True):

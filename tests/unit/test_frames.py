@@ -11,6 +11,7 @@ from emolens.frames import (
     SEGMENT_COLUMNS,
     emotion_columns,
     file_options,
+    long_csv,
     long_frame,
     mean_sentiment,
     means,
@@ -113,8 +114,8 @@ def test_file_options():
     assert opts == [(0, "0", ["language", "ner"]), (1, "clip.mp4", ["face", "burst", "prosody"])]
 
 
-def test_wide_csv_is_byte_identical_to_pandas():
-    """The pandas-free CSV writer (used by ``emolens frame --wide``) writes what ``to_csv`` writes."""
+def test_wide_and_long_csv_are_byte_identical_to_pandas():
+    """The pandas-free CSV writers (used by ``emolens frame``) write what ``to_csv`` writes."""
     word = synth.word_level_result(60, seed=3)
     odd = synth.awkward_result()
     pred = odd[0]["results"]["predictions"][0]["models"]["language"]["grouped_predictions"][0]["predictions"][0]
@@ -124,6 +125,8 @@ def test_wide_csv_is_byte_identical_to_pandas():
         for model in (None, "language", "prosody", "ner", "face", "burst"):
             want = wide_frame(payload, model=model).to_csv(index=False).encode()
             assert wide_csv(payload, model=model) == want, model
+            want = long_frame(wide_frame(payload, model=model)).to_csv(index=False).encode()
+            assert long_csv(payload, model=model) == want, model
 
 
 def test_weighted_means_resample_bins_and_projection():
