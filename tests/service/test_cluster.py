@@ -86,8 +86,9 @@ def test_jobs_run_on_both_workers_byte_identical_to_local(
 ):
     assert cluster_service.health()["cluster"]["connected"] is True
     clip = speech_wav.read_bytes()
-    body = {"models": MEDIA_MODELS, "transcription": ASR, "text": TEXTS}
-    files = [("first.wav", clip), ("second clip.wav", clip)]
+    # every kind of input: two uploads, an uploaded text file, a URL (fetched by the service), three texts
+    body = {"models": MEDIA_MODELS, "transcription": ASR, "text": TEXTS, "urls": [f"{file_server.url}/hello.txt"]}
+    files = [("first.wav", clip), ("second clip.wav", clip), ("notes.txt", b"Maria was so kind to us.")]
     ids = {}
     for mode, srv in (("cluster", cluster_service), ("local", service)):
         ids[mode] = _submit(srv.url, files, {**body, "callback_url": f"{file_server.url}/cb/{mode}"})
@@ -109,6 +110,7 @@ def test_jobs_run_on_both_workers_byte_identical_to_local(
         )
 
     assert shape(done["cluster"]) == shape(done["local"])
+    assert (done["cluster"]["state"]["num_predictions"], done["cluster"]["state"]["num_errors"]) == (7, 0)
     # predictions JSON and artifacts: byte for byte
     preds = {
         m: _get(s.url, f"/v0/batch/jobs/{ids[m]}/predictions").content
@@ -130,7 +132,7 @@ def test_jobs_run_on_both_workers_byte_identical_to_local(
     got = {k: {kk: vv for kk, vv in v.items() if kk != "job_id"} for k, v in got.items()}
     assert got["/cb/cluster"] == got["/cb/local"] and got["/cb/cluster"]["status"] == "COMPLETED"
 
-    # the tasks (2 files + 2 text chunks) ran on both workers
+    # the tasks (3 files + 1 URL + 2 text chunks) ran on both workers
     workers = set(client.scheduler_info()["workers"])
     assert _task_workers(client, ids["cluster"]) == workers and len(workers) == 2
 
