@@ -40,7 +40,7 @@ from emolens.service.cluster import (
     text_chunks,
 )
 from emolens.service.config import ServiceConfig
-from emolens.service.execute import _complete, _error_source, _fail, _safe_name
+from emolens.service.execute import _callback, _complete, _error_source, _fail, _safe_name
 from emolens.service.fetch import fetch_url
 from emolens.store import JobRow, Store
 from emolens.storefaults import probe
@@ -65,6 +65,10 @@ class _Failed(Exception):
     """A task answered with the message the job fails with."""
 
 
+class _Cancelled(Exception):
+    """POST /v0/batch/jobs/{id}/cancel ended the job (FAILED) while its tasks ran."""
+
+
 class _JobProgress:
     """Job progress from per-unit fractions (same throttle and note format as the local pool's reporter)."""
 
@@ -76,13 +80,16 @@ class _JobProgress:
     def update(self, parts: list[tuple[float, str, str]]) -> None:
         """``parts``: (fraction done, label, engine message) per unit of the job."""
         now = time.monotonic()
-        if now - self._last < PROGRESS_EVERY_S:
-            return
         overall = sum(max(0.0, min(1.0, f)) for f, _, _ in parts) / self.n
         running = [(label, msg) for f, label, msg in parts if 0.0 < f < 1.0 or msg]
         label, msg = running[0] if running else (parts[0][1] if parts else "", "")
-        note = f"{label}: {msg}" if msg else label
-        if self._written == (overall, note):
+        # as execute._Reporter: the engine names the input itself ("x.wav: decoding"), so say it once; a new stage
+        # is written at once, updates within a stage at most every 0.25 s; before any engine message, nothing
+        note = msg if msg.startswith(f"{label}:") else (f"{label}: {msg}" if msg else label)
+        last_note = self._written[1] if self._written else None
+        if not msg and self._written is None:
+            return
+        if (now - self._last < PROGRESS_EVERY_S and note == last_note) or self._written == (overall, note):
             return
         self._last, self._written = now, (overall, note)
         try:
@@ -119,10 +126,15 @@ class ClusterRunner:
         self._stopping = threading.Event()
         self._thread: threading.Thread | None = None
         self._info_at = 0.0
+        self._recover_later = False
 
     # -- lifecycle ---------------------------------------------------------------------------------------------
     def start(self) -> None:
-        self.recovered = self.store.recover_interrupted_jobs(self.config.max_attempts)
+        try:
+            self.recovered = self.store.recover_interrupted_jobs(self.config.max_attempts)
+        except StorageError as e:  # the service starts anyway (degraded); the dispatcher retries first thing
+            log.error("cannot recover interrupted jobs now: %s", e)
+            self._recover_later = True
         if any(self.recovered):
             log.warning("after a restart: requeued %d job(s), failed %d", *map(len, self.recovered))
         self.error = f"connecting to the Dask scheduler at {self.address}"
@@ -188,8 +200,22 @@ class ClusterRunner:
 
     # -- the dispatcher ----------------------------------------------------------------------------------------
     def _dispatch(self) -> None:
+        delay = 0.5
+        while not self._stopping.is_set():
+            try:
+                self._dispatch_loop()
+                return
+            except Exception as e:  # the dispatcher must outlive anything (a storage fault at recovery, a bug)
+                log.error("Dask dispatcher: %s; going on", e)
+            self._stopping.wait(delay)
+            delay = min(10.0, delay * 2)
+
+    def _dispatch_loop(self) -> None:
         backoff = 1.0
         while not self._stopping.is_set():
+            if self._recover_later:
+                self.recovered = self.store.recover_interrupted_jobs(self.config.max_attempts)
+                self._recover_later = False
             if not self._ensure_connected():
                 if self.config.dask_fallback == "local":
                     self._start_fallback()
@@ -310,6 +336,8 @@ class ClusterRunner:
         except _Interrupted:
             if self.store.requeue_job(job.job_id):
                 log.warning("job %s back in the queue: %s", job.job_id, self.error or "the service is stopping")
+        except _Cancelled as e:  # already FAILED with its message; the callback is told, as in the local pool
+            _callback(self.config, job, "FAILED", [], str(e))
         except _Failed as e:
             _fail(self.store, self.config, job, str(e))
         except StorageError as e:  # not the job's fault; released (requeued) by the dispatcher once storage heals
@@ -439,10 +467,19 @@ class ClusterRunner:
 
     def _wait(self, job_id: str, entries: list[_Entry], progress: _JobProgress) -> None:
         futures = [f for _, _, parts, _ in entries for f, _, _ in parts]
+        checked = time.monotonic()
         while not all(f.done() for f in futures):
             if self._stopping.is_set() or not self.connected:
                 raise _Interrupted
             time.sleep(0.1)
+            if time.monotonic() - checked >= 1.0:  # cancelled? then its tasks stop taking cluster time
+                checked = time.monotonic()
+                try:
+                    current = self.store.get_job(job_id)
+                except EmolensError:
+                    current = None
+                if current is not None and current.status == "FAILED":
+                    raise _Cancelled(current.message or "cancelled")
             fractions = []
             for label, _ready, parts, _ in entries:
                 if not parts:

@@ -187,6 +187,35 @@ def test_killed_worker_mid_task_is_retried_elsewhere(cluster, client, cluster_se
     cluster.wait_workers(2)
 
 
+def test_cancel_a_running_cluster_job_stops_its_tasks(client, cluster_service, speech_wav, tmp_path):
+    import numpy as np
+    import soundfile as sf
+
+    audio, sr = sf.read(speech_wav, dtype="float32")
+    long = tmp_path / "long.wav"
+    sf.write(long, np.tile(audio, 12), sr)  # ~40 s: still running when cancelled
+    job = _submit(
+        cluster_service.url, [("long.wav", long.read_bytes())], {"models": {"prosody": {}}, "transcription": ASR}
+    )
+    deadline = time.monotonic() + 60
+    while not any(job in str(k) for keys in client.processing().values() for k in keys):
+        assert time.monotonic() < deadline, "the task never started"
+        time.sleep(0.05)
+    r = httpx.post(f"{cluster_service.url}/v0/batch/jobs/{job}/cancel", timeout=30)
+    assert r.status_code == 200 and r.json()["state"]["message"] == "cancelled by the user", r.text
+    deadline = time.monotonic() + 10  # the service cancels the job's futures: the scheduler forgets the task
+    while any(job in str(k) for keys in client.processing().values() for k in keys):
+        assert time.monotonic() < deadline, client.processing()
+        time.sleep(0.1)
+    follow = _submit(cluster_service.url, [], {"text": ["After the cancel."], "models": {"language": {}}})
+    assert wait_job(cluster_service.url, follow)["state"]["status"] == "COMPLETED"
+    d = _get(cluster_service.url, f"/v0/batch/jobs/{job}").json()
+    assert d["state"]["status"] == "FAILED" and d["state"]["message"] == "cancelled by the user"
+    from emolens.store import Store
+
+    assert Store(cluster_service.data_dir).find_result_by_job(job) is None
+
+
 def test_service_killed_mid_job_then_restarted_loses_nothing(cluster_service, speech_wav):
     clip = speech_wav.read_bytes()
     job = _submit(cluster_service.url, [("restart.wav", clip)], {"models": {"prosody": {}}, "transcription": ASR})
