@@ -20,7 +20,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from emolens import synth  # noqa: E402
+from tests import synth  # noqa: E402
 
 NAIVE = """
 import json, sys

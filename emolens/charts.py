@@ -423,34 +423,6 @@ def speaker_lanes(df: pd.DataFrame, emotion: str, title: str | None = None) -> g
     return fig
 
 
-def emotion_heatmap(
-    df: pd.DataFrame, emotions: Sequence[str] | None = None, title: str = "Segments x emotions"
-) -> go.Figure:
-    """Heatmap of segments (x, in order) against emotions (y)."""
-    emos = [e for e in (emotions or emotion_columns(df)) if e in df.columns]
-    if df.empty or not emos:
-        return _empty(title, "No emotion scores.")
-    x, xlabel = time_axis(df)
-    z = df[emos].to_numpy(dtype=float).T
-    fig = go.Figure(
-        go.Heatmap(
-            z=z,
-            x=x.to_numpy(),
-            y=emos,
-            colorscale="Viridis",
-            zmin=0,
-            hovertemplate="%{y} @ %{x:.2f}: %{z:.3f}<extra></extra>",
-        )
-    )
-    fig.update_layout(
-        title=title,
-        height=max(300, 16 * len(emos) + 120),
-        xaxis_title=xlabel,
-        margin={"l": 170, "r": 20, "t": 50, "b": 40},
-    )
-    return fig
-
-
 def sentiment_distribution(
     df: pd.DataFrame, title: str = "Sentiment (1 = most negative, 9 = most positive)"
 ) -> go.Figure:

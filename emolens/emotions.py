@@ -1,4 +1,4 @@
-"""Emotion, sentiment and toxicity names: the one source of truth (see HUME_FORMAT.md)."""
+"""Emotion, sentiment and toxicity names: the one source of truth (as in Hume's API documentation)."""
 
 from __future__ import annotations
 

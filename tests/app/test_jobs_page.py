@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from emolens import synth
+from tests import synth
 from emolens.store import Store
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 
-from emolens import synth
+from tests import synth
 
 from .conftest import wait_for_app
 

@@ -1,5 +1,5 @@
 """Compatibility: drive the service the way a Hume client would, with plain httpx and only the shapes written in
-HUME_FORMAT.md (no emolens code on the client side)."""
+Hume's documented format (no emolens code on the client side)."""
 
 from __future__ import annotations
 

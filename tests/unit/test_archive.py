@@ -9,7 +9,7 @@ import zipfile
 import pandas as pd
 import pytest
 
-from emolens import synth
+from tests import synth
 from emolens.archive import (
     export,
     export_artifacts_zip,

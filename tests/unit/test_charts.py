@@ -6,7 +6,8 @@ import base64
 
 import numpy as np
 
-from emolens import charts, synth
+from emolens import charts
+from tests import synth
 from emolens.frames import wide_frame
 
 
@@ -98,8 +99,6 @@ def test_other_charts():
     assert len(vals(charts.top_k_bars(df, 7).to_dict()["data"][0]["y"])) == 7
     lanes = charts.speaker_lanes(df, "Joy").to_dict()
     assert set(vals(lanes["data"][0]["y"])) == {"spk_0", "spk_1"}
-    heat = charts.emotion_heatmap(df, ["Joy", "Anger"]).to_dict()
-    assert vals(heat["data"][0]["y"]) == ["Joy", "Anger"]
     ner = wide_frame(synth.awkward_result(), model="ner")
     assert vals(charts.entities_chart(ner).to_dict()["data"][0]["y"]) == ["Paris"]
     a, b = df.iloc[:15], df.iloc[15:]

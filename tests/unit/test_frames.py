@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from emolens import synth
+from tests import synth
 from emolens.emotions import LANGUAGE_EMOTIONS, PROSODY_EMOTIONS, SENTIMENT_COLUMNS, TOXICITY_CATEGORIES
 from emolens.frames import (
     SEGMENT_COLUMNS,

@@ -7,7 +7,7 @@ import threading
 
 import pytest
 
-from emolens import synth
+from tests import synth
 from emolens.errors import StoreError
 from emolens.store import SCHEMA_VERSION, Store
 
@@ -106,3 +106,29 @@ def test_jobs_lifecycle_and_recovery(tmp_path):
     listed = s.list_jobs(statuses=["COMPLETED"])
     assert [j.job_id for j in listed] == [j2.job_id]
     assert [j.job_id for j in s.list_jobs(direction="asc")] == [j1.job_id, j2.job_id]
+
+
+def test_media_of_a_job_is_kept_and_version_1_stores_are_migrated(tmp_path):
+    s = Store(tmp_path)
+    sha = s.put_media(b"job media")
+    job = s.create_job({"files": [{"filename": "a.wav", "sha256": sha}]})
+    s.delete_result(s.add_result("a", [], media={"a.wav": sha}))
+    assert s.media_path(sha).exists()  # the job still needs it
+    with sqlite3.connect(tmp_path / "emolens.sqlite3") as con:  # back to a version-1 store: no job_media table
+        con.execute("DROP TABLE job_media")
+        con.execute("PRAGMA user_version = 1")
+    s = Store(tmp_path)
+    with sqlite3.connect(tmp_path / "emolens.sqlite3") as con:
+        assert con.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION
+        assert con.execute("SELECT job_id, sha256 FROM job_media").fetchall() == [(job.job_id, sha)]
+
+
+def test_requeue_or_fail_after_a_stop(tmp_path):
+    s = Store(tmp_path)
+    jid = s.create_job({"text": ["hi"]}).job_id
+    for _ in range(2):
+        assert s.claim_next_job().job_id == jid
+        if s.get_job(jid).attempts < 2:
+            assert s.recover_interrupted_jobs(max_attempts=2) == ([jid], [])
+    assert s.release_job(jid, "worker died", max_attempts=2) == "FAILED"
+    assert s.get_job(jid).message == "worker died" and s.release_job(jid, "again") is None
