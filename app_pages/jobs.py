@@ -74,7 +74,7 @@ def main() -> None:
                 for d in backend.client.list_jobs(limit=int(limit), status=statuses or None)]
         raw = {j["job_id"]: j for j in jobs}
         for jid in [j["job_id"] for j in jobs if j["state"]["status"] in ("QUEUED", "IN_PROGRESS")]:
-            raw[jid] = backend.client.get_job_json(jid)  # with its progress
+            raw[jid] = backend.client.get_job(jid).to_json_dict()  # with its progress
     except EmolensError as e:
         st.error(f"Cannot list jobs: {e}")
         return

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-import base64
 import tempfile
 from datetime import datetime
 from pathlib import Path
+from typing import get_args
 
 import streamlit as st
 
@@ -20,14 +20,15 @@ from components.live_stream import (
     prosody_rows,
     warnings_of,
 )
-from emolens import charts
-from emolens.client import audio_chunks
-from emolens.errors import EmolensError
+from emolens import charts, media_types
+from emolens.engine.audio import audio_chunks
+from emolens.errors import APIError, EmolensError
 from emolens.frames import top_emotions
+from emolens.schema import StreamGranularity
 from emolens.summary import unique_name
 
-STREAM_GRANULARITIES = ["word", "sentence", "utterance", "passage"]
-CLIP_TYPES = ["wav", "mp3", "m4a", "ogg", "webm", "flac", "mp4"]
+STREAM_GRANULARITIES = list(get_args(StreamGranularity))
+CLIP_TYPES = list(media_types.MEDIA_TYPES)
 
 
 def init_state() -> None:
@@ -78,11 +79,13 @@ def stream_audio(backend, blob: bytes, name: str, slot, progress) -> None:
     offset0 = max((r["end"] for r in rows), default=0.0)
     with backend.client.stream() as session:
         for i, (start, wav) in enumerate(chunks):
-            reply = session.send(({"models": {"prosody": {}, "burst": {}}} if i == 0 else {}) | {
-                "data": base64.b64encode(wav).decode(), "payload_id": f"{name}#{i}",
-                "stream_window_ms": 5000})
-            if "error" in reply:
-                st.error(f"Chunk {i + 1}: {reply['error']}")
+            try:
+                models = {"prosody": {}, "burst": {}} if i == 0 else None
+                reply = session.send_audio(wav, models, payload_id=f"{name}#{i}", stream_window_ms=5000).to_json_dict()
+            except APIError as e:
+                if e.status != 400:
+                    raise
+                st.error(f"Chunk {i + 1}: {e.message}")
                 continue
             for w in warnings_of(reply):
                 st.caption(f"{start:.0f}–{start + 5:.0f} s: {w}")
@@ -101,9 +104,12 @@ def stream_text(backend, text: str, slot) -> None:
     rows = st.session_state["live_language"]
     with backend.client.stream() as session:
         for part in [p for p in text.split("\n") if p.strip()]:
-            reply = session.send({"data": part, "raw_text": True, "models": language_models()})
-            if "error" in reply:
-                st.error(reply["error"])
+            try:
+                reply = session.send_text(part, language_models()).to_json_dict()
+            except APIError as e:
+                if e.status != 400:
+                    raise
+                st.error(e.message)
                 continue
             rows.extend(language_rows(reply, len(rows)))
             st.session_state["live_raw_language"].extend(((reply.get("language") or {}).get("predictions")) or [])

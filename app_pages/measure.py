@@ -9,8 +9,9 @@ from components.data import get_store
 from components.job_form import job_form
 from components.job_progress import Tracked, follow, open_page, store_results
 from emolens.errors import EmolensError
+from emolens.media_types import UPLOAD_TYPES
 
-MEDIA_TYPES = ["wav", "mp3", "mp4", "m4a", "flac", "ogg", "opus", "webm", "mov", "mkv", "aac", "txt"]
+MEDIA_TYPES = list(UPLOAD_TYPES)
 PENDING = "measure_pending"
 
 

@@ -7,7 +7,6 @@ or the Settings page for this session, point the dashboard at another Hume-compa
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass
 from typing import Any
 
@@ -56,7 +55,7 @@ def get_backend() -> Backend:
     if url:
         key = st.session_state.get(KEY_KEY) if st.session_state.get(URL_KEY) else settings.api_key
         return Backend(_client(url, key or ""), url.rstrip("/"), "remote", key or "")
-    workers = max(1, int(os.environ.get("EMOLENS_WORKERS", "1") or 1))
+    workers = max(1, settings.workers)
     svc = _embedded_service(str(settings.data_dir), workers)
     if not svc.running:  # stopped (e.g. a test); start a fresh one
         _embedded_service.clear()
@@ -80,11 +79,10 @@ def result_for_job(backend: Backend, store: Store, job_id: str, name: str | None
     existing = store.find_result_by_job(job_id)
     if existing is not None:
         return existing
-    predictions = backend.client.predictions_json(job_id)
+    predictions = [s.to_json_dict() for s in backend.client.predictions(job_id)]
     if config is None:
-        details = backend.client.get_job_json(job_id)
-        config = details.get("request")
-    from emolens.service.execute import result_name
+        config = backend.client.get_job(job_id).request.to_json_dict()
+    from emolens.summary import result_name
 
     return store.add_result(name or result_name(config or {}), predictions, origin="measured", config=config,
                             job_id=job_id, media=media)

@@ -7,14 +7,14 @@ shows the same message the service would answer with.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, get_args
 
 import streamlit as st
 
 from emolens.errors import ConfigError
-from emolens.schema import parse_job_request
+from emolens.schema import Granularity, parse_job_request
 
-GRANULARITIES = ["word", "sentence", "utterance", "conversational_turn"]
+GRANULARITIES = list(get_args(Granularity))
 MODELS = ["prosody", "burst", "language", "ner"]
 ASR = {"base": "Whisper base (multilingual, more accurate)", "tiny.en": "Whisper tiny.en (English, fastest)"}
 

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass, field
 from typing import Any
+from dataclasses import dataclass, field
 
 import streamlit as st
 
 from components.backend import Backend, result_for_job
 from emolens.errors import EmolensError
+from emolens.schema import JobDetails
 from emolens.store import Store
 from emolens.summary import error_messages, settings_label, unique_name
 
@@ -29,32 +30,24 @@ def _fmt(seconds: float) -> str:
     return f"{int(seconds // 60)}:{int(seconds % 60):02d}"
 
 
-def follow(backend: Backend, jobs: list[Tracked], timeout_s: float = 3 * 3600) -> dict[str, dict[str, Any]]:
+def follow(backend: Backend, jobs: list[Tracked], timeout_s: float = 3 * 3600) -> dict[str, JobDetails]:
     """Poll until every job ended; draw state, elapsed time and the current file's progress. Returns details."""
-    final: dict[str, dict[str, Any]] = {}
     with st.status(f"Measuring ({len(jobs)} job{'s' if len(jobs) > 1 else ''})…", expanded=True) as box:
         bars = {j.job_id: st.progress(0.0, text=f"{j.label or 'job'}: submitted") for j in jobs}
-        start = time.monotonic()
-        while len(final) < len(jobs):
-            for j in jobs:
-                if j.job_id in final:
-                    continue
-                d = backend.client.get_job_json(j.job_id)
-                status = d["state"]["status"]
-                prog = d.get("progress") or {}
-                fraction = 1.0 if status in ("COMPLETED", "FAILED") else float(prog.get("fraction") or 0.0)
-                elapsed = _fmt(time.time() - j.submitted)
-                label = f"{j.label + ' · ' if j.label else ''}{elapsed} · "
-                note = stage_line(status, prog.get("message") or "", d.get("request") or {})
-                bars[j.job_id].progress(min(1.0, fraction), text=label + note)
-                if status in ("COMPLETED", "FAILED"):
-                    final[j.job_id] = d
-            if len(final) < len(jobs):
-                if time.monotonic() - start > timeout_s:
-                    box.update(label="Still running: follow it on the Jobs page", state="error")
-                    return final
-                time.sleep(POLL_S)
-        failed = [d for d in final.values() if d["state"]["status"] == "FAILED"]
+        tracked = {j.job_id: j for j in jobs}
+
+        def draw(job_id: str, d: JobDetails) -> None:
+            j = tracked[job_id]
+            elapsed = _fmt(time.time() - j.submitted)
+            label = f"{j.label + ' · ' if j.label else ''}{elapsed} · "
+            note = stage_line(d.state.status, d.progress.message if d.progress else "", d.request.to_json_dict())
+            bars[job_id].progress(min(1.0, d.fraction), text=label + note)
+
+        final = backend.client.wait_all(list(tracked), timeout=timeout_s, poll_s=POLL_S, progress=draw)
+        if len(final) < len(jobs):
+            box.update(label="Still running: follow it on the Jobs page", state="error")
+            return final
+        failed = [d for d in final.values() if d.state.status == "FAILED"]
         box.update(label="Failed" if failed else "Done", state="error" if failed else "complete", expanded=bool(failed))
     return final
 
@@ -86,7 +79,7 @@ def stage_line(status: str, message: str, request: dict[str, Any]) -> str:
     return (f"{where}: " if where else "") + " · ".join(marks)
 
 
-def store_results(backend: Backend, store: Store, jobs: list[Tracked], final: dict[str, dict[str, Any]]
+def store_results(backend: Backend, store: Store, jobs: list[Tracked], final: dict[str, JobDetails]
                   ) -> tuple[list[str], list[str]]:
     """Result ids of the completed jobs (stored locally for a remote service) and messages to show.
 
@@ -98,18 +91,19 @@ def store_results(backend: Backend, store: Store, jobs: list[Tracked], final: di
         d = final.get(j.job_id)
         if d is None:
             continue
-        st_ = d["state"]
+        st_ = d.state
         who = j.label or "Job"
-        if st_["status"] == "FAILED":
-            problems.append(f"{who} failed: {st_.get('message', 'no message')}")
+        if st_.status == "FAILED":
+            problems.append(f"{who} failed: {getattr(st_, 'message', None) or 'no message'}")
             continue
         errors: list[str] = []
-        if st_.get("num_errors"):
+        num_errors, num_predictions = getattr(st_, "num_errors", 0), getattr(st_, "num_predictions", 0)
+        if num_errors:
             try:
-                errors = error_messages(backend.client.predictions_json(j.job_id))
+                errors = error_messages([s.to_json_dict() for s in backend.client.predictions(j.job_id)])
             except EmolensError as e:
                 errors = [f"the errors could not be read: {e}"]
-        if st_.get("num_errors") and not st_.get("num_predictions"):
+        if num_errors and not num_predictions:
             problems.append(f"{who} failed: no input could be measured.")
             problems.extend(errors)
             stored = store.find_result_by_job(j.job_id)  # the embedded service shares our Library
@@ -117,10 +111,11 @@ def store_results(backend: Backend, store: Store, jobs: list[Tracked], final: di
                 store.delete_result(stored)
             continue
         try:
-            name = result_display_name(store, j.name, d.get("request"))
-            rid = result_for_job(backend, store, j.job_id, name=name, config=d.get("request"), media=j.media or None)
+            request = d.request.to_json_dict()
+            name = result_display_name(store, j.name, request)
+            rid = result_for_job(backend, store, j.job_id, name=name, config=request, media=j.media or None)
             if store.get_result(rid).name != name:  # the embedded service stored it under its own name
-                store.rename_result(rid, result_display_name(store, j.name, d.get("request"), skip=rid))
+                store.rename_result(rid, result_display_name(store, j.name, request, skip=rid))
             ids.append(rid)
         except EmolensError as e:
             problems.append(f"{who}: the result could not be stored: {e}")

@@ -20,6 +20,7 @@ from pydantic import ValidationError
 
 from emolens.artifacts import csvs_to_predictions, is_artifact_csv, predictions_to_csvs
 from emolens.errors import ArchiveError
+from emolens.media_types import MEDIA_MIME, TEXT_SUFFIXES
 from emolens.schema import SourcePredictions
 
 #: Limits that keep a hostile zip from exhausting memory or disk.
@@ -27,7 +28,8 @@ MAX_ZIP_ENTRIES = 10_000
 MAX_ENTRY_BYTES = 512 * 1024 * 1024
 MAX_TOTAL_BYTES = 2 * 1024 * 1024 * 1024
 MAX_RATIO = 200  # uncompressed / compressed, above which a large entry is treated as a zip bomb
-MEDIA_SUFFIXES = {".wav", ".mp3", ".mp4", ".m4a", ".flac", ".ogg", ".webm", ".txt"}
+#: Members of a zip kept as media (Hume's artifact zips hold the measured files and texts).
+MEDIA_SUFFIXES = set(MEDIA_MIME) | set(TEXT_SUFFIXES)
 
 
 @dataclass
@@ -198,7 +200,7 @@ def _legacy_groups(value: Any) -> list[dict[str, Any]]:
 
 
 def convert_legacy(obj: dict[str, Any]) -> dict[str, Any]:
-    """Convert one legacy result object to the current source shape (best effort, documented in docs/archive.md)."""
+    """Convert one legacy result object to the current source shape (best effort, documented in docs/artifacts.md)."""
     results = obj.get("results") if isinstance(obj.get("results"), dict) else obj
     preds = []
     for f in results.get("files") or []:

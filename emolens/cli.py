@@ -6,8 +6,10 @@ import argparse
 import json
 import sys
 from pathlib import Path
+from typing import Any, get_args
 
 from emolens.errors import ArchiveError, EmolensError, MediaError
+from emolens.schema import AsrModel, Granularity
 
 EXIT_ERROR = 1
 EXIT_USAGE = 2
@@ -164,32 +166,40 @@ def build_parser() -> argparse.ArgumentParser:
         prog="python -m emolens",
         description="emolens: measure and explore emotional expression in speech and text (Hume-compatible, offline).",
     )
-    p.add_argument("--data-dir", help="store directory (default: $EMOLENS_DATA_DIR or ~/.emolens)")
+    data_dir_help = "store directory (default: $EMOLENS_DATA_DIR or ~/.emolens)"
+    p.add_argument("--data-dir", help=data_dir_help)
+    # Global options also work after the sub-command (`emolens serve --data-dir D`): every sub-command parser
+    # knows them too, with a suppressed default so that one given before the sub-command is not overwritten.
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("--data-dir", default=argparse.SUPPRESS, help=data_dir_help)
     sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
-    s = sub.add_parser("import", help="import archives (predictions JSON, zip, CSV) into the store; prints ids")
+    def command(name: str, **kwargs: Any) -> argparse.ArgumentParser:
+        return sub.add_parser(name, parents=[common], **kwargs)
+
+    s = command("import", help="import archives (predictions JSON, zip, CSV) into the store; prints ids")
     s.add_argument("files", nargs="+", metavar="FILE")
     s.add_argument("--name", help="name for the stored result (default: the file name)")
     s.set_defaults(func=cmd_import)
 
-    s = sub.add_parser("frame", help="tidy CSV of an archive file (long by default)")
+    s = command("frame", help="tidy CSV of an archive file (long by default)")
     s.add_argument("file", metavar="FILE")
     s.add_argument("--model", choices=["prosody", "language", "ner", "face", "burst"], required=True)
     s.add_argument("--wide", action="store_true", help="one row per segment instead of per segment x emotion")
     s.add_argument("-o", "--output", help="write to this file instead of stdout")
     s.set_defaults(func=cmd_frame)
 
-    s = sub.add_parser("export", help="export a stored result")
+    s = command("export", help="export a stored result")
     s.add_argument("id")
     s.add_argument("--format", choices=["json", "zip", "csv", "parquet"], default="json")
     s.add_argument("-o", "--output", required=True, help="output path ('-' for stdout)")
     s.set_defaults(func=cmd_export)
 
-    s = sub.add_parser("list", help="list stored results")
+    s = command("list", help="list stored results")
     s.add_argument("--json", action="store_true", help="machine-readable output")
     s.set_defaults(func=cmd_list)
 
-    s = sub.add_parser("measure", help="measure media files and/or texts; writes Hume-format predictions JSON")
+    s = command("measure", help="measure media files and/or texts; writes Hume-format predictions JSON")
     s.add_argument("files", nargs="*", metavar="FILE", help="media files (.wav .mp3 .mp4 .flac .ogg .m4a .webm)")
     s.add_argument("--text", action="append", default=[], help="a text to measure (repeatable)")
     s.add_argument(
@@ -205,7 +215,7 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--models", help="comma-separated: prosody,burst,language,ner (default: all, Hume's rule)")
     s.add_argument(
         "--granularity",
-        choices=["word", "sentence", "utterance", "conversational_turn"],
+        choices=get_args(Granularity),
         help="segmentation for prosody and language (defaults: prosody utterance, language word)",
     )
     s.add_argument("--window", metavar="LENGTH,STEP", help="prosody sliding window in seconds, e.g. 4,1")
@@ -214,7 +224,7 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--confidence-threshold", type=float, help="leave out words below this confidence (0..1)")
     s.add_argument("--sentiment", action="store_true", help="add the 9-level sentiment distribution")
     s.add_argument("--toxicity", action="store_true", help="add the six toxicity scores")
-    s.add_argument("--asr", choices=["base", "tiny.en"], default="base", help="Whisper model for transcription")
+    s.add_argument("--asr", choices=get_args(AsrModel), default="base", help="Whisper model for transcription")
     s.add_argument("--store", action="store_true", help="also save the result in the library")
     s.add_argument("--name", help="name of the stored result (with --store)")
     s.add_argument("--no-progress", action="store_true", help="no progress bar")
@@ -228,7 +238,7 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("-o", "--output", help="output JSON path (default: stdout)")
     s.set_defaults(func=cmd_measure)
 
-    s = sub.add_parser("serve", help="run the Hume-compatible batch + streaming API service")
+    s = command("serve", help="run the Hume-compatible batch + streaming API service")
     s.add_argument("--host", default="127.0.0.1")
     s.add_argument("--port", type=int, default=8000)
     s.add_argument("--api-key", default=None, help="require this X-Hume-Api-Key (default: $EMOLENS_API_KEY)")

@@ -38,7 +38,7 @@ from emolens.schema import (
     parse_predictions,
 )
 
-__all__ = ["Client", "StreamSession", "audio_chunks", "FileInput"]
+__all__ = ["Client", "StreamSession", "FileInput"]
 
 API_KEY_HEADER = "X-Hume-Api-Key"
 #: A file to upload: a path, or (filename, bytes) / (filename, bytes, content_type).
@@ -216,17 +216,43 @@ class Client:
         """
         start = time.monotonic()
         while True:
-            raw = self.get_job_json(job_id)
-            details = JobDetails.model_validate(raw)
+            details = self.get_job(job_id)
             status = details.state.status
-            extra = raw.get("progress") or {}
             if progress is not None:
-                fraction = 1.0 if status in ("COMPLETED", "FAILED") else float(extra.get("fraction") or 0.0)
-                progress(fraction, f"{status}: {extra.get('message')}" if extra.get("message") else status)
-            if status in ("COMPLETED", "FAILED"):
+                note = details.progress.message if details.progress else ""
+                progress(details.fraction, f"{status}: {note}" if note else status)
+            if details.done:
                 return details
             if timeout is not None and time.monotonic() - start > timeout:
                 raise APIError(0, f"job {job_id} is still {status} after {timeout:g} s", "timeout")
+            time.sleep(poll_s)
+
+    def wait_all(
+        self,
+        job_ids: Sequence[str],
+        *,
+        timeout: float | None = None,
+        poll_s: float = 0.5,
+        progress: Callable[[str, JobDetails], None] | None = None,
+    ) -> dict[str, JobDetails]:
+        """Poll several jobs until each is COMPLETED or FAILED; returns their details by job id.
+
+        ``progress(job_id, details)`` is called for every poll of a job still followed. After ``timeout`` seconds
+        the jobs that ended are returned and the others are left out (no error: the caller says what to do).
+        """
+        start = time.monotonic()
+        final: dict[str, JobDetails] = {}
+        while True:
+            for jid in job_ids:
+                if jid in final:
+                    continue
+                details = self.get_job(jid)
+                if progress is not None:
+                    progress(jid, details)
+                if details.done:
+                    final[jid] = details
+            if len(final) == len(set(job_ids)) or (timeout is not None and time.monotonic() - start > timeout):
+                return final
             time.sleep(poll_s)
 
     def predictions_json(self, job_id: str) -> list[dict[str, Any]]:
@@ -334,7 +360,7 @@ class StreamSession:
         reset_stream: bool = False,
         **extra: Any,
     ) -> StreamResponse:
-        """Measure one media payload (at most 5 s of audio; see :func:`audio_chunks`)."""
+        """Measure one media payload (at most 5 s of audio; see :func:`emolens.engine.audio.audio_chunks`)."""
         payload: dict[str, Any] = {"data": base64.b64encode(data).decode(), **extra}
         if models is not None:
             payload["models"] = models
@@ -349,22 +375,3 @@ class StreamSession:
     def reset(self) -> dict[str, Any]:
         """Forget the audio context kept for ``stream_window_ms``."""
         return self.send({"reset_stream": True})
-
-
-def audio_chunks(path: str | Path, seconds: float = 5.0) -> list[tuple[float, bytes]]:
-    """Cut a media file into WAV payloads of at most ``seconds`` (Hume's stream limit is 5 s per payload).
-
-    Returns (start time in seconds, wav bytes) pairs. Raises MediaError when the file cannot be decoded.
-    """
-    import soundfile as sf
-
-    from emolens.engine.audio import decode
-
-    audio = decode(path)
-    step = max(1, int(min(seconds, 5.0) * audio.sample_rate))
-    out = []
-    for start in range(0, len(audio.samples), step):
-        buf = io.BytesIO()
-        sf.write(buf, audio.samples[start : start + step], audio.sample_rate, format="WAV", subtype="PCM_16")
-        out.append((start / audio.sample_rate, buf.getvalue()))
-    return out

@@ -9,7 +9,8 @@
     ├── EngineError               a measurement model failed or is missing
     └── APIError                  a Hume-compatible service answered with an error (status, message)
 
-Pages catch EmolensError and show ``st.error``; the service maps them to HTTP status + Hume-style JSON; the CLI
+Pages catch EmolensError and show ``st.error``; the service maps them to HTTP status + Hume-style JSON
+(:mod:`emolens.service.errors` holds the status of each type); the CLI
 prints one error line and exits non-zero. Nothing shows a traceback to a user.
 """
 
@@ -18,9 +19,6 @@ from __future__ import annotations
 
 class EmolensError(Exception):
     """Base class: every error emolens raises on purpose. ``str(err)`` is a user-facing message."""
-
-    #: HTTP status the service answers with when this error reaches it.
-    http_status: int = 400
 
 
 class ConfigError(EmolensError, ValueError):
@@ -42,8 +40,6 @@ class ArchiveError(_AboutAFile):
 
 class StoreError(EmolensError):
     """The embedded store could not do what was asked (unknown id, unwritable data dir, newer schema)."""
-
-    http_status = 404
 
 
 class StorageError(StoreError):
@@ -68,8 +64,6 @@ class MediaError(_AboutAFile):
 
 class EngineError(EmolensError):
     """A measurement model failed or is not installed; the message says what to install."""
-
-    http_status = 500
 
 
 class APIError(EmolensError):

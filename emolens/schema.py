@@ -1,7 +1,7 @@
-"""Pydantic v2 models of Hume's Expression Measurement v0 wire format (see HUME_FORMAT.md).
+"""Pydantic v2 models of Hume's Expression Measurement v0 wire format (documented in docs/artifacts.md).
 
 Everything here keeps unknown fields (``extra="allow"``) so that archives from the wild survive a round trip:
-``dump_predictions(parse_predictions(data)) == data`` for any valid input, because dumps use ``exclude_unset``
+``[s.to_json_dict() for s in parse_predictions(data)] == data`` for any valid input, because dumps use ``exclude_unset``
 (fields absent on input stay absent; explicit nulls stay null).
 
 Job configuration rules (granularity values, window >= 0.5 s, conversational_turn needs identify_speakers,
@@ -226,14 +226,10 @@ def parse_predictions(data: Any) -> list[SourcePredictions]:
     return PredictionsAdapter.validate_python(data)
 
 
-def dump_predictions(predictions: list[SourcePredictions]) -> list[dict[str, Any]]:
-    """Dump predictions as JSON-ready data, preserving the input shape (unset fields stay absent)."""
-    return [p.to_json_dict() for p in predictions]
-
-
 # ---------------------------------------------------------------------------------------------------------------
 # Job request
 
+#: Segment units of batch jobs; streaming adds ``passage`` (the whole text).
 Granularity = Literal["word", "sentence", "utterance", "conversational_turn"]
 StreamGranularity = Literal["word", "sentence", "utterance", "passage"]
 #: Whisper models emolens ships (``transcription.model``, an emolens extra): multilingual base, fast English tiny.
@@ -357,6 +353,9 @@ def loads_limited(text: str | bytes, what: str) -> Any:
     except RecursionError:  # cannot happen below the depth limit; belt and braces
         raise ConfigError(lim.message(f"{what} nesting", "too deep")) from None
 
+#: Shortest window length and step in seconds.
+MIN_WINDOW_S = 0.5
+
 
 class Window(Wire):
     """Sliding window over media: ``length`` and ``step`` in seconds, each at least 0.5."""
@@ -367,8 +366,8 @@ class Window(Wire):
     @field_validator("length", "step")
     @classmethod
     def _at_least_half_second(cls, v: float) -> float:
-        if v < 0.5:
-            raise ValueError("must be at least 0.5 seconds")
+        if v < MIN_WINDOW_S:
+            raise ValueError(f"must be at least {MIN_WINDOW_S} seconds")
         return v
 
 
@@ -384,10 +383,8 @@ class ProsodyConfig(Wire):
         return self
 
     @property
-    def effective_granularity(self) -> str:
-        """The granularity in force: ``window`` when a window is set, else the granularity (default utterance)."""
-        if self.window is not None:
-            return "window"
+    def effective_granularity(self) -> Granularity:
+        """The granularity in force when no window is set (default utterance); a window takes precedence."""
         return self.granularity or "utterance"
 
 
@@ -398,7 +395,8 @@ class LanguageConfig(Wire):
     identify_speakers: bool = False
 
     @property
-    def effective_granularity(self) -> str:
+    def effective_granularity(self) -> Granularity:
+        """The granularity in force (default word)."""
         return self.granularity or "word"
 
 
@@ -580,16 +578,31 @@ class StateFailed(Wire):
 JobState = Annotated[StateQueued | StateInProgress | StateCompleted | StateFailed, Field(discriminator="status")]
 
 
+class JobProgress(Wire):
+    """emolens extra on a running job's details (Hume clients ignore it): share done and what runs now."""
+
+    fraction: float = 0.0
+    message: str = ""
+
+
 class JobDetails(Wire):
     type: str = "INFERENCE"
     job_id: str
     user_id: str | None = None
     request: JobRequest
     state: JobState
+    #: emolens extra, present while the job is QUEUED or IN_PROGRESS.
+    progress: JobProgress | None = None
 
+    @property
+    def done(self) -> bool:
+        """Whether the job reached COMPLETED or FAILED."""
+        return self.state.status in ("COMPLETED", "FAILED")
 
-class JobId(Wire):
-    job_id: str
+    @property
+    def fraction(self) -> float:
+        """Share of the job done: 1 once it ended, else its progress (0 when the service reports none)."""
+        return 1.0 if self.done else float(self.progress.fraction if self.progress else 0.0)
 
 
 class JobListQuery(Wire):
@@ -709,12 +722,6 @@ class StreamResponse(Wire):
 
 class StreamError(Wire):
     error: str
-    code: str
-    payload_id: str | None = None
-
-
-class StreamWarning(Wire):
-    warning: str
     code: str
     payload_id: str | None = None
 

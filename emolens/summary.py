@@ -124,3 +124,13 @@ def content_keys(predictions: list[dict[str, Any]]) -> list[str]:
                 ]
                 out.append("text:" + " ".join(" ".join(texts).split())[:200] if texts else f"file:{pred.get('file')}")
     return out
+
+
+def result_name(request: dict[str, Any]) -> str:
+    """A readable Library name for a measured job: first file, URL or text, and how many more inputs."""
+    names = [f.get("filename") or "file" for f in request.get("files") or []]
+    names += [u.rstrip("/").rsplit("/", 1)[-1] or u for u in request.get("urls") or []]
+    names += ["text: " + (t.strip().splitlines() or [""])[0][:40] for t in request.get("text") or []]
+    if not names:
+        return "measured job"
+    return names[0] + (f" (+{len(names) - 1} more)" if len(names) > 1 else "")

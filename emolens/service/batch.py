@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from typing import Any
+from typing import Any, get_args
 
 from fastapi import APIRouter, Request, Response
 from fastapi.concurrency import run_in_threadpool
@@ -12,10 +12,18 @@ from fastapi.responses import JSONResponse
 from starlette.datastructures import FormData, UploadFile
 
 from emolens.errors import ConfigError, StorageError, StoreError
+from emolens.hume import asr_model
 from emolens.schema import (
     LIMITS,
     MAX_FILES,
+    AsrModel,
+    JobProgress,
     JobRequest,
+    StateCompleted,
+    StateFailed,
+    StateInProgress,
+    StateQueued,
+    Wire,
     format_bytes,
     loads_limited,
     parse_job_list_query,
@@ -23,7 +31,7 @@ from emolens.schema import (
 )
 from emolens.service.deps import AuthDep, SettingsDep, StoreDep
 from emolens.service.errors import ServiceError
-from emolens.service.execute import ASR_MODELS, asr_model, public_request
+from emolens.service.execute import public_request
 from emolens.service.fetch import validate_url
 from emolens.store import JobRow, Store
 from emolens.storefaults import probe
@@ -43,37 +51,37 @@ def job_details(job: JobRow, queue_note: str | None = None) -> dict[str, Any]:
     created = int(job.created_ms)
     started = int(job.started_ms) if job.started_ms is not None else created
     ended = int(job.ended_ms) if job.ended_ms is not None else started
-    state: dict[str, Any]
+    state: Wire
     if job.status == "QUEUED":
-        state = {"status": "QUEUED", "created_timestamp_ms": created}
+        state = StateQueued(status="QUEUED", created_timestamp_ms=created)
     elif job.status == "IN_PROGRESS":
-        state = {"status": "IN_PROGRESS", "created_timestamp_ms": created, "started_timestamp_ms": started}
+        state = StateInProgress(status="IN_PROGRESS", created_timestamp_ms=created, started_timestamp_ms=started)
     elif job.status == "COMPLETED":
-        state = {
-            "status": "COMPLETED",
-            "created_timestamp_ms": created,
-            "started_timestamp_ms": started,
-            "ended_timestamp_ms": ended,
-            "num_predictions": int(job.num_predictions or 0),
-            "num_errors": int(job.num_errors or 0),
-        }
+        state = StateCompleted(
+            status="COMPLETED",
+            created_timestamp_ms=created,
+            started_timestamp_ms=started,
+            ended_timestamp_ms=ended,
+            num_predictions=int(job.num_predictions or 0),
+            num_errors=int(job.num_errors or 0),
+        )
     else:
-        state = {
-            "status": "FAILED",
-            "created_timestamp_ms": created,
-            "started_timestamp_ms": started,
-            "ended_timestamp_ms": ended,
-            "message": job.message or "the job failed",
-        }
+        state = StateFailed(
+            status="FAILED",
+            created_timestamp_ms=created,
+            started_timestamp_ms=started,
+            ended_timestamp_ms=ended,
+            message=job.message or "the job failed",
+        )
     request = public_request(job.request)
     # Hume's typed clients expect these keys in every job's request (files above all), with these defaults.
     for key, default in (("urls", []), ("text", []), ("callback_url", None), ("notify", False), ("files", [])):
         request.setdefault(key, default)
-    out: dict[str, Any] = {"type": "INFERENCE", "job_id": job.job_id, "request": request, "state": state}
+    # The request stays the stored JSON (validating it again would turn e.g. a window length 4 into 4.0).
+    out: dict[str, Any] = {"type": "INFERENCE", "job_id": job.job_id, "request": request, "state": state.to_json_dict()}
     if job.status in ("QUEUED", "IN_PROGRESS"):
-        out["progress"] = {"fraction": round(float(job.progress or 0.0), 4), "message": job.progress_note or ""}
-        if job.status == "QUEUED" and queue_note:
-            out["progress"]["message"] = queue_note
+        note = queue_note if job.status == "QUEUED" and queue_note else job.progress_note or ""
+        out["progress"] = JobProgress(fraction=round(float(job.progress or 0.0), 4), message=note).to_json_dict()
     return out
 
 
@@ -106,9 +114,9 @@ def _check_request(request: JobRequest, n_files: int, allow_private: bool) -> No
             raise ConfigError(f"text[{i}] is empty; remove it or give some text")
     if request.callback_url:
         validate_url(request.callback_url, allow_private=allow_private, what="callback_url")
-    if asr_model(request) not in ASR_MODELS:
+    if asr_model(request) not in get_args(AsrModel):
         raise ConfigError(
-            f"transcription.model {asr_model(request)!r} is not available: choose {' or '.join(ASR_MODELS)}"
+            f"transcription.model {asr_model(request)!r} is not available: choose {' or '.join(get_args(AsrModel))}"
         )
 
 
@@ -190,10 +198,9 @@ def _store_upload(store: Store, up: UploadFile, max_file_bytes: int) -> dict[str
         raise ConfigError(f"file {up.filename!r} is empty")
     ctype = up.content_type if up.content_type and up.content_type != "application/octet-stream" else None
     if ctype is None:
-        from emolens.engine.audio import content_type_for
+        from emolens.media_types import content_type_for
 
-        guessed = content_type_for(up.filename or "")
-        ctype = "text/plain" if (up.filename or "").lower().endswith(".txt") else guessed
+        ctype = content_type_for(up.filename or "")
     sha = store.put_media(data, ctype)
     if not ctype.startswith("text/"):
         from emolens.engine.audio import probe_duration

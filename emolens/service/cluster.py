@@ -26,8 +26,6 @@ TEXT_CHUNK = 32
 class ClusterUnavailable(EngineError):
     """The Dask scheduler cannot be reached, or its workers cannot run emolens; the message says what to do."""
 
-    http_status = 503
-
 
 def normalize_address(address: str) -> str:
     """``host:port`` -> ``tcp://host:port``; other schemes (tls://, inproc://) are kept."""

@@ -125,7 +125,8 @@ def measure_file_task(
     from emolens.engine.api import measure_audio
     from emolens.errors import MediaError
     from emolens.schema import parse_job_request
-    from emolens.service.execute import _error_source, _measure_file, is_text_file
+    from emolens.media_types import is_text_file
+    from emolens.service.execute import _error_source, _measure_file
 
     def run() -> Any:
         req = parse_job_request(request)

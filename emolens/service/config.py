@@ -3,19 +3,11 @@
 from __future__ import annotations
 
 import json
-import os
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
 from emolens.schema import LIMITS, MAX_FILE_BYTES, MAX_MEDIA_SECONDS
-
-
-def _env_bool(name: str, default: bool) -> bool:
-    v = os.environ.get(name)
-    if v is None or v.strip() == "":
-        return default
-    return v.strip().lower() in ("1", "true", "yes", "on")
 
 
 @dataclass(frozen=True)
@@ -66,20 +58,21 @@ class ServiceConfig:
 
     @classmethod
     def from_env(cls, data_dir: str | Path | None = None, **overrides: Any) -> ServiceConfig:
-        """Defaults from ``EMOLENS_*`` settings and environment, then explicit overrides (None values ignored)."""
+        """Defaults from the ``EMOLENS_*`` settings (:mod:`emolens.settings`), then explicit overrides (None values
+        ignored)."""
         from emolens.settings import get_settings
 
         s = get_settings()
         cfg = cls(
             data_dir=Path(data_dir or s.data_dir).expanduser(),
             api_key=s.api_key,
-            allow_private_urls=_env_bool("EMOLENS_ALLOW_PRIVATE_URLS", False),
-            idle_timeout_s=float(os.environ.get("EMOLENS_STREAM_IDLE_TIMEOUT_S", "60")),
-            batch_text_jobs=_env_bool("EMOLENS_BATCH_TEXT_JOBS", True),
+            allow_private_urls=s.allow_private_urls,
+            idle_timeout_s=s.stream_idle_timeout_s,
+            batch_text_jobs=s.batch_text_jobs,
             dask_scheduler=s.dask_scheduler.strip(),
             dask_fallback=s.dask_fallback.strip().lower(),
-            dask_text_chunk=int(os.environ.get("EMOLENS_DASK_TEXT_CHUNK", "32") or 32),
-            allowed_hosts=split_hosts(os.environ.get("EMOLENS_ALLOWED_HOSTS", "")),
+            dask_text_chunk=s.dask_text_chunk or 32,
+            allowed_hosts=split_hosts(s.allowed_hosts),
         )
         cfg = replace(cfg, **{k: v for k, v in overrides.items() if v is not None})
         if cfg.dask_fallback not in ("", "none", "local"):

@@ -1,7 +1,8 @@
 """Errors -> HTTP: every failure answers with Hume-style JSON ``{"message": ..., "code": ...}``, never a traceback.
 
-``emolens.errors`` exceptions carry their own ``http_status`` (ConfigError 400, StoreError 404, EngineError 500 ...);
-:class:`ServiceError` is for conditions only the HTTP layer knows about (401, 413, 400 on a job not completed).
+Library errors know nothing of HTTP: :func:`http_status` maps their types to a status here (ConfigError 400,
+StoreError 404, EngineError 500, ClusterUnavailable 503); :class:`ServiceError` is for conditions only the HTTP
+layer knows about (401, 413, 400 on a job not completed).
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from emolens.errors import APIError, EmolensError
+from emolens.errors import APIError, EmolensError, EngineError, StoreError
 
 log = logging.getLogger("emolens.service")
 
@@ -23,9 +24,21 @@ class ServiceError(EmolensError):
     """An HTTP-level error with its status and a message that says what to change."""
 
     def __init__(self, status: int, message: str, code: str | None = None) -> None:
-        self.http_status = status
+        self.status = status
         self.code = code or _default_code(status)
         super().__init__(message)
+
+
+def http_status(exc: EmolensError) -> int:
+    """The HTTP status the service answers with when ``exc`` reaches it (400 unless its type says otherwise)."""
+    from emolens.service.cluster import ClusterUnavailable  # no Dask import: cluster.py imports it lazily
+
+    if isinstance(exc, ServiceError):
+        return exc.status
+    for kind, status in ((ClusterUnavailable, 503), (StoreError, 404), (EngineError, 500)):
+        if isinstance(exc, kind):
+            return status
+    return 400
 
 
 def _default_code(status: int) -> str:
@@ -67,7 +80,7 @@ def install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(ServiceError)
     async def _service(_: Request, exc: ServiceError) -> JSONResponse:
-        return error_response(exc.http_status, str(exc), exc.code)
+        return error_response(exc.status, str(exc), exc.code)
 
     @app.exception_handler(APIError)
     async def _api(_: Request, exc: APIError) -> JSONResponse:
@@ -75,7 +88,7 @@ def install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(EmolensError)
     async def _emolens(_: Request, exc: EmolensError) -> JSONResponse:
-        status = getattr(exc, "http_status", 400)
+        status = http_status(exc)
         if status >= 500:
             log.error("request failed: %s", exc)
         return error_response(status, str(exc), getattr(exc, "code", None) or type(exc).__name__)
@@ -88,7 +101,7 @@ def install_error_handlers(app: FastAPI) -> None:
     async def _http(_: Request, exc: StarletteHTTPException) -> JSONResponse:
         message = exc.detail if isinstance(exc.detail, str) else str(exc.detail)
         if exc.status_code == 404 and message == "Not Found":
-            message = "no such endpoint; see HUME_FORMAT.md for the /v0/batch and /v0/stream routes"
+            message = "no such endpoint; the API serves /v0/batch/jobs and /v0/stream/models (see /docs)"
         return error_response(exc.status_code, message)
 
     @app.exception_handler(sqlite3.Error)

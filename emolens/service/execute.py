@@ -19,23 +19,18 @@ from typing import Any
 
 from emolens.errors import EmolensError, MediaError, StorageError
 from emolens.hume import asr_model
+from emolens.media_types import is_text_file
 from emolens.schema import JobRequest, parse_job_request
 from emolens.service.config import ServiceConfig
 from emolens.service.fetch import fetch_url, post_callback
 from emolens.store import JobRow, Store
 from emolens.storefaults import storage_fault
+from emolens.summary import result_name
 
 log = logging.getLogger("emolens.service.worker")
 
-TEXT_SUFFIXES = (".txt", ".text")
-ASR_MODELS = ("base", "tiny.en")
 
 Progress = Callable[[float, str], None]
-
-
-def is_text_file(filename: str, content_type: str | None) -> bool:
-    """Whether an uploaded or fetched file is measured as text (language/ner) rather than media."""
-    return filename.lower().endswith(TEXT_SUFFIXES) or (content_type or "").split(";")[0].strip() == "text/plain"
 
 
 def public_request(request: dict[str, Any]) -> dict[str, Any]:
@@ -223,16 +218,6 @@ def count(predictions: list[dict[str, Any]]) -> tuple[int, int]:
         n_pred += len(results.get("predictions") or [])
         n_err += len(results.get("errors") or [])
     return n_pred, n_err
-
-
-def result_name(request: dict[str, Any]) -> str:
-    """A readable Library name for a measured job: first file, URL or text, and how many more inputs."""
-    names = [f.get("filename") or "file" for f in request.get("files") or []]
-    names += [u.rstrip("/").rsplit("/", 1)[-1] or u for u in request.get("urls") or []]
-    names += ["text: " + (t.strip().splitlines() or [""])[0][:40] for t in request.get("text") or []]
-    if not names:
-        return "measured job"
-    return names[0] + (f" (+{len(names) - 1} more)" if len(names) > 1 else "")
 
 
 def _complete(

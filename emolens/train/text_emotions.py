@@ -22,6 +22,7 @@ from pathlib import Path
 import numpy as np
 
 from emolens.emotions import LANGUAGE_EMOTIONS
+from emolens.engine.emotion_map import MAPPING
 
 DATASETS = Path(__file__).resolve().parents[3] / "shared" / "datasets"
 OUT = Path(__file__).resolve().parents[1] / "weights" / "language" / "emotions.npz"
@@ -56,63 +57,6 @@ GOEMOTIONS = (
     "surprise",
     "neutral",
 )
-
-#: Hume name -> [(source, weight)], source a GoEmotions label or "proto" (prototype similarity). Weights sum to 1.
-MAPPING: dict[str, list[tuple[str, float]]] = {
-    "Admiration": [("admiration", 1.0)],
-    "Adoration": [("love", 0.5), ("proto", 0.5)],
-    "Aesthetic Appreciation": [("admiration", 0.3), ("proto", 0.7)],
-    "Amusement": [("amusement", 1.0)],
-    "Anger": [("anger", 1.0)],
-    "Annoyance": [("annoyance", 1.0)],
-    "Anxiety": [("nervousness", 0.6), ("fear", 0.1), ("proto", 0.3)],
-    "Awe": [("surprise", 0.2), ("admiration", 0.2), ("proto", 0.6)],
-    "Awkwardness": [("embarrassment", 0.4), ("proto", 0.6)],
-    "Boredom": [("proto", 1.0)],
-    "Calmness": [("relief", 0.2), ("proto", 0.8)],
-    "Concentration": [("proto", 1.0)],
-    "Confusion": [("confusion", 1.0)],
-    "Contemplation": [("realization", 0.2), ("proto", 0.8)],
-    "Contempt": [("disapproval", 0.2), ("disgust", 0.3), ("proto", 0.5)],
-    "Contentment": [("joy", 0.2), ("relief", 0.1), ("proto", 0.7)],
-    "Craving": [("desire", 0.4), ("proto", 0.6)],
-    "Desire": [("desire", 1.0)],
-    "Determination": [("optimism", 0.3), ("proto", 0.7)],
-    "Disappointment": [("disappointment", 1.0)],
-    "Disapproval": [("disapproval", 1.0)],
-    "Disgust": [("disgust", 1.0)],
-    "Distress": [("fear", 0.2), ("nervousness", 0.2), ("sadness", 0.1), ("proto", 0.5)],
-    "Doubt": [("confusion", 0.3), ("proto", 0.7)],
-    "Ecstasy": [("excitement", 0.2), ("joy", 0.2), ("proto", 0.6)],
-    "Embarrassment": [("embarrassment", 1.0)],
-    "Empathic Pain": [("caring", 0.2), ("grief", 0.2), ("proto", 0.6)],
-    "Enthusiasm": [("excitement", 0.4), ("optimism", 0.2), ("proto", 0.4)],
-    "Entrancement": [("proto", 1.0)],
-    "Envy": [("proto", 1.0)],
-    "Excitement": [("excitement", 1.0)],
-    "Fear": [("fear", 1.0)],
-    "Gratitude": [("gratitude", 1.0)],
-    "Guilt": [("remorse", 0.5), ("proto", 0.5)],
-    "Horror": [("fear", 0.2), ("disgust", 0.2), ("proto", 0.6)],
-    "Interest": [("curiosity", 0.7), ("proto", 0.3)],
-    "Joy": [("joy", 1.0)],
-    "Love": [("love", 1.0)],
-    "Nostalgia": [("proto", 1.0)],
-    "Pain": [("sadness", 0.2), ("proto", 0.8)],
-    "Pride": [("pride", 1.0)],
-    "Realization": [("realization", 1.0)],
-    "Relief": [("relief", 1.0)],
-    "Romance": [("love", 0.3), ("proto", 0.7)],
-    "Sadness": [("sadness", 0.8), ("grief", 0.2)],
-    "Sarcasm": [("proto", 1.0)],
-    "Satisfaction": [("approval", 0.3), ("joy", 0.1), ("proto", 0.6)],
-    "Shame": [("remorse", 0.2), ("embarrassment", 0.2), ("proto", 0.6)],
-    "Surprise (negative)": [("surprise", 0.4), ("proto", 0.6)],
-    "Surprise (positive)": [("surprise", 0.4), ("proto", 0.6)],
-    "Sympathy": [("caring", 0.5), ("proto", 0.5)],
-    "Tiredness": [("proto", 1.0)],
-    "Triumph": [("pride", 0.2), ("excitement", 0.1), ("proto", 0.7)],
-}
 
 #: Example sentences written for each name that uses a prototype (first person, everyday register).
 PROTOTYPES: dict[str, list[str]] = {

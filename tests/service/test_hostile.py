@@ -16,7 +16,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from emolens import synth
+from tests import synth
 from emolens.schema import LIMITS
 
 pytestmark = pytest.mark.timeout(300)

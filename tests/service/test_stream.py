@@ -13,7 +13,8 @@ import soundfile as sf
 import websockets.sync.client as wsc
 from websockets.exceptions import ConnectionClosed
 
-from emolens.client import Client, audio_chunks
+from emolens.client import Client
+from emolens.engine.audio import audio_chunks
 from emolens.emotions import LANGUAGE_EMOTIONS, PROSODY_EMOTIONS
 from emolens.errors import APIError
 

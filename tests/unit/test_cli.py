@@ -10,7 +10,7 @@ import sys
 
 import pandas as pd
 
-from emolens import synth
+from tests import synth
 
 
 def run(*args, data_dir):
@@ -50,3 +50,13 @@ def test_errors_are_one_line(tmp_path, data_dir):
     assert r.returncode == 1 and "cannot read file" in r.stderr.decode()
     r = run("import", data_dir=data_dir)
     assert r.returncode == 2  # argparse usage error
+
+
+def test_global_options_work_after_the_sub_command(tmp_path, data_dir):
+    good = tmp_path / "hume.json"
+    good.write_text(json.dumps(synth.word_level_result(5)))
+    other = tmp_path / "other-store"
+    rid = run("import", str(good), "--data-dir", str(other), data_dir=data_dir).stdout.decode().strip()
+    assert json.loads(run("--data-dir", str(other), "list", "--json", data_dir=data_dir).stdout)[0]["id"] == rid
+    assert json.loads(run("list", "--json", "--data-dir", str(other), data_dir=data_dir).stdout)[0]["id"] == rid
+    assert json.loads(run("list", "--json", data_dir=data_dir).stdout) == []  # the default store is untouched

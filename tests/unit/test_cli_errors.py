@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from emolens import synth
+from tests import synth
 from emolens.cli import main
 
 pytestmark = pytest.mark.timeout(300)

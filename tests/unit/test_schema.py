@@ -6,14 +6,13 @@ import json
 
 import pytest
 
-from emolens import synth
+from tests import synth
 from emolens.emotions import LANGUAGE_EMOTIONS, PROSODY_EMOTIONS, SENTIMENT_LEVELS, TOXICITY_CATEGORIES
 from emolens.errors import ConfigError
 from emolens.schema import (
     JobDetails,
     StreamError,
     StreamResponse,
-    dump_predictions,
     parse_job_list_query,
     parse_job_request,
     parse_predictions,
@@ -34,7 +33,7 @@ def test_name_lists():
                          ids=["awkward", "word-level"])
 def test_predictions_round_trip_is_exact(payload):
     data = json.loads(json.dumps(payload))
-    assert dump_predictions(parse_predictions(data)) == data
+    assert [s.to_json_dict() for s in parse_predictions(data)] == data
 
 
 def test_single_source_object_and_unknown_fields_are_kept():
@@ -42,7 +41,7 @@ def test_single_source_object_and_unknown_fields_are_kept():
     src["x_top_level"] = [1, 2]
     parsed = parse_predictions(src)
     assert len(parsed) == 1
-    dumped = dump_predictions(parsed)[0]
+    dumped = parsed[0].to_json_dict()
     assert dumped["x_top_level"] == [1, 2]
     pred = dumped["results"]["predictions"][0]["models"]["language"]["grouped_predictions"][0]["predictions"][0]
     assert pred["x_vendor_note"] == {"kept": True}
@@ -53,7 +52,7 @@ def test_absent_fields_stay_absent():
     src = {"source": {"type": "text"}, "results": {"predictions": [{"file": "0", "models": {"language": {
         "grouped_predictions": [{"id": "unknown", "predictions": [
             {"text": "hi", "position": {"begin": 0, "end": 2}, "emotions": [{"name": "Joy", "score": 1}]}]}]}}}]}}
-    assert dump_predictions(parse_predictions(src)) == [src]
+    assert [s.to_json_dict() for s in parse_predictions(src)] == [src]
 
 
 def test_missing_required_field_is_an_error():
