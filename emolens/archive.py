@@ -174,7 +174,7 @@ def check_predictions(data: Any, name: str = "predictions") -> None:
 
 
 def _is_legacy(obj: dict[str, Any]) -> bool:
-    results = obj.get("results") if isinstance(obj.get("results"), dict) else obj
+    results: dict[str, Any] = obj["results"] if isinstance(obj.get("results"), dict) else obj
     return isinstance(results, dict) and isinstance(results.get("files"), list) and "predictions" not in results
 
 
@@ -201,7 +201,7 @@ def _legacy_groups(value: Any) -> list[dict[str, Any]]:
 
 def convert_legacy(obj: dict[str, Any]) -> dict[str, Any]:
     """Convert one legacy result object to the current source shape (best effort, documented in docs/artifacts.md)."""
-    results = obj.get("results") if isinstance(obj.get("results"), dict) else obj
+    results: dict[str, Any] = obj["results"] if isinstance(obj.get("results"), dict) else obj
     preds = []
     for f in results.get("files") or []:
         if not isinstance(f, dict):

@@ -552,7 +552,7 @@ def entities_chart(ner: pd.DataFrame, title: str = "Entities") -> go.Figure:
     mean_scores = keyed.groupby("_entity")[emos].mean() if emos else None
     hover = []
     for name in counts.index:
-        top = mean_scores.loc[name].sort_values(ascending=False).head(3) if emos else pd.Series(dtype=float)
+        top = mean_scores.loc[name].sort_values(ascending=False).head(3) if mean_scores is not None else pd.Series()
         hover.append(", ".join(f"{k} {v:.2f}" for k, v in top.items()))
     fig = go.Figure(
         go.Bar(

@@ -159,7 +159,7 @@ class Client:
             data = self._json("POST", "/v0/batch/jobs", json=body)
         else:
             with ExitStack() as stack:
-                parts = []
+                parts: list[tuple[str, tuple[Any, ...]]] = []
                 for f in files:
                     if isinstance(f, (str, Path)):
                         p = Path(f)

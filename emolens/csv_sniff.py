@@ -107,7 +107,7 @@ def sniff_csv(text: str, name: str) -> list[dict[str, Any]]:
             {"name": n, "score": float(rec[n])} for n in emotion_cols if n in names and _value(rec[n]) is not None
         ]
         p: dict[str, Any] = {"emotions": emotions}
-        text = _value(rec[found["text"]]) if found["text"] else None
+        cell: Any = _value(rec[found["text"]]) if found["text"] else None
         begin = _value(rec[found["begin"]]) if found["begin"] else None
         end = _value(rec[found["end"]]) if found["end"] else None
         time = {"begin": float(begin), "end": float(end if end is not None else begin)} if begin is not None else None
@@ -120,13 +120,13 @@ def sniff_csv(text: str, name: str) -> list[dict[str, Any]]:
         if model == "prosody":
             if time is None:
                 raise ArchiveError("prosody rows need begin/end times", name)
-            p.update(text=None if text is None else str(text), time=time)
+            p.update(text=None if cell is None else str(cell), time=time)
         elif model in ("language", "ner"):
-            text = "" if text is None else str(text)
-            p["position"] = pos or {"begin": 0, "end": len(text)}
+            cell = "" if cell is None else str(cell)
+            p["position"] = pos or {"begin": 0, "end": len(cell)}
             p["time"] = time
             if model == "language":
-                p["text"] = text
+                p["cell"] = cell
                 if sent_cols and any(_value(rec[c]) is not None for c in sent_cols):
                     p["sentiment"] = [
                         {"name": lvl, "score": float(rec[f"sentiment_{lvl}"])}
@@ -136,7 +136,7 @@ def sniff_csv(text: str, name: str) -> list[dict[str, Any]]:
                 if tox_cols and any(_value(rec[c]) is not None for c in tox_cols):
                     p["toxicity"] = [{"name": c, "score": float(rec[c])} for c in tox_cols]
             else:
-                p["entity"] = text
+                p["entity"] = cell
         elif model == "burst":
             if time is None:
                 raise ArchiveError("burst rows need begin/end times", name)

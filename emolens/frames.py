@@ -163,7 +163,7 @@ def _model_columns(predictions: list[dict[str, Any]], model: str) -> dict[str, A
                             ner_cols[c].append(p.get(c))
                     e = p.get("emotions")
                     if seen_names is None and e:
-                        seen_names = [x.get("name") for x in e if isinstance(x, dict)]
+                        seen_names = [str(x.get("name")) for x in e if isinstance(x, dict)]
                     emos.append(e)
                     sents.append(p.get("sentiment"))
                     toxs.append(p.get("toxicity"))

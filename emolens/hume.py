@@ -212,6 +212,7 @@ def media_source(result: MediaResult) -> dict[str, Any]:
 def text_source(result: TextResult, index: int) -> dict[str, Any]:
     """One text as a Hume source; ``index`` is its position in the request (Hume's ``file``)."""
     file = str(index)
+    results: dict[str, Any]
     if result.failed:
         results = {"predictions": [], "errors": [{"message": e.message, "file": file} for e in result.errors]}
     else:

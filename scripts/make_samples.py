@@ -6,15 +6,13 @@ Run: .venv/bin/python scripts/make_samples.py   (a few minutes on 2 cores)
 from __future__ import annotations
 
 import json
-import sys
 from pathlib import Path
 from typing import Any
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
+from emolens.hume import measure_media, measure_text
+from emolens.schema import parse_job_request, parse_predictions
 
-from emolens.hume import measure_media, measure_text  # noqa: E402
-from emolens.schema import parse_job_request, parse_predictions  # noqa: E402
+ROOT = Path(__file__).resolve().parents[1]
 
 DATA = ROOT / "data"
 OUT = DATA / "samples"

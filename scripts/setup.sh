@@ -41,6 +41,13 @@ if [ ! -f "$stamp" ]; then
   touch "$stamp"
 fi
 
+# emolens itself, editable: `import emolens` and the `emolens` command work from anywhere (no sys.path patches),
+# and code changes apply at once. No build isolation: setuptools is pinned in requirements.txt (works offline).
+if [ ! -f .venv/.emolens-editable ] || [ pyproject.toml -nt .venv/.emolens-editable ]; then
+  .venv/bin/pip install -q --no-deps --no-build-isolation -e .
+  touch .venv/.emolens-editable
+fi
+
 if [ $DEV = 1 ]; then
   need=()
   command -v chromium >/dev/null 2>&1 || need+=(chromium)

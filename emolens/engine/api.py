@@ -276,10 +276,10 @@ def measure_texts(texts: Sequence[str], options: TextOptions, progress: Progress
         for i, res in enumerate(results):
             if not res.failed:
                 r = rows[owner == i]
-                segs = scored_segments(
+                scored = scored_segments(
                     [flat[j][1] for j in r], emo[r], None if sent is None else sent[r], None if tox is None else tox[r]
                 )
-                res.models["language"] = ModelOutput(LANGUAGE_EMOTIONS, segs)
+                res.models["language"] = ModelOutput(LANGUAGE_EMOTIONS, scored)
         report(0.7, "language done")
     if ner is not None:
         ok = [i for i, res in enumerate(results) if not res.failed]

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 from functools import lru_cache
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -185,7 +186,7 @@ class ProsodyModel:
             out[:, j] = 0.7 * pc + 0.3 * k[:, j]
         return np.clip(out, 0.0, 1.0)
 
-    def predict(self, X: np.ndarray) -> list[list[dict[str, float]]]:
+    def predict(self, X: np.ndarray) -> list[list[dict[str, Any]]]:
         """Hume-style emotion lists (all 48 names) for each feature row."""
         s = self.scores(X)
         return [[{"name": n, "score": round(float(v), 6)} for n, v in zip(PROSODY_EMOTIONS, row)] for row in s]

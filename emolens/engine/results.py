@@ -94,7 +94,7 @@ class MediaResult:
     filename: str | None
     content_type: str | None
     md5sum: str | None
-    file_type: str
+    file_type: str | None
     duration: float
     transcript: Transcript | None
     models: dict[str, ModelOutput] = field(default_factory=dict)

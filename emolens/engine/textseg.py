@@ -125,6 +125,7 @@ def _sentences(text: str, r: Turn) -> list[Segment]:
 def _utterances(text: str, r: Turn) -> list[Segment]:
     out = []
     for sent in _sentences(text, r):
+        assert sent.char_begin is not None and sent.char_end is not None  # text segments always have offsets
         start = sent.char_begin
         for m in _CLAUSE_RE.finditer(text, sent.char_begin, sent.char_end):
             end = m.start() + (1 if m.group(0).lstrip().startswith(";") else 0)

@@ -20,7 +20,7 @@ import tempfile
 from collections.abc import Callable
 from functools import lru_cache
 from pathlib import Path
-from typing import get_args
+from typing import Any, get_args
 
 import numpy as np
 
@@ -170,7 +170,7 @@ def transcribe(
             vad_parameters={"min_silence_duration_ms": 500},
         )
         duration = max(len(samples) / 16000, 1e-6)
-        raw = []
+        raw: list[Any] = []
         for seg in segments:
             raw.extend(seg.words or [])
             if progress is not None:

@@ -275,7 +275,7 @@ async def list_jobs(request: Request, store: StoreDep) -> JSONResponse:
     query = parse_job_list_query(data)
     rows = store.list_jobs(
         limit=query.limit,
-        statuses=query.status,
+        statuses=list(query.status) if query.status else None,
         when=query.when,
         timestamp_ms=query.timestamp_ms,
         sort_by=query.sort_by,

@@ -11,6 +11,7 @@ import socket
 import threading
 import time
 from dataclasses import replace
+from typing import Any
 
 from emolens.errors import APIError
 from emolens.schema import LIMITS
@@ -35,7 +36,7 @@ class EmbeddedService:
         self.start_workers = start_workers
         self.host = host
         self.url = ""
-        self._server = None
+        self._server: Any = None
         self._thread: threading.Thread | None = None
 
     def start(self, timeout: float = 30.0) -> EmbeddedService:

@@ -86,7 +86,7 @@ def _check_resolves_public(url: str, allow_private: bool) -> None:
     except socket.gaierror as e:
         raise MediaError(f"cannot resolve host {host!r}: {e.strerror}", file=url) from None
     for info in infos:
-        ip = ipaddress.ip_address(info[4][0].split("%")[0])
+        ip = ipaddress.ip_address(str(info[4][0]).split("%")[0])
         if not _is_public(ip):
             raise MediaError(
                 f"host {host!r} resolves to a private or reserved address ({ip}); only public addresses can be fetched",

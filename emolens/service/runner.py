@@ -15,7 +15,6 @@ import sys
 import threading
 import time
 from dataclasses import dataclass, field
-from pathlib import Path
 
 from emolens.errors import EmolensError, StorageError
 from emolens.service.config import ServiceConfig
@@ -71,7 +70,8 @@ class WorkerPool:
             if proc is None:
                 continue
             try:
-                proc.stdin.close()  # EOF: the worker exits at once
+                if proc.stdin is not None:
+                    proc.stdin.close()  # EOF: the worker exits at once
             except OSError:
                 pass
         deadline = time.monotonic() + timeout
@@ -99,8 +99,9 @@ class WorkerPool:
                 continue
             with slot.lock:
                 try:
-                    proc.stdin.write(b"\n")
-                    proc.stdin.flush()
+                    if proc.stdin is not None:
+                        proc.stdin.write(b"\n")
+                        proc.stdin.flush()
                 except (OSError, ValueError):
                     pass
 
@@ -184,9 +185,6 @@ class WorkerPool:
         env = dict(os.environ)
         env.update(self.config.worker_env)
         env[CONFIG_ENV] = self.config.to_json()
-        # The worker must import this same emolens, installed or not.
-        root = str(Path(__file__).resolve().parents[2])
-        env["PYTHONPATH"] = os.pathsep.join([root, *filter(None, [env.get("PYTHONPATH")])])
         slot.ready = False
         slot.job_ids = set()
         slot.proc = subprocess.Popen(

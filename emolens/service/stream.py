@@ -129,7 +129,7 @@ class StreamSession:
     def __init__(self, limiter: anyio.CapacityLimiter) -> None:
         self.job_id = str(uuid.uuid4())
         self.models: StreamModelsConfig | None = None
-        self.context = None  # np.ndarray of recent audio samples, 16 kHz mono
+        self.context: Any = None  # np.ndarray of recent audio samples, 16 kHz mono
         self.limiter = limiter
 
     async def handle(self, message: str) -> dict[str, Any]:

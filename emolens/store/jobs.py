@@ -172,7 +172,8 @@ class JobStore:
 
         Returns (requeued ids, failed ids). Call once when a service starts, before workers claim jobs.
         """
-        requeued, failed = [], []
+        requeued: list[str] = []
+        failed: list[str] = []
         with self.db.write() as con:
             for r in con.execute("SELECT job_id, attempts FROM jobs WHERE status = 'IN_PROGRESS'").fetchall():
                 message = f"interrupted {r['attempts']} times (the service stopped while it ran); submit the job again"

@@ -19,6 +19,7 @@ import json
 import pickle
 import shutil
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -35,7 +36,7 @@ class _Stub:
 
 
 class _StubUnpickler(pickle.Unpickler):
-    def find_class(self, module: str, name: str):  # type: ignore[override]
+    def find_class(self, module: str, name: str) -> Any:
         if module.startswith(("tox_block", "keras", "tensorflow")):
             return type(name, (_Stub,), {})
         return super().find_class(module, name)
