@@ -18,6 +18,8 @@ __all__ = [
     "frames",
     "charts",
     "store",
+    "engine",
+    "hume",
     "load_archive",
     "wide_frame",
     "long_frame",
@@ -42,6 +44,6 @@ def __getattr__(name: str) -> Any:
     if name in _LAZY:
         module, attr = _LAZY[name]
         return getattr(importlib.import_module(module), attr)
-    if name in {"errors", "emotions", "schema", "archive", "frames", "charts", "store"}:
+    if name in {"errors", "emotions", "schema", "archive", "frames", "charts", "store", "engine", "hume"}:
         return importlib.import_module(f"emolens.{name}")
     raise AttributeError(f"module 'emolens' has no attribute {name!r}")

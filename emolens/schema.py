@@ -353,6 +353,7 @@ def loads_limited(text: str | bytes, what: str) -> Any:
     except RecursionError:  # cannot happen below the depth limit; belt and braces
         raise ConfigError(lim.message(f"{what} nesting", "too deep")) from None
 
+
 #: Shortest window length and step in seconds.
 MIN_WINDOW_S = 0.5
 

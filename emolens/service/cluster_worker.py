@@ -124,8 +124,8 @@ def measure_file_task(
     from emolens import hume
     from emolens.engine.api import measure_audio
     from emolens.errors import MediaError
-    from emolens.schema import parse_job_request
     from emolens.media_types import is_text_file
+    from emolens.schema import parse_job_request
     from emolens.service.execute import _error_source, _measure_file
 
     def run() -> Any:

@@ -15,6 +15,7 @@ import sys
 import threading
 import time
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from emolens.errors import EmolensError, StorageError
 from emolens.service.config import ServiceConfig

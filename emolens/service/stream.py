@@ -22,6 +22,7 @@ import binascii
 import json
 import logging
 import uuid
+from collections.abc import Mapping
 from typing import Any
 
 import anyio
@@ -340,7 +341,7 @@ async def stream_models(ws: WebSocket) -> None:
     stats = ws.app.state.stream_stats
     stats["sessions"] += 1
     session = StreamSession(ws.app.state.stream_limiter)
-    inbox: asyncio.Queue[dict[str, Any]] = asyncio.Queue()
+    inbox: asyncio.Queue[Mapping[str, Any]] = asyncio.Queue()
     gone = asyncio.Event()
 
     async def read() -> None:
