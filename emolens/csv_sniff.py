@@ -126,7 +126,7 @@ def sniff_csv(text: str, name: str) -> list[dict[str, Any]]:
             p["position"] = pos or {"begin": 0, "end": len(cell)}
             p["time"] = time
             if model == "language":
-                p["cell"] = cell
+                p["text"] = cell
                 if sent_cols and any(_value(rec[c]) is not None for c in sent_cols):
                     p["sentiment"] = [
                         {"name": lvl, "score": float(rec[f"sentiment_{lvl}"])}
