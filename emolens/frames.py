@@ -610,7 +610,7 @@ def file_labels(predictions: list[dict[str, Any]], words: int = 6) -> list[str]:
     when two sources share it); a raw text becomes "Text 1: first words…" (Hume names texts "0", "1", …)."""
     entries = []
     n_text = 0
-    for si, src in enumerate(predictions):
+    for src in predictions:
         for pred in (src.get("results") or {}).get("predictions") or []:
             name = str(pred.get("file"))
             if pred.get("file_type") == "text" and (src.get("source") or {}).get("type") == "text":

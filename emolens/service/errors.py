@@ -1,8 +1,8 @@
 """Errors -> HTTP: every failure answers with Hume-style JSON ``{"message": ..., "code": ...}``, never a traceback.
 
 Library errors know nothing of HTTP: :func:`http_status` maps their types to a status here (ConfigError 400,
-StoreError 404, EngineError 500, ClusterUnavailable 503); :class:`ServiceError` is for conditions only the HTTP
-layer knows about (401, 413, 400 on a job not completed).
+StoreError 404, StorageError 507 when full / 503, EngineError 500, ClusterUnavailable 503); :class:`ServiceError`
+is for conditions only the HTTP layer knows about (401, 413, 400 on a job not completed).
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from emolens.errors import APIError, EmolensError, EngineError, StoreError
+from emolens.errors import APIError, EmolensError, EngineError, StorageError, StoreError
 
 log = logging.getLogger("emolens.service")
 
@@ -35,6 +35,8 @@ def http_status(exc: EmolensError) -> int:
 
     if isinstance(exc, ServiceError):
         return exc.status
+    if isinstance(exc, StorageError):  # not the request's fault: full (507), read-only or failing (503)
+        return 507 if exc.kind == "full" else 503
     for kind, status in ((ClusterUnavailable, 503), (StoreError, 404), (EngineError, 500)):
         if isinstance(exc, kind):
             return status
@@ -114,7 +116,7 @@ def install_error_handlers(app: FastAPI) -> None:
         if fault is None:
             return await _unexpected(request, exc)
         log.error("storage fault: %s (%s)", fault, exc)
-        return error_response(fault.http_status, str(fault), fault.code)
+        return error_response(http_status(fault), str(fault), fault.code)
 
     @app.exception_handler(Exception)
     async def _unexpected(_: Request, exc: Exception) -> JSONResponse:

@@ -324,8 +324,9 @@ def run_text_batch(store: Store, config: ServiceConfig, jobs: list[JobRow]) -> l
         texts = [t for j in jobs for t in j.request["text"]]
         out = hume.measure_text(texts, request)
     except Exception as e:  # noqa: BLE001 - fall back below, each job with its own error handling
-        if storage_fault(e, config.data_dir) is not None:
-            raise storage_fault(e, config.data_dir) from None
+        fault = storage_fault(e, config.data_dir)
+        if fault is not None:
+            raise fault from None
         log.warning("batched text jobs failed together (%s); running them one by one", e)
         return [run_job(store, config, j) for j in jobs]
     statuses, i = [], 0

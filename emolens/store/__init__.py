@@ -15,10 +15,10 @@ from pathlib import Path
 
 from emolens.errors import StoreError
 from emolens.store.db import SCHEMA_VERSION, Database, now_ms
-from emolens.storefaults import storage_fault
 from emolens.store.jobs import JobRow, JobStore
 from emolens.store.media import MediaStore
 from emolens.store.results import ResultRow, ResultStore
+from emolens.storefaults import storage_fault
 
 __all__ = ["SCHEMA_VERSION", "JobRow", "ResultRow", "Store", "now_ms"]
 
