@@ -160,7 +160,7 @@ def main() -> None:
     args = ap.parse_args()
     from playwright.sync_api import sync_playwright
 
-    from emolens import synth
+    from tests import synth
     from emolens.store import Store
 
     exe = shutil.which("chromium") or shutil.which("chromium-browser")

@@ -7,7 +7,7 @@ import json
 import os
 
 from bench.dashboard import open_explore, switch
-from emolens import synth
+from tests import synth
 from emolens.store import Store
 
 

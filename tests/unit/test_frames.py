@@ -156,7 +156,7 @@ def test_weighted_means_resample_bins_and_projection():
 
 
 def test_settings_labels_unique_names_content_keys_and_text_labels():
-    from emolens import synth
+    from tests import synth
     from emolens.frames import file_labels
     from emolens.summary import content_keys, settings_label, unique_name
 
