@@ -472,7 +472,7 @@ def long_csv(predictions: list[dict[str, Any]], model: str | None = None) -> byt
         values = scores.tolist()
         q = [name for name, _ in blocks]
         k = len(q)
-        lines = []
+        lines: list[str] = []
         for i in range(n):
             p, row, ok = pre[i], values[i], valid[i]
             lines.extend(f"{p}{q[j]},{row[j]!r}\n" for j in range(k) if ok[j])

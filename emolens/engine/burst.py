@@ -178,6 +178,8 @@ class BurstModel:
         """Standardised model input from hand features (n, 163) and embeddings (n, 1024; unused if emb_dim=0)."""
         parts = [np.atleast_2d(hand)[:, self.hand_cols]]
         if self.emb_dim:
+            if emb is None:
+                raise EngineError("the burst model needs embeddings (emb_dim > 0) but none were given")
             parts.append(np.atleast_2d(emb)[:, : self.emb_dim])
         x = np.hstack(parts).astype(np.float64)
         return np.clip((x - self.a["mean"]) / self.a["scale"], -8.0, 8.0)
