@@ -417,12 +417,30 @@ def wide_csv(predictions: list[dict[str, Any]], model: str | None = None) -> byt
     buf = io.StringIO()
     writer = csv.writer(buf, lineterminator="\n")
     writer.writerow(header)
+    out = [buf.getvalue()]
     for part in parts:
         n = len(part["source"])
+        # Segment columns (lists) come first, then the score columns (numpy, NaN when missing): the segment
+        # cells go through the csv writer (quoting), the scores through repr in one join per row.
+        first = next((j for j, c in enumerate(header) if isinstance(part.get(c), np.ndarray)), len(header))
+        if any(c in part and not isinstance(part[c], np.ndarray) for c in header[first:]):
+            first = len(header)  # unusual layout: every column through the csv writer
         empty = [None] * n
-        columns = [_column_cells(c, part[c]) if c in part else empty for c in header]
-        writer.writerows(zip(*columns, strict=True))
-    return buf.getvalue().encode()
+        prefix = _Lines()
+        pw = csv.writer(prefix, lineterminator="")
+        pw.writerows(zip(*[_column_cells(c, part[c]) if c in part else empty for c in header[:first]], strict=True))
+        if first == len(header):
+            out.append("".join(f"{p}\n" for p in prefix.lines))
+            continue
+        nan = np.full(n, np.nan)
+        block = np.column_stack([part.get(c, nan) for c in header[first:]])
+        clean = ~np.isnan(block).any(axis=1)
+        lines = []
+        for p, row, ok in zip(prefix.lines, block.tolist(), clean.tolist(), strict=True):
+            cells = ",".join(map(repr, row)) if ok else ",".join("" if v != v else repr(v) for v in row)
+            lines.append(f"{p},{cells}\n" if first else f"{cells}\n")
+        out.append("".join(lines))
+    return "".join(out).encode()
 
 
 class _Lines:
