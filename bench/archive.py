@@ -71,6 +71,10 @@ def main() -> None:
         lambda: process(["-m", "emolens", "frame", str(path), "--model", "language", "--wide", "-o", str(out)]),
         args.repeat,
     )
+    t_cli_long = best(
+        lambda: process(["-m", "emolens", "frame", str(path), "--model", "language", "-o", str(tmp / "long.csv")]),
+        args.repeat,
+    )
     t_bare = best(lambda: process(["-c", "import numpy"]), args.repeat)
 
     data = orjson.loads(path.read_bytes())
@@ -90,6 +94,7 @@ def main() -> None:
     print(f"  baseline: json.load + pandas.json_normalize, fresh process (no CSV): {t_naive:.3f} s")
     print(f"  same + to_csv of the normalized frame (reference):                  {t_naive_csv:.3f} s")
     print(f"  emolens frame --model language --wide -o FILE (validated):           {t_cli:.3f} s")
+    print(f"  emolens frame --model language -o FILE (long, 530k rows, validated):  {t_cli_long:.3f} s")
     print(f"  bare interpreter + numpy import (floor):                             {t_bare:.3f} s")
     print(f"ratio emolens frame / baseline: {t_cli / t_naive:.2f}x (goal <= 0.33x)")
     print("in-process stages:")
