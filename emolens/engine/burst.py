@@ -5,7 +5,8 @@ Detection rule (measured by ``python -m emolens.eval.burst``; see docs/models.md
 1. Voice activity: :func:`emolens.engine.burst_features.activity` (10 ms RMS, thresholds relative to the file's
    loud frames and noise floor, stretches closer than 0.25 s merged).
 2. Not words: each active stretch minus the transcript's words (each widened by 0.1 s). Interjections
-   (:data:`INTERJECTIONS`: "oh", "ha", "hmm", "ugh", "wow" ...) and words Whisper itself doubts
+   (:data:`INTERJECTIONS`: "oh", "ha", "hmm", "ugh", "wow" ..., also with letters stretched: "aaah", "eeeh"; and
+   one- or two-letter tokens of non-Latin scripts, e.g. 아) and words Whisper itself doubts
    (confidence < :data:`WORD_CONFIDENCE`) do not count as words. Pieces of at least :data:`MIN_BURST` s remain;
    longer than :data:`MAX_BURST` s are cut into equal parts.
 3. Burst or speech: a logistic classifier on the piece's features (hand features + Whisper-encoder embedding,
@@ -152,9 +153,10 @@ def _softmax(z: np.ndarray) -> np.ndarray:
 class BurstModel:
     """The shipped weights: a burst-vs-speech detector and a 30-category classifier (numpy only).
 
-    ``arrays``: mean, scale (standardisation of [hand features ++ embedding]); pca (d, k) and pca_mean (d,) for
-    the classifier; det_coef (d,), det_intercept, det_threshold; lr_coef (C, k), lr_intercept (C,);
-    mlp_w1 (S, k, h), mlp_b1 (S, h), mlp_w2 (S, h, C), mlp_b2 (S, C); lr_weight; temperature; hand_cols.
+    ``arrays``: mean, scale (standardisation of [hand features ++ embedding]); det_coef (d,), det_intercept,
+    det_threshold; per head (prefix ``h_`` on the hand block, ``e_`` on the embedding block): pca (d, k),
+    pca_mean (d,), lr_coef (C, k), lr_intercept (C,), mlp_w1 (S, k, h), mlp_b1 (S, h), mlp_w2 (S, h, C),
+    mlp_b2 (S, C); lr_weight, head_weight (hand head's share), temperature, hand_cols, emb_dim.
     """
 
     def __init__(self, arrays) -> None:
@@ -164,6 +166,7 @@ class BurstModel:
         self.lr_weight = float(self.a["lr_weight"])
         self.hand_cols = self.a["hand_cols"].astype(int)
         self.emb_dim = int(self.a.get("emb_dim", 0))  # 0: the model uses hand features only
+        self.head_weight = float(self.a.get("head_weight", 1.0))  # weight of the hand-feature head
 
     @classmethod
     def load(cls, path: Path) -> BurstModel:
@@ -188,17 +191,25 @@ class BurstModel:
         """p(burst) of standardised rows ``z``."""
         return 1.0 / (1.0 + np.exp(-(z @ self.a["det_coef"] + float(self.a["det_intercept"]))))
 
-    def logits(self, z: np.ndarray) -> np.ndarray:
-        """Uncalibrated ensemble log-probabilities over the 30 categories."""
+    def head(self, z: np.ndarray, pre: str) -> np.ndarray:
+        """Class probabilities of one head (``h_``: hand features, ``e_``: embedding) on its block of ``z``."""
         a = self.a
-        k = (z - a["pca_mean"]) @ a["pca"]
-        p_lr = _softmax(k @ a["lr_coef"].T + a["lr_intercept"])
+        k = (z - a[pre + "pca_mean"]) @ a[pre + "pca"]
+        p_lr = _softmax(k @ a[pre + "lr_coef"].T + a[pre + "lr_intercept"])
         p_mlp = np.zeros_like(p_lr)
-        for s in range(a["mlp_w1"].shape[0]):
-            h = np.maximum(k @ a["mlp_w1"][s] + a["mlp_b1"][s], 0.0)
-            p_mlp += _softmax(h @ a["mlp_w2"][s] + a["mlp_b2"][s])
-        p_mlp /= a["mlp_w1"].shape[0]
-        p = self.lr_weight * p_lr + (1 - self.lr_weight) * p_mlp
+        w1 = a[pre + "mlp_w1"]
+        for s in range(w1.shape[0]):
+            h = np.maximum(k @ w1[s] + a[pre + "mlp_b1"][s], 0.0)
+            p_mlp += _softmax(h @ a[pre + "mlp_w2"][s] + a[pre + "mlp_b2"][s])
+        p_mlp /= w1.shape[0]
+        return self.lr_weight * p_lr + (1 - self.lr_weight) * p_mlp
+
+    def logits(self, z: np.ndarray) -> np.ndarray:
+        """Uncalibrated ensemble log-probabilities over the 30 categories (the heads' probabilities averaged)."""
+        n_hand = len(self.hand_cols)
+        p = self.head(z[:, :n_hand], "h_")
+        if self.emb_dim:
+            p = self.head_weight * p + (1 - self.head_weight) * self.head(z[:, n_hand:], "e_")
         return np.log(p + 1e-9)
 
     def categories(self, z: np.ndarray) -> np.ndarray:
@@ -215,9 +226,20 @@ def get_model() -> BurstModel:
     return BurstModel.load(path)
 
 
+def _interjection(token: str) -> bool:
+    """An interjection: listed once letter runs are collapsed ("aaah" -> "ah", "hmmm" -> "hm"), or one or two
+    letters of a non-Latin script (Whisper writes a Korean "ah" as 아)."""
+    if token in INTERJECTIONS:
+        return True
+    collapsed = "".join(ch for i, ch in enumerate(token) if i == 0 or ch != token[i - 1])
+    if collapsed in INTERJECTIONS:
+        return True
+    return len(token) <= 2 and not any("a" <= ch <= "z" for ch in token)
+
+
 def _is_word(w: Word) -> bool:
     token = "".join(ch for ch in w.text.lower() if ch.isalpha() or ch == "-").strip("-")
-    return bool(token) and token not in INTERJECTIONS and w.confidence >= WORD_CONFIDENCE
+    return bool(token) and not _interjection(token) and w.confidence >= WORD_CONFIDENCE
 
 
 def candidates(samples: np.ndarray, words: list[Word] | None) -> list[tuple[float, float]]:

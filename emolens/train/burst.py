@@ -110,7 +110,7 @@ def _data(hand_only: bool) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray]
 
 
 def build(
-    c_lr: float = 0.01, alpha: float = 1.0, c_det: float = 0.01, hand_only: bool = False
+    c_lr: float = 0.01, alpha: float = 1.0, c_det: float = 0.01, hand_only: bool = False, c_lr_emb: float = 0.003
 ) -> tuple[dict[str, np.ndarray], dict]:
     """Fit the model (tune split for weights/temperature/threshold, then refit on all train); arrays + report."""
     t0 = time.time()
@@ -137,6 +137,7 @@ def build(
     tune_g = set(rng.permutation(groups)[: int(len(groups) * TUNE_FRACTION)])
     tune_n = np.array([g in tune_g for g in neg["group"]])
 
+    n_hand = len(hand_cols)
     arrays = {
         "mean": mean,
         "scale": scale,
@@ -144,19 +145,29 @@ def build(
         "emb_dim": 0 if hand_only else tr["emb"].shape[1],
         "det_threshold": 0.5,
         "temperature": 1.0,
+        "lr_weight": 0.5,
+        "head_weight": 1.0,
     }
+
+    def fit_heads(rows: np.ndarray) -> dict[str, np.ndarray]:
+        heads = {"h_" + k: v for k, v in _fit_classifier(z_b[rows, :n_hand], y[rows], c_lr, alpha).items()}
+        if not hand_only:
+            e = _fit_classifier(z_b[rows, n_hand:], y[rows], c_lr_emb, alpha)
+            heads.update({"e_" + k: v for k, v in e.items()})
+        return heads
+
     # 1. tune: fit on 80 % of the train speakers, evaluate on the rest
-    cls = _fit_classifier(z_b[~tune], y[~tune], c_lr, alpha)
     det_w, det_b = _fit_detector(z_b[~tune], z_n[~tune_n], c_det)
-    probe = BurstModel({**arrays, **cls, "lr_weight": 0.5, "det_coef": det_w, "det_intercept": det_b})
+    probe = BurstModel({**arrays, **fit_heads(~tune), "det_coef": det_w, "det_intercept": det_b})
     report: dict = {"tune_speakers": len(tune_spk)}
-    best = (-1.0, 0.5)
-    for w in (0.0, 0.25, 0.5, 0.75, 1.0):
-        probe.lr_weight = w
-        uar = _uar(y[tune], probe.logits(z_b[tune]).argmax(1))
-        report[f"tune_uar_lr{w}"] = round(uar, 4)
-        best = max(best, (uar, w))
-    probe.lr_weight = best[1]
+    best = (-1.0, 0.5, 1.0)
+    for w in (0.0, 0.5, 1.0):
+        for hw in (1.0,) if hand_only else (0.3, 0.4, 0.5, 0.6, 0.7, 1.0, 0.0):
+            probe.lr_weight, probe.head_weight = w, hw
+            uar = _uar(y[tune], probe.logits(z_b[tune]).argmax(1))
+            report[f"tune_uar_lr{w}_hand{hw}"] = round(uar, 4)
+            best = max(best, (uar, w, hw))
+    probe.lr_weight, probe.head_weight = best[1], best[2]
     logp = probe.logits(z_b[tune])
     temps = np.exp(np.linspace(np.log(0.3), np.log(3.0), 41))
     temp = float(temps[np.argmin([_nll(logp, y[tune], t) for t in temps])])
@@ -165,6 +176,7 @@ def build(
     fa = float(np.mean(probe.detect_proba(z_n[tune_n]) >= thr))
     report.update(
         lr_weight=best[1],
+        head_weight=best[2],
         tune_uar=round(best[0], 4),
         temperature=round(temp, 3),
         det_threshold=round(thr, 4),
@@ -173,11 +185,11 @@ def build(
     )
     _log(json.dumps(report))
     # 2. refit on all train speakers with the tuned settings
-    cls = _fit_classifier(z_b, y, c_lr, alpha)
     det_w, det_b = _fit_detector(z_b, z_n, c_det)
-    arrays.update(cls)
+    arrays.update(fit_heads(np.ones(len(y), dtype=bool)))
     arrays.update(
         lr_weight=np.float64(best[1]),
+        head_weight=np.float64(best[2]),
         temperature=np.float64(temp),
         det_coef=det_w,
         det_intercept=np.float64(det_b),
@@ -196,9 +208,10 @@ def main() -> None:
     ap.add_argument("--c-lr", type=float, default=0.01)
     ap.add_argument("--alpha", type=float, default=1.0)
     ap.add_argument("--c-det", type=float, default=0.01)
+    ap.add_argument("--c-lr-emb", type=float, default=0.003)
     ap.add_argument("--hand-only", action="store_true", help="no Whisper embedding (faster, less accurate)")
     args = ap.parse_args()
-    arrays, report = build(args.c_lr, args.alpha, args.c_det, args.hand_only)
+    arrays, report = build(args.c_lr, args.alpha, args.c_det, args.hand_only, args.c_lr_emb)
     args.out.mkdir(parents=True, exist_ok=True)
     np.savez_compressed(args.out / WEIGHTS_FILE, **arrays)
     (args.out / "train_report.json").write_text(json.dumps(report, indent=1) + "\n")

@@ -97,7 +97,7 @@ def emogator(split: str) -> dict[str, np.ndarray]:
         "emb": emb,
         "y": np.array([int(r["category"]) - 1 for r in rows])[keep],
         "speaker": np.array([r["speaker"] for r in rows])[keep],
-        "file": np.array(files)[keep],
+        "files": np.array(files)[keep],
     }
     if len(keep) == len(rows) and (REPR / "emogator" / "wbase.npz").is_file():
         np.savez(path, **out)  # only the complete shared version is cached

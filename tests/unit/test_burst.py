@@ -20,6 +20,7 @@ from emolens.engine.burst import (
     detect,
     hume_scores,
 )
+from emolens.engine.burst_features import hand_feature_names
 from emolens.engine.types import Word
 from emolens.errors import EngineError
 
@@ -56,10 +57,13 @@ def test_mapping_covers_the_48_names_and_categories():
 def test_weights_are_plain_npz_with_recorded_figures():
     z = np.load(WEIGHTS_DIR / WEIGHTS_FILE, allow_pickle=False)
     m = BurstModel({k: z[k] for k in z.files})
-    assert m.a["lr_coef"].shape[0] == 30 and 0 < m.threshold < 1 and m.temperature > 0
+    assert m.a["h_lr_coef"].shape[0] == 30 and m.a["e_lr_coef"].shape[0] == 30 and m.emb_dim == 1024
+    assert 0 < m.threshold < 1 and m.temperature > 0 and 0 <= m.head_weight <= 1
+    assert "loud_mean_db" not in [hand_feature_names()[i] for i in m.hand_cols]  # depends on recording gain
     report = json.loads((WEIGHTS_DIR / "metrics.json").read_text())
     # dev figures of `python -m emolens.eval.burst` (speaker-disjoint from train); chance UAR is 1/30
-    assert report["scores_dev"]["top1_uar"] > 0.2 and report["scores_dev"]["top5_acc"] > 0.5
+    assert report["scores_dev"]["top1_uar"] > 0.24 and report["scores_dev"]["top5_acc"] > 0.58
+    assert report["detection_dev_sessions"]["recall"] > 0.9 and report["false_bursts"]["librivox"]["per_minute"] <= 1
     with pytest.raises(EngineError, match="unreadable"):
         BurstModel.load(WEIGHTS_DIR / "missing.npz")
 
@@ -91,7 +95,8 @@ def test_words_remove_speech_but_not_interjections(clips):
     (b, e), *_ = candidates(x, None)
     word = Word("hello", b, e, 0.9, 0, 5)
     assert candidates(x, [word]) == []  # a confident word covers it: speech, not a burst
-    assert candidates(x, [Word("haha", b, e, 0.9, 0, 4)]) != []  # an interjection is a burst
+    for token in ("haha", "Aaah!", "Eeeh!", "hmmm...", "아..."):  # interjections (stretched, other scripts)
+        assert candidates(x, [Word(token, b, e, 0.9, 0, len(token))]) != [], token
     assert candidates(x, [Word("hello", b, e, 0.2, 0, 5)]) != []  # a word Whisper doubts does not count
 
 
