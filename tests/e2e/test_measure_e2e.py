@@ -22,8 +22,9 @@ def test_measure_audio_then_explore(app_server, page, artifacts_dir, tmp_path):
     page.locator("[data-testid='stFileUploaderDropzoneInput']").first.set_input_files(str(CLIP))
     page.get_by_text("0880.wav").first.wait_for()  # the uploader shortens long names
     wait_for_app(page)
-    # prosody + language only: drop ner from the models
+    # prosody + language only: drop ner and burst from the models
     page.locator("[aria-label='Remove ner']").first.click()
+    page.locator("[aria-label='Remove burst']").first.click()
     wait_for_app(page)
     # the fast English ASR model
     page.get_by_text("Transcription").click()
