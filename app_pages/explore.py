@@ -273,18 +273,14 @@ def main() -> None:
         st.dataframe(df[cols], hide_index=True, width="stretch")
         return
     fkey = f"{sel.result.id}_{sel.source}_{sel.file}_{sel.model}"
-    st.markdown(STICKY_CSS, unsafe_allow_html=True)
-    # the card column starts right under the pickers, so it is in view on a 1024x768 screen
-    left, right = st.columns([5, 2], gap="medium")
-    with left:
-        df, chosen, spk, min_conf = filters(df, fkey)
+    df, chosen, spk, min_conf = filters(df, fkey)
     view_args = (key, sel.result.id, sel.model, sel.source, sel.file, spk, min_conf)
     if df.empty:
         st.warning("No segment passes the filters: widen the speaker or confidence filter.")
         return
     timed = bool(df["begin"].notna().any())
     dur = df["end"].max() if timed else None
-    left.caption(
+    st.caption(
         f"{len(df)} segment(s) · {df['speaker'].nunique()} speaker(s)" + (f" · {dur:.1f} s" if dur is not None else "")
     )
 
@@ -303,6 +299,8 @@ def main() -> None:
     span = (float(row["begin"]), float(row["end"] if pd.notna(row["end"]) else row["begin"])) if timed else None
     where = labels.index(pos)
 
+    st.markdown(STICKY_CSS, unsafe_allow_html=True)
+    left, right = st.columns([5, 2], gap="medium")
     with right, st.container(key="explore_card", border=True):
         st.markdown(segment_card_html(df, where), unsafe_allow_html=True)
         media = media_file(store, sel.result, sel.file) if timed else None
