@@ -15,9 +15,7 @@ from emolens.engine.audio import SAMPLE_RATE
 from emolens.engine.options import SpeakerOptions
 from emolens.engine.types import Segment, Word
 
-MIN_PROSODY_SPAN = 0.3  # seconds: shorter segments (single words) are analysed over a centred 0.3 s span
 SPEECH_GAP = 0.3  # words closer than this form one speech region for speaker analysis
-TRACK_PAD = 0.5  # seconds of context around analysed spans when computing frame tracks
 
 
 def speech_regions(words: list[Word]) -> list[tuple[float, float]]:
@@ -53,51 +51,17 @@ def diarize_words(samples: np.ndarray, words: list[Word], speakers: SpeakerOptio
     return out
 
 
-def _spans(segments: list[Segment], duration: float) -> list[tuple[float, float]]:
-    """The analysed span of each segment: its time, widened to MIN_PROSODY_SPAN around short ones (words)."""
-    out = []
-    for s in segments:
-        b, e = float(s.begin or 0.0), float(s.end if s.end is not None else duration)
-        if e - b < MIN_PROSODY_SPAN:
-            mid = (b + e) / 2
-            b, e = max(0.0, mid - MIN_PROSODY_SPAN / 2), min(duration, mid + MIN_PROSODY_SPAN / 2)
-        out.append((b, e))
-    return out
-
-
-def _cover(spans: list[tuple[float, float]], duration: float) -> list[tuple[float, float]]:
-    """Disjoint intervals covering every span plus TRACK_PAD of context on each side."""
-    merged: list[list[float]] = []
-    for b, e in sorted(spans):
-        b, e = max(0.0, b - TRACK_PAD), min(duration, e + TRACK_PAD)
-        if merged and b <= merged[-1][1]:
-            merged[-1][1] = max(merged[-1][1], e)
-        else:
-            merged.append([b, e])
-    return [(b, e) for b, e in merged]
-
-
 def prosody_features(samples: np.ndarray, segments: list[Segment], duration: float) -> np.ndarray:
-    """Feature rows (n, features) of :mod:`emolens.engine.features` for each segment's analysed span."""
-    from emolens.engine.features import functionals, tracks
+    """Model input rows (n, :data:`emolens.engine.prosody.INPUT_NAMES`) for each segment: see
+    :func:`emolens.engine.prosody.input_rows` (segments under 1 s are analysed over a 1 s window around them)."""
+    from emolens.engine.prosody import input_rows
 
-    spans = _spans(segments, duration)
-    # Frame tracks (F0, loudness, spectra) only where segments are, with context: a meeting is mostly silence, and
-    # pitch tracking of the silence was a third of the pipeline's time on top of transcription.
-    rows: list[Any] = [None] * len(spans)
-    order = sorted(range(len(spans)), key=lambda i: spans[i])
-    k = 0
-    for ib, ie in _cover(spans, duration):
-        tr = tracks(samples[int(ib * SAMPLE_RATE) : int(ie * SAMPLE_RATE)])
-        while k < len(order) and spans[order[k]][1] <= ie + 1e-9:
-            b, e = spans[order[k]]
-            rows[order[k]] = functionals(tr, b - ib, e - ib)
-            k += 1
-    return np.vstack(rows)
+    spans = [(float(s.begin or 0.0), float(s.end if s.end is not None else duration)) for s in segments]
+    return input_rows(samples[: int(round(duration * SAMPLE_RATE))] if duration else samples, spans)
 
 
 def score_prosody(samples: np.ndarray, segments: list[Segment], duration: float) -> np.ndarray:
-    """Default prosody scorer stage: scores (n, 48) in PROSODY_EMOTIONS order for each segment."""
+    """Default prosody scorer stage: scores (n, 48) in PROSODY_EMOTIONS order for each segment (prosody v2)."""
     from emolens.engine.prosody import get_model
 
     if not segments:

@@ -1,20 +1,22 @@
-"""48 prosody emotion scores from prosodic features (not from words).
+"""Prosody v2: 48 speech-emotion scores from how something is said, learned for Hume's names.
 
-An ensemble over 9 acted-emotion classes (RAVDESS + EmoDB) -- the mean of a multinomial logistic regression's
-probabilities and those of three small ReLU MLPs (64 hidden units, averaged) -- plus a ridge regression of
-valence/arousal, all on standardised :mod:`emolens.engine.features` functionals. Shipped as a plain ``.npz``
-evaluated with numpy only (``emolens/weights/prosody``; reproduce with ``python -m emolens.train.prosody``).
+Input per segment: the 113 gain-invariant prosodic functionals of :mod:`emolens.engine.features` (all but
+``loud_mean_db``) ++ Whisper-base encoder mean/std statistics of :mod:`emolens.engine.embed` (1024), each column
+standardised with the training mean/std. A multinomial logistic regression ("masked softmax": each corpus's clips
+only compete among the classes that corpus names, so a class no corpus shares cannot be learnt as "sounds like
+corpus X") maps it to the :data:`LEARNED` classes: 30 Hume names that the training data name (EmoGator's 27 as
+they stand, Joy from happy/happiness/elation, Calmness from calm/serenity, Romance from romantic love, Boredom
+from EmoDB) plus an internal Neutral that is never output. A ridge head predicts valence and arousal (acted labels'
+circumplex coordinates, BAVED's arousal levels).
 
-From class probabilities ``p`` and predicted ``(valence, arousal)`` every one of the 48 names gets a score:
+Scores (independent 0..1, like Hume's):
+- a learned name scores its calibrated class probability ``softmax(logits / T)`` (T fitted on dev clips);
+- each of the 18 other names scores ``mean(parents) * (0.5 + 0.5 * K)`` over its :data:`DERIVED` parents (learned
+  names), where ``K = exp(-d^2 / (2 * 0.5^2))`` and ``d`` is the distance of the predicted (valence, arousal) point
+  to the name's coordinates in :data:`NAME_AV`.
 
-- names that *are* a trained class (Anger, Sadness, Fear, Disgust, Joy, Calmness, Boredom, Surprise +/-) take
-  ``0.7 * p(class) + 0.3 * K``;
-- every other name takes ``0.5 * K``;
-
-where ``K = exp(-d^2 / (2 * 0.35^2))`` and ``d`` is the distance between the predicted point and the name's
-coordinates in :data:`NAME_AV` (valence, arousal on -1..1, circumplex placement after Russell 1980 and Scherer
-2005 — see docs/models.md). Surprise's probability is split into positive/negative by predicted valence.
-Scores are independent in 0..1 (like Hume's), not a distribution.
+Neutral is the mass the model gives to no emotion: ``1 - sum`` of the 30 learned names' scores.
+Weights are a plain ``.npz`` evaluated with numpy only; reproduce them with ``python -m emolens.train.prosody``.
 """
 
 from __future__ import annotations
@@ -26,99 +28,50 @@ from typing import Any
 import numpy as np
 
 from emolens.emotions import PROSODY_EMOTIONS
+from emolens.engine.embed import DIM as EMBED_DIM
 from emolens.engine.features import FEATURE_NAMES
+from emolens.engine.prosody_v1 import NAME_AV
 from emolens.errors import EngineError
 
 WEIGHTS_DIR = Path(__file__).resolve().parents[1] / "weights" / "prosody"
+WEIGHTS_FILE = "prosody_v2.npz"
 
-CLASSES: tuple[str, ...] = ("neutral", "calm", "happy", "sad", "angry", "fearful", "disgust", "surprised", "boredom")
+#: Full input row: every functional, then the Whisper statistics.
+INPUT_NAMES: tuple[str, ...] = (
+    FEATURE_NAMES + tuple(f"wb_mean{i}" for i in range(512)) + tuple(f"wb_std{i}" for i in range(512))
+)
+assert len(INPUT_NAMES) == len(FEATURE_NAMES) + EMBED_DIM
 
-#: (valence, arousal) of the training classes: regression targets for the AV head.
-CLASS_AV: dict[str, tuple[float, float]] = {
-    "neutral": (0.0, 0.0),
-    "calm": (0.4, -0.6),
-    "happy": (0.8, 0.5),
-    "sad": (-0.7, -0.4),
-    "angry": (-0.7, 0.8),
-    "fearful": (-0.7, 0.7),
-    "disgust": (-0.7, 0.4),
-    "surprised": (0.1, 0.7),
-    "boredom": (-0.4, -0.6),
+#: Internal class for "no particular emotion" (acted neutral); not one of Hume's names, never output.
+NEUTRAL = "Neutral"
+
+#: Names scored from learned classes, and the parents of every other name (documented in docs/models.md).
+DERIVED: dict[str, tuple[str, ...]] = {
+    "Admiration": ("Adoration", "Awe"),
+    "Aesthetic Appreciation": ("Awe", "Contentment"),
+    "Anxiety": ("Fear", "Distress"),
+    "Awkwardness": ("Embarrassment", "Confusion"),
+    "Concentration": ("Interest", "Calmness"),
+    "Contemplation": ("Interest", "Calmness"),
+    "Craving": ("Desire",),
+    "Determination": ("Pride", "Triumph", "Anger"),
+    "Doubt": ("Confusion", "Contempt"),
+    "Empathic Pain": ("Sympathy", "Pain"),
+    "Entrancement": ("Awe", "Calmness"),
+    "Envy": ("Contempt", "Disappointment"),
+    "Excitement": ("Ecstasy", "Joy"),
+    "Horror": ("Fear", "Disgust"),
+    "Love": ("Adoration", "Romance"),
+    "Nostalgia": ("Contentment", "Sadness"),
+    "Satisfaction": ("Contentment", "Relief"),
+    "Tiredness": ("Boredom", "Sadness"),
 }
+LEARNED: tuple[str, ...] = tuple(n for n in PROSODY_EMOTIONS if n not in DERIVED)
+assert len(LEARNED) == 30 and all(p in LEARNED for ps in DERIVED.values() for p in ps)
+CLASSES: tuple[str, ...] = LEARNED + (NEUTRAL,)
 
-#: (valence, arousal) of each of the 48 names on -1..1 (documented in docs/models.md).
-NAME_AV: dict[str, tuple[float, float]] = {
-    "Admiration": (0.6, 0.3),
-    "Adoration": (0.8, 0.4),
-    "Aesthetic Appreciation": (0.6, 0.1),
-    "Amusement": (0.7, 0.5),
-    "Anger": (-0.7, 0.8),
-    "Anxiety": (-0.6, 0.6),
-    "Awe": (0.4, 0.6),
-    "Awkwardness": (-0.3, 0.3),
-    "Boredom": (-0.4, -0.6),
-    "Calmness": (0.4, -0.6),
-    "Concentration": (0.1, 0.1),
-    "Confusion": (-0.3, 0.3),
-    "Contemplation": (0.1, -0.3),
-    "Contempt": (-0.6, 0.2),
-    "Contentment": (0.7, -0.3),
-    "Craving": (0.1, 0.5),
-    "Desire": (0.5, 0.6),
-    "Determination": (0.3, 0.5),
-    "Disappointment": (-0.6, -0.2),
-    "Disgust": (-0.7, 0.4),
-    "Distress": (-0.7, 0.6),
-    "Doubt": (-0.3, 0.0),
-    "Ecstasy": (0.9, 0.8),
-    "Embarrassment": (-0.5, 0.4),
-    "Empathic Pain": (-0.6, 0.2),
-    "Entrancement": (0.5, 0.2),
-    "Envy": (-0.5, 0.3),
-    "Excitement": (0.7, 0.8),
-    "Fear": (-0.7, 0.7),
-    "Guilt": (-0.6, 0.1),
-    "Horror": (-0.8, 0.8),
-    "Interest": (0.4, 0.4),
-    "Joy": (0.8, 0.5),
-    "Love": (0.8, 0.3),
-    "Nostalgia": (0.2, -0.3),
-    "Pain": (-0.8, 0.5),
-    "Pride": (0.7, 0.5),
-    "Realization": (0.2, 0.4),
-    "Relief": (0.6, -0.3),
-    "Romance": (0.7, 0.3),
-    "Sadness": (-0.7, -0.4),
-    "Satisfaction": (0.7, 0.0),
-    "Shame": (-0.6, 0.1),
-    "Surprise (negative)": (-0.4, 0.7),
-    "Surprise (positive)": (0.5, 0.7),
-    "Sympathy": (0.1, -0.1),
-    "Tiredness": (-0.3, -0.8),
-    "Triumph": (0.8, 0.7),
-}
-
-#: Names scored directly from a class probability.
-DIRECT: dict[str, str] = {
-    "Anger": "angry",
-    "Sadness": "sad",
-    "Fear": "fearful",
-    "Disgust": "disgust",
-    "Joy": "happy",
-    "Calmness": "calm",
-    "Boredom": "boredom",
-    "Surprise (positive)": "surprised",
-    "Surprise (negative)": "surprised",
-}
-
-#: Features the model uses: all functionals except absolute loudness, which depends on recording gain.
-MODEL_FEATURES: tuple[str, ...] = tuple(n for n in FEATURE_NAMES if n != "loud_mean_db")
-
-_SIGMA = 0.35
+_SIGMA = 0.5
 _NAME_AV = np.array([NAME_AV[n] for n in PROSODY_EMOTIONS])
-
-
-WEIGHTS_FILE = "prosody_model.npz"
 
 
 def _softmax(logits: np.ndarray) -> np.ndarray:
@@ -128,22 +81,26 @@ def _softmax(logits: np.ndarray) -> np.ndarray:
 
 
 class ProsodyModel:
-    """The shipped model; :meth:`predict` maps feature rows to 48-name score dicts.
+    """The shipped v2 model; :meth:`scores` maps input rows (:data:`INPUT_NAMES`) to 48 scores.
 
-    ``arrays`` holds: feature_names, classes, mean, scale, lr_coef (C, d), lr_intercept (C,), mlp_w1 (S, d, h),
-    mlp_b1 (S, h), mlp_w2 (S, h, C), mlp_b2 (S, C), lr_weight (scalar), av_coef (2, d), av_intercept (2,).
+    ``arrays`` holds: input_names (the columns used), classes, mean, scale, coef (C, d), intercept (C,),
+    temperature (scalar), av_coef (2, d), av_intercept (2,).
     """
 
     def __init__(self, arrays) -> None:
-        self.feature_names = tuple(str(n) for n in arrays["feature_names"])
+        self.input_names = tuple(str(n) for n in arrays["input_names"])
         self.classes = tuple(str(c) for c in arrays["classes"])
+        if self.classes != CLASSES:
+            raise EngineError("prosody weights do not match this emolens version: run python -m emolens.train.prosody")
         self.mean, self.scale = arrays["mean"], arrays["scale"]
-        self.lr_coef, self.lr_intercept = arrays["lr_coef"], arrays["lr_intercept"]
-        self.mlp_w1, self.mlp_b1 = arrays["mlp_w1"], arrays["mlp_b1"]
-        self.mlp_w2, self.mlp_b2 = arrays["mlp_w2"], arrays["mlp_b2"]
-        self.lr_weight = float(arrays["lr_weight"])
+        self.coef, self.intercept = arrays["coef"], arrays["intercept"]
+        self.temperature = float(arrays["temperature"])
         self.av_coef, self.av_intercept = arrays["av_coef"], arrays["av_intercept"]
-        self._cols = [FEATURE_NAMES.index(n) for n in self.feature_names]
+        self._cols = np.array([INPUT_NAMES.index(n) for n in self.input_names])
+        self._learned = np.array([PROSODY_EMOTIONS.index(n) for n in LEARNED])
+        self._parents = [
+            (PROSODY_EMOTIONS.index(n), np.array([self.classes.index(p) for p in ps])) for n, ps in DERIVED.items()
+        ]
 
     @classmethod
     def load(cls, path: Path) -> ProsodyModel:
@@ -156,40 +113,99 @@ class ProsodyModel:
                 f"prosody weights missing or unreadable at {path}: run python -m emolens.train.prosody"
             ) from e
 
+    def arrays(self) -> dict[str, np.ndarray]:
+        """The weights as saved (inverse of the constructor)."""
+        return {
+            "input_names": np.array(self.input_names),
+            "classes": np.array(self.classes),
+            "mean": self.mean,
+            "scale": self.scale,
+            "coef": self.coef,
+            "intercept": self.intercept,
+            "temperature": np.array(self.temperature),
+            "av_coef": self.av_coef,
+            "av_intercept": self.av_intercept,
+        }
+
+    def _z(self, X: np.ndarray) -> np.ndarray:
+        return (np.atleast_2d(X)[:, self._cols] - self.mean) / self.scale
+
     def class_probs_and_av(self, X: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """Class probabilities (n, classes) and (valence, arousal) (n, 2) for full feature rows ``X``."""
-        Z = (np.atleast_2d(X)[:, self._cols] - self.mean) / self.scale
-        p_lr = _softmax(Z @ self.lr_coef.T + self.lr_intercept)
-        hidden = np.maximum(np.einsum("nd,sdh->snh", Z, self.mlp_w1) + self.mlp_b1[:, None, :], 0.0)
-        p_mlp = _softmax(np.einsum("snh,shc->snc", hidden, self.mlp_w2) + self.mlp_b2[:, None, :]).mean(0)
-        p = self.lr_weight * p_lr + (1.0 - self.lr_weight) * p_mlp
+        """Calibrated class probabilities (n, :data:`CLASSES`) and (valence, arousal) (n, 2) for input rows."""
+        Z = self._z(X)
+        p = _softmax((Z @ self.coef.T + self.intercept) / self.temperature)
         av = np.clip(Z @ self.av_coef.T + self.av_intercept, -1.0, 1.0)
         return p, av
 
     def scores(self, X: np.ndarray) -> np.ndarray:
         """Scores (n, 48) in PROSODY_EMOTIONS order."""
         p, av = self.class_probs_and_av(X)
-        d2 = ((av[:, None, :] - _NAME_AV[None, :, :]) ** 2).sum(-1)
-        k = np.exp(-d2 / (2 * _SIGMA**2))
-        out = 0.5 * k
-        cidx = {c: i for i, c in enumerate(self.classes)}
-        pos = 1 / (1 + np.exp(-4 * av[:, 0]))  # valence splits surprise into positive/negative
-        for j, name in enumerate(PROSODY_EMOTIONS):
-            cls = DIRECT.get(name)
-            if cls is None:
-                continue
-            pc = p[:, cidx[cls]]
-            if name == "Surprise (positive)":
-                pc = pc * pos
-            elif name == "Surprise (negative)":
-                pc = pc * (1 - pos)
-            out[:, j] = 0.7 * pc + 0.3 * k[:, j]
+        out = np.zeros((len(p), len(PROSODY_EMOTIONS)))
+        out[:, self._learned] = p[:, : len(LEARNED)]
+        k = np.exp(-((av[:, None, :] - _NAME_AV[None, :, :]) ** 2).sum(-1) / (2 * _SIGMA**2))
+        for j, parents in self._parents:
+            out[:, j] = p[:, parents].mean(1) * (0.5 + 0.5 * k[:, j])
         return np.clip(out, 0.0, 1.0)
 
     def predict(self, X: np.ndarray) -> list[list[dict[str, Any]]]:
-        """Hume-style emotion lists (all 48 names) for each feature row."""
+        """Hume-style emotion lists (all 48 names) for each input row."""
         s = self.scores(X)
-        return [[{"name": n, "score": round(float(v), 6)} for n, v in zip(PROSODY_EMOTIONS, row)] for row in s]
+        return [
+            [{"name": n, "score": round(float(v), 6)} for n, v in zip(PROSODY_EMOTIONS, row, strict=True)] for row in s
+        ]
+
+
+#: Segments shorter than this are scored over a window of this length centred on them (single words carry too
+#: little voice for a stable estimate; training clips are 1-5 s utterances and bursts).
+MIN_SPAN = 1.0
+TRACK_PAD = 0.5  # seconds of context around analysed spans when computing frame tracks
+
+
+def analysed_spans(spans: list[tuple[float, float]], duration: float) -> list[tuple[float, float]]:
+    """Each (begin, end) widened to :data:`MIN_SPAN` around its midpoint when shorter (kept inside the file)."""
+    out = []
+    for b, e in spans:
+        if e - b < MIN_SPAN:
+            mid = (b + e) / 2
+            b, e = max(0.0, mid - MIN_SPAN / 2), min(duration, mid + MIN_SPAN / 2)
+            if e - b < MIN_SPAN:  # at a file edge: extend the other way
+                b, e = max(0.0, e - MIN_SPAN), min(duration, b + MIN_SPAN)
+        out.append((b, e))
+    return out
+
+
+def _cover(spans: list[tuple[float, float]], duration: float) -> list[tuple[float, float]]:
+    """Disjoint intervals covering every span plus TRACK_PAD of context on each side."""
+    merged: list[list[float]] = []
+    for b, e in sorted(spans):
+        b, e = max(0.0, b - TRACK_PAD), min(duration, e + TRACK_PAD)
+        if merged and b <= merged[-1][1]:
+            merged[-1][1] = max(merged[-1][1], e)
+        else:
+            merged.append([b, e])
+    return [(b, e) for b, e in merged]
+
+
+def input_rows(samples: np.ndarray, spans: list[tuple[float, float]], sr: int = 16_000) -> np.ndarray:
+    """Model input rows (:data:`INPUT_NAMES`) for each (begin, end) span of a 16 kHz file, after
+    :func:`analysed_spans` widening: functionals from frame tracks computed only around the spans (a meeting is
+    mostly silence), and Whisper statistics (:func:`emolens.engine.embed.span_stats`)."""
+    from emolens.engine.embed import span_stats
+    from emolens.engine.features import functionals, tracks
+
+    duration = len(samples) / sr
+    spans = analysed_spans(spans, duration)
+    rows = np.zeros((len(spans), len(INPUT_NAMES)))
+    order = sorted(range(len(spans)), key=lambda i: spans[i])
+    k = 0
+    for ib, ie in _cover(spans, duration):
+        tr = tracks(samples[int(ib * sr) : int(ie * sr)])
+        while k < len(order) and spans[order[k]][1] <= ie + 1e-9:
+            b, e = spans[order[k]]
+            rows[order[k], : len(FEATURE_NAMES)] = functionals(tr, b - ib, e - ib)
+            k += 1
+    rows[:, len(FEATURE_NAMES) :] = span_stats(samples, spans, sr)
+    return rows
 
 
 @lru_cache(maxsize=1)

@@ -1,22 +1,25 @@
-"""Train the prosody emotion model and print speaker-independent UAR + confusion matrices.
+"""Train prosody v2 (:mod:`emolens.engine.prosody`) on five corpora and write its weights.
 
-    python -m emolens.train.prosody [--datasets ../shared/datasets] [--out emolens/weights/prosody]
+    python -m emolens.train.prosody [--datasets ../shared/datasets] [--cache DIR] [--out emolens/weights/prosody]
+        [--permissive]
 
-Data: RAVDESS speech (24 actors, 8 classes) and EmoDB (10 speakers, 7 classes), both 16 kHz FLAC under
-``../shared/datasets``. Features are :mod:`emolens.engine.features` functionals over each clip with leading/
-trailing silence trimmed (pipeline segments are word-bounded, so they carry little silence either).
+Data (16 kHz, under ``../shared/datasets``): RAVDESS speech (24 actors, 8 classes), EmoDB (10 speakers, 7),
+ASED (Amharic, 65 speakers, 5), EmoGator (vocal bursts, 303 speakers, 30 categories; its train split only for
+the weights' temperature fit, see below) and BAVED (Arabic words, 60 speakers, 3 arousal levels: arousal head
+only). ``--permissive`` trains the commercial-friendly variant on EmoDB (CC0) and EmoGator (Apache-2.0) alone.
 
-Model: mean of a logistic regression's class probabilities and those of three 64-unit ReLU MLPs (seeds 0-2),
-plus a ridge valence/arousal head. Training rows are weighted so that both corpora weigh the same and, within a
-corpus, every class weighs the same (UAR is the target). Training folds are augmented with speed-perturbed copies
-(x0.9 and x1.1 by resampling: pitch, formants and tempo move together, like a different speaker); test clips
-are never perturbed.
+Representation per clip (silence-trimmed): 113 functionals ++ 1024 Whisper-base statistics
+(:func:`emolens.engine.embed.whisper_stats`), cached per corpus in ``--cache`` (``<corpus>/{func,wbase}.npz``,
+about 25 CPU-minutes for all corpora on one core, computed once).
 
-Evaluation is always speaker-independent:
-- RAVDESS leave-4-actors-out (6 folds; training = other RAVDESS actors + all of EmoDB), argmax over RAVDESS's 8.
-- EmoDB leave-one-speaker-out (10 folds; training = other EmoDB speakers + all of RAVDESS), argmax over EmoDB's 7.
-The shipped weights are then fitted on everything. No per-speaker normalisation (a user's file is not emotion
-balanced, see the datasets README). Weights are a plain ``.npz`` (no pickle) read by :mod:`emolens.engine.prosody`.
+Fit (deterministic: L-BFGS from zeros in float64, no random state):
+- masked multinomial logistic regression over :data:`~emolens.engine.prosody.CLASSES`: each clip's softmax runs
+  over its corpus's classes only; RAVDESS "surprised" counts as either Surprise name (the loss is -log of their
+  summed probability). Every corpus weighs :data:`CORPUS_WEIGHT`, every class within a corpus the same;
+- ridge valence/arousal head (acted labels at their :data:`~emolens.engine.prosody_v1.NAME_AV` coordinates,
+  BAVED low/neutral/high at arousal -0.5/0/0.6 with no valence target);
+- temperature: one scalar minimising the masked log loss of dev clips (EmoGator dev, ASED dev, RAVDESS actors
+  21-24, EmoDB speakers 15-16) under a model fitted without them; the shipped model is then refitted on all clips.
 """
 
 from __future__ import annotations
@@ -27,245 +30,379 @@ import json
 import os
 import sys
 import time
+import zlib
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
-from emolens.engine import features as F
-from emolens.engine.prosody import CLASS_AV, CLASSES, MODEL_FEATURES, WEIGHTS_DIR, WEIGHTS_FILE, ProsodyModel
+from emolens.engine.features import FEATURE_NAMES
+from emolens.engine.prosody import CLASSES, INPUT_NAMES, NEUTRAL, WEIGHTS_DIR, WEIGHTS_FILE, ProsodyModel
+from emolens.engine.prosody_v1 import NAME_AV
 
-RAVDESS_CLASSES = ("neutral", "calm", "happy", "sad", "angry", "fearful", "disgust", "surprised")
-EMODB_MAP = {
-    "anger": "angry",
-    "boredom": "boredom",
-    "disgust": "disgust",
-    "fear": "fearful",
-    "happiness": "happy",
-    "sadness": "sad",
-    "neutral": "neutral",
+#: Functionals used: all but absolute loudness (recording gain).
+FUNC_COLS = [i for i, n in enumerate(FEATURE_NAMES) if n != "loud_mean_db"]
+CORPORA = ("ravdess_speech", "emodb", "ased", "emogator", "baved")
+SPEECH = ("ravdess_speech", "emodb", "ased")
+PERMISSIVE = ("emodb", "emogator")
+
+#: Each clip's label -> the learned class(es) it names (two names: either counts).
+LABELS: dict[str, dict[str, tuple[str, ...]]] = {
+    "ravdess_speech": {
+        "neutral": (NEUTRAL,),
+        "calm": ("Calmness",),
+        "happy": ("Joy",),
+        "sad": ("Sadness",),
+        "angry": ("Anger",),
+        "fearful": ("Fear",),
+        "disgust": ("Disgust",),
+        "surprised": ("Surprise (positive)", "Surprise (negative)"),
+    },
+    "emodb": {
+        "neutral": (NEUTRAL,),
+        "happiness": ("Joy",),
+        "sadness": ("Sadness",),
+        "anger": ("Anger",),
+        "fear": ("Fear",),
+        "disgust": ("Disgust",),
+        "boredom": ("Boredom",),
+    },
+    "ased": {
+        "neutral": (NEUTRAL,),
+        "happy": ("Joy",),
+        "sad": ("Sadness",),
+        "angry": ("Anger",),
+        "fearful": ("Fear",),
+    },
 }
-EMODB_CLASSES = ("neutral", "happy", "sad", "angry", "fearful", "disgust", "boredom")
-C_REG = 0.3
-RIDGE_ALPHA = 10.0
-MLP_HIDDEN, MLP_ALPHA, MLP_SEEDS, MLP_EPOCHS = 64, 3.0, (0, 1, 2), 300
-LR_WEIGHT = 0.5
-SPEEDS = (0.9, 1.1)  # speed-perturbed training copies
+EMOGATOR_RENAME = {"Elation": "Joy", "Serenity": "Calmness", "Romantic Love": "Romance"}
+BAVED_AROUSAL = {"low": -0.5, "neutral": 0.0, "high": 0.6}
+NEUTRAL_AV = (0.0, 0.0)
+
+#: Hyper-parameters (chosen by leave-one-corpus-out UAR, see docs/models.md).
+FEATURES = "both"  # "func", "wbase" or "both"
+NAP = 0  # speaker/corpus directions projected out (nuisance attribute projection), see fit()
+PCS = 64  # the Whisper block is fitted in its first PCS principal components (folded back into the weights)
+L2 = 0.01
+CORPUS_WEIGHT = {"ravdess_speech": 1.0, "emodb": 1.0, "ased": 1.0, "emogator": 1.0}
+RIDGE_ALPHA = 100.0
+DEV = {"ravdess_speech": {"rav21", "rav22", "rav23", "rav24"}, "emodb": {"emo15", "emo16"}}
 
 
 def _default_datasets() -> Path:
     return Path(__file__).resolve().parents[2].parent / "shared" / "datasets"
 
 
-def _load(datasets: Path) -> tuple[list[Path], list[str], list[str], list[str]]:
-    files, labels, speakers, corpus = [], [], [], []
-    with open(datasets / "ravdess_speech" / "labels.csv", newline="") as f:
-        for row in csv.DictReader(f):
-            files.append(datasets / "ravdess_speech" / row["file"])
-            labels.append(row["emotion"])
-            speakers.append(f"rav{int(row['actor']):02d}")
-            corpus.append("ravdess")
-    with open(datasets / "emodb" / "labels.csv", newline="") as f:
-        for row in csv.DictReader(f):
-            files.append(datasets / "emodb" / row["file"])
-            labels.append(EMODB_MAP[row["emotion"]])
-            speakers.append(f"emo{int(row['speaker']):02d}")
-            corpus.append("emodb")
-    return files, labels, speakers, corpus
+def _default_cache() -> Path:
+    from emolens.engine.transcribe import cache_dir
+
+    return cache_dir() / "prosody_v2"
 
 
-def _features(files: list[Path], cache: Path, speeds: tuple[float, ...] = (1.0,) + SPEEDS) -> dict[float, np.ndarray]:
-    """Functionals of every clip at each speed (1.0 = as recorded); cached in one ``.npz``."""
-    import librosa
-    from scipy.signal import resample_poly
-    from tqdm import tqdm
+@dataclass
+class Corpus:
+    """One corpus's cached representation: ids, labels, speakers, split and the two feature blocks."""
 
-    from emolens.engine.audio import decode
+    name: str
+    ids: np.ndarray
+    labels: np.ndarray
+    speakers: np.ndarray
+    split: np.ndarray
+    func: np.ndarray  # (n, 114)
+    wbase: np.ndarray  # (n, 1024)
 
-    key = f"{len(files)}:{F.FEATURE_VERSION}:{F.FEATURE_NAMES}:{speeds}"
-    if cache.is_file():
-        z = np.load(cache, allow_pickle=False)
-        if str(z["key"]) == key:
-            return {sp: z[f"X{i}"] for i, sp in enumerate(speeds)}
-    rows: dict[float, list[np.ndarray]] = {sp: [] for sp in speeds}
-    for p in tqdm(files, desc="features", unit="clip"):
-        y = decode(p).samples
-        y, _ = librosa.effects.trim(y, top_db=35, frame_length=400, hop_length=160)
-        for sp in speeds:
-            # Resampling by 1/speed and playing at 16 kHz changes tempo, pitch and formants together.
-            z_ = y if sp == 1.0 else resample_poly(y, 20, int(round(20 * sp))).astype(np.float32)
-            rows[sp].append(F.extract(z_))
-    out = {sp: np.vstack(r) for sp, r in rows.items()}
-    cache.parent.mkdir(parents=True, exist_ok=True)
-    np.savez(cache, key=np.array(key), **{f"X{i}": out[sp] for i, sp in enumerate(speeds)})
+    def __len__(self) -> int:
+        return len(self.ids)
+
+    def rows(self) -> np.ndarray:
+        """Full input rows (:data:`~emolens.engine.prosody.INPUT_NAMES`)."""
+        return np.hstack([self.func, self.wbase]).astype(np.float64)
+
+    def take(self, idx: np.ndarray) -> Corpus:
+        """The clips at ``idx``."""
+        return Corpus(self.name, *(a[idx] for a in (self.ids, self.labels, self.speakers, self.split)),
+                      self.func[idx], self.wbase[idx])  # fmt: skip
+
+
+def listing(datasets: Path, corpus: str) -> list[tuple[str, str, str, str]]:
+    """(file, label, speaker, split) of every clip in ``corpus``, byte-identical duplicates dropped."""
+    out = []
+    with open(datasets / corpus / "labels.csv", newline="") as f:
+        for x in csv.DictReader(f):
+            if x.get("duplicate_of"):
+                continue
+            if corpus == "ravdess_speech":
+                lab, spk, split = x["emotion"], f"rav{int(x['actor']):02d}", ""
+            elif corpus == "emodb":
+                lab, spk, split = x["emotion"], f"emo{int(x['speaker']):02d}", ""
+            elif corpus == "ased":
+                lab, spk, split = x["emotion"], "ased" + x["speaker"], x["split"]
+            elif corpus == "baved":
+                lab, spk, split = x["level_name"], "baved" + x["speaker"], x["split"]
+            else:
+                lab, spk, split = x["category_name"], "eg" + x["speaker"], x["split"]
+            out.append((x["file"], lab, spk, split))
     return out
 
 
-def _fit(X: np.ndarray, y: np.ndarray, av: np.ndarray, w: np.ndarray) -> ProsodyModel:
-    """Fit the ensemble + AV head on rows ``X`` (MODEL_FEATURES columns) and return it as the runtime model."""
-    import warnings
+def augment(y: np.ndarray, variant: str, key: str) -> np.ndarray:
+    """``clean``, ``gain025`` (x0.25) or ``noise20`` (white noise at 20 dB SNR vs the active speech; seeded by key)."""
+    from emolens.engine.embed import trim
 
-    from sklearn.exceptions import ConvergenceWarning
-    from sklearn.linear_model import LogisticRegression, Ridge
-    from sklearn.neural_network import MLPClassifier
+    if variant == "clean":
+        return y
+    if variant == "gain025":
+        return (y * 0.25).astype(np.float32)
+    if variant == "noise20":
+        p = float(np.mean(trim(y).astype(np.float64) ** 2)) + 1e-12
+        rng = np.random.default_rng(zlib.crc32(key.encode()))
+        return (y + rng.standard_normal(len(y)).astype(np.float32) * np.sqrt(p / 100.0)).astype(np.float32)
+    raise ValueError(f"unknown variant {variant!r}")
 
+
+def _read(path: Path) -> np.ndarray:
+    import soundfile as sf
+
+    y, sr = sf.read(str(path), dtype="float32", always_2d=True)
+    y = y.mean(1)
+    if sr != 16_000:
+        import librosa
+
+        y = librosa.resample(y, orig_sr=sr, target_sr=16_000).astype(np.float32)
+    return y
+
+
+def load_corpus(datasets: Path, cache: Path, corpus: str, variant: str = "clean") -> Corpus:
+    """The corpus's representation, computed once into ``cache`` (same layout as /work/cache/repr)."""
+    from emolens.engine import features as F
+    from emolens.engine.embed import trim, whisper_stats
+
+    rows = listing(datasets, corpus)
+    suf = "" if variant == "clean" else f"_{variant}"
+    fpath, wpath = cache / corpus / f"func{suf}.npz", cache / corpus / f"wbase{suf}.npz"
+    if not (fpath.is_file() and wpath.is_file()):
+        from tqdm import tqdm
+
+        fx, wx = [], []
+        for f, *_ in tqdm(rows, desc=f"{corpus} {variant}", unit="clip"):
+            yt = trim(augment(_read(datasets / corpus / f), variant, f))
+            fx.append(F.extract(yt))
+            wx.append(whisper_stats(yt, trimmed=True))
+        meta = {k: np.array([r[i] for r in rows]) for i, k in enumerate(("ids", "labels", "speakers", "split"))}
+        fpath.parent.mkdir(parents=True, exist_ok=True)
+        np.savez(fpath, X=np.vstack(fx).astype(np.float32), **meta)
+        np.savez(wpath, X=np.vstack(wx), **meta)
+    fz, wz = np.load(fpath, allow_pickle=False), np.load(wpath, allow_pickle=False)
+    if len(fz["ids"]) != len(rows) or not (fz["ids"] == wz["ids"]).all():
+        raise SystemExit(f"stale cache in {cache / corpus}: delete it")
+    return Corpus(corpus, fz["ids"], fz["labels"], fz["speakers"], fz["split"], fz["X"], wz["X"])
+
+
+def targets(c: Corpus) -> tuple[np.ndarray, np.ndarray]:
+    """(target membership (n, C), allowed-class mask (n, C)) for the clips of ``c`` (BAVED: all False)."""
+    T = np.zeros((len(c), len(CLASSES)))
+    M = np.zeros((len(c), len(CLASSES)), bool)
+    if c.name == "baved":
+        return T, M
+    if c.name == "emogator":
+        names = [(EMOGATOR_RENAME.get(lab, lab),) for lab in c.labels]
+        allowed = sorted({CLASSES.index(n[0]) for n in names})
+    else:
+        names = [LABELS[c.name][lab] for lab in c.labels]
+        allowed = sorted({CLASSES.index(n) for ns in LABELS[c.name].values() for n in ns})
+    for i, ns in enumerate(names):
+        T[i, [CLASSES.index(n) for n in ns]] = 1
+    M[:, allowed] = True
+    return T, M
+
+
+def av_targets(c: Corpus) -> np.ndarray:
+    """(valence, arousal) targets; nan where unknown (BAVED valence)."""
+    if c.name == "baved":
+        return np.array([(np.nan, BAVED_AROUSAL[lab]) for lab in c.labels])
+    T, _ = targets(c)
+    coords = np.array([NAME_AV.get(n, NEUTRAL_AV) for n in CLASSES])
+    return (T @ coords) / T.sum(1, keepdims=True)
+
+
+def _weights(parts: list[Corpus], corpus_weight: dict[str, float]) -> np.ndarray:
+    """Every corpus weighs ``corpus_weight`` (default 1), every label within a corpus the same."""
+    ws = []
+    for c in parts:
+        w = np.ones(len(c))
+        for lab in np.unique(c.labels):
+            m = c.labels == lab
+            w[m] = 1.0 / m.sum()
+        ws.append(w * corpus_weight.get(c.name, 1.0) / w.sum())
+    return np.concatenate(ws)
+
+
+def _columns(features: str) -> np.ndarray:
+    nf = len(FEATURE_NAMES)
+    wcols = list(range(nf, len(INPUT_NAMES)))
+    return np.array({"func": FUNC_COLS, "wbase": wcols, "both": FUNC_COLS + wcols}[features])
+
+
+def _masked_lr(Z: np.ndarray, T: np.ndarray, M: np.ndarray, w: np.ndarray, l2: float) -> tuple[np.ndarray, ...]:
+    from scipy.optimize import minimize
+
+    n, d = Z.shape
+    k = T.shape[1]
+    w = w / w.sum()
+    neg = np.where(M, 0.0, -1e9)
+
+    def f(theta: np.ndarray) -> tuple[float, np.ndarray]:
+        W, b = theta[: k * d].reshape(k, d), theta[k * d :]
+        L = Z @ W.T + b + neg
+        L -= L.max(1, keepdims=True)
+        E = np.exp(L)
+        P = E / E.sum(1, keepdims=True)
+        pt = (P * T).sum(1)
+        loss = -(w * np.log(pt + 1e-300)).sum() + 0.5 * l2 * (W * W).sum()
+        G = (P - P * T / pt[:, None]) * w[:, None]
+        return loss, np.concatenate([(G.T @ Z + l2 * W).ravel(), G.sum(0)])
+
+    r = minimize(f, np.zeros(k * d + k), jac=True, method="L-BFGS-B", options={"maxiter": 300})
+    return r.x[: k * d].reshape(k, d), r.x[k * d :]
+
+
+def fit(
+    parts: list[Corpus],
+    *,
+    features: str = FEATURES,
+    l2: float = L2,
+    corpus_weight: dict[str, float] | None = None,
+    temperature: float = 1.0,
+    pcs: int = PCS,
+    nap: int = NAP,
+) -> ProsodyModel:
+    """Fit the classifier and AV head on ``parts`` (clips of any corpora) and return the runtime model."""
+    cols = _columns(features)
+    X = np.vstack([c.rows() for c in parts])[:, cols]
     mean, scale = X.mean(0), X.std(0) + 1e-8
-    Z = (X - mean) / scale
-    lr = LogisticRegression(C=C_REG, max_iter=3000).fit(Z, y, sample_weight=w)
-    order = [list(lr.classes_).index(c) for c in CLASSES]
-    mlps = []
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", ConvergenceWarning)
-        for seed in MLP_SEEDS:
-            mlps.append(
-                MLPClassifier((MLP_HIDDEN,), alpha=MLP_ALPHA, max_iter=MLP_EPOCHS, random_state=seed).fit(
-                    Z, y, sample_weight=w
-                )
-            )
-    assert all(list(m.classes_) == list(lr.classes_) for m in mlps)
-    reg = Ridge(alpha=RIDGE_ALPHA).fit(Z, av, sample_weight=w)
+    Zfull = (X - mean) / scale
+    # Nuisance attribute projection: the directions along which speakers' (emotion-balanced) mean vectors differ
+    # most -- voice, language, corpus, channel -- are projected out of every input. A fixed linear map learnt at
+    # training time, so nothing depends on the file or speaker being scored.
+    nap_map = np.eye(len(cols))
+    if nap:
+        spk = np.concatenate([np.char.add(c.name + ":", c.speakers.astype(str)) for c in parts])
+        uniq, inv = np.unique(spk, return_inverse=True)
+        means = np.zeros((len(uniq), len(cols)))
+        np.add.at(means, inv, Zfull)
+        means /= np.bincount(inv)[:, None]
+        means -= means.mean(0)
+        _, _, vt = np.linalg.svd(means, full_matrices=False)
+        u = vt[:nap].T
+        nap_map -= u @ u.T
+        Zfull = Zfull @ nap_map
+    # Whisper columns enter through their top principal components (a 9x smaller fit); the linear maps are folded
+    # back into per-column weights, so the runtime model is the same plain linear model either way.
+    isw = np.array([INPUT_NAMES[i].startswith("wb_") for i in cols])
+    proj = np.eye(len(cols))
+    if isw.any() and pcs and pcs < isw.sum():
+        Zw = Zfull[:, isw]
+        _, vecs = np.linalg.eigh(Zw.T @ Zw)
+        pw = vecs[:, ::-1][:, :pcs]
+        proj = np.zeros((len(cols), (~isw).sum() + pcs))
+        proj[np.flatnonzero(~isw), np.arange((~isw).sum())] = 1.0
+        proj[np.ix_(np.flatnonzero(isw), np.arange((~isw).sum(), proj.shape[1]))] = pw
+    Z = Zfull @ proj
+    proj = nap_map @ proj
+    TM = [targets(c) for c in parts]
+    T, M = np.vstack([t for t, _ in TM]), np.vstack([m for _, m in TM])
+    w = _weights(parts, corpus_weight or CORPUS_WEIGHT)
+    cls = M.any(1)
+    coef, intercept = _masked_lr(Z[cls], T[cls], M[cls], w[cls], l2)
+    # Classes no training clip names (e.g. Boredom without EmoDB) must not win by default: push them down.
+    unseen = ~M[cls].any(0)
+    intercept[unseen] = -30.0
+    av = np.vstack([av_targets(c) for c in parts])
+    av_coef, av_int = np.zeros((2, Z.shape[1])), np.zeros(2)
+    for j in range(2):
+        ok = ~np.isnan(av[:, j])
+        av_coef[j], av_int[j] = _ridge(Z[ok], av[ok, j], w[ok] / w[ok].sum())
     return ProsodyModel(
         {
-            "feature_names": np.array(MODEL_FEATURES),
+            "input_names": np.array([INPUT_NAMES[i] for i in cols]),
             "classes": np.array(CLASSES),
             "mean": mean,
             "scale": scale,
-            "lr_coef": lr.coef_[order],
-            "lr_intercept": lr.intercept_[order],
-            "mlp_w1": np.stack([m.coefs_[0] for m in mlps]),
-            "mlp_b1": np.stack([m.intercepts_[0] for m in mlps]),
-            "mlp_w2": np.stack([m.coefs_[1][:, order] for m in mlps]),
-            "mlp_b2": np.stack([m.intercepts_[1][order] for m in mlps]),
-            "lr_weight": np.array(LR_WEIGHT),
-            "av_coef": reg.coef_,
-            "av_intercept": reg.intercept_,
+            "coef": coef @ proj.T,
+            "intercept": intercept,
+            "temperature": np.array(temperature),
+            "av_coef": av_coef @ proj.T,
+            "av_intercept": av_int,
         }
     )
 
 
-def _save(model: ProsodyModel, path: Path) -> None:
-    np.savez(
-        path,
-        feature_names=np.array(model.feature_names),
-        classes=np.array(model.classes),
-        mean=model.mean,
-        scale=model.scale,
-        lr_coef=model.lr_coef,
-        lr_intercept=model.lr_intercept,
-        mlp_w1=model.mlp_w1,
-        mlp_b1=model.mlp_b1,
-        mlp_w2=model.mlp_w2,
-        mlp_b2=model.mlp_b2,
-        lr_weight=np.array(model.lr_weight),
-        av_coef=model.av_coef,
-        av_intercept=model.av_intercept,
-    )
+def _ridge(Z: np.ndarray, y: np.ndarray, w: np.ndarray) -> tuple[np.ndarray, float]:
+    """Weighted ridge (intercept not penalised), closed form; ``w`` sums to 1 and alpha is per unit weight."""
+    mz, my = w @ Z, float(w @ y)
+    Zc, yc = Z - mz, y - my
+    A = (Zc * w[:, None]).T @ Zc + (RIDGE_ALPHA / len(y)) * np.eye(Z.shape[1])
+    beta = np.linalg.solve(A, (Zc * w[:, None]).T @ yc)
+    return beta, my - float(mz @ beta)
 
 
-def _uar(y_true: list[str], y_pred: list[str], classes: tuple[str, ...]) -> tuple[float, np.ndarray]:
-    cm = np.zeros((len(classes), len(classes)), int)
-    idx = {c: i for i, c in enumerate(classes)}
-    for t, p in zip(y_true, y_pred):
-        cm[idx[t], idx[p]] += 1
-    recalls = cm.diagonal() / np.maximum(cm.sum(1), 1)
-    return float(recalls.mean()), cm
+def fit_temperature(model: ProsodyModel, dev: list[Corpus]) -> float:
+    """The temperature minimising the masked log loss of ``dev`` clips (grid 0.5..3, step 0.05)."""
+    Zs = [(model._z(c.rows()), *targets(c)) for c in dev if c.name != "baved"]
+    best = (np.inf, 1.0)
+    for t in np.round(np.arange(0.5, 3.0001, 0.05), 2):
+        loss = 0.0
+        for Z, T, M in Zs:
+            L = (Z @ model.coef.T + model.intercept) / t + np.where(M, 0.0, -1e9)
+            L -= L.max(1, keepdims=True)
+            P = np.exp(L) / np.exp(L).sum(1, keepdims=True)
+            loss += -np.log((P * T).sum(1) + 1e-12).mean()
+        best = min(best, (loss, float(t)))
+    return best[1]
 
 
-def _print_cm(title: str, cm: np.ndarray, classes: tuple[str, ...]) -> None:
-    print(f"\n{title} (rows = true, columns = predicted)")
-    print(" " * 10 + "".join(f"{c[:8]:>9}" for c in classes))
-    for c, row in zip(classes, cm):
-        print(f"{c[:10]:<10}" + "".join(f"{v:>9d}" for v in row))
+def split_dev(c: Corpus) -> tuple[Corpus, Corpus]:
+    """(train, dev) clips of ``c``: the corpus's own dev split, or the :data:`DEV` speakers."""
+    dev = np.isin(c.speakers, list(DEV[c.name])) if c.name in DEV else c.split == "dev"
+    return c.take(np.flatnonzero(~dev)), c.take(np.flatnonzero(dev))
 
 
-def _weights(corpus: np.ndarray, y: np.ndarray) -> np.ndarray:
-    """Each corpus weighs half; within a corpus every class weighs the same (RAVDESS neutral has half the clips)."""
-    w = np.ones(len(corpus))
-    for c in np.unique(corpus):
-        mc = corpus == c
-        classes = np.unique(y[mc])
-        for k in classes:
-            m = mc & (y == k)
-            w[m] = mc.sum() / len(classes) / m.sum()
-        w[mc] *= len(corpus) / 2 / w[mc].sum()
-    return w
+def train(corpora: list[Corpus], **kw) -> ProsodyModel:
+    """Temperature on dev clips, then the same recipe refitted on every clip (the shipped model)."""
+    tr, dv = zip(*(split_dev(c) for c in corpora), strict=True)
+    t = fit_temperature(fit(list(tr), **kw), list(dv))
+    return fit(corpora, temperature=t, **kw)
 
 
-def _augmented(Xs: dict[float, np.ndarray], rows: np.ndarray, *arrays: np.ndarray) -> list[np.ndarray]:
-    """Stack the rows ``rows`` of every speed copy, repeating ``arrays`` (labels, weights...) alongside."""
-    n = len(Xs)
-    return [np.vstack([X[rows] for X in Xs.values()])] + [np.concatenate([a[rows]] * n) for a in arrays]
-
-
-def _evaluate(Xs, y, av, spk, corpus, folds: list[list[str]], classes: tuple[str, ...]):
-    y_true, y_pred, av_err = [], [], []
-    X0 = Xs[1.0]
-    for test_spk in folds:
-        test = np.isin(spk, test_spk)
-        train = np.flatnonzero(~test)
-        Xtr, ytr, avtr = _augmented(Xs, train, y, av)
-        model = _fit(Xtr, ytr, avtr, np.concatenate([_weights(corpus[train], y[train])] * len(Xs)))
-        full = np.zeros((test.sum(), len(F.FEATURE_NAMES)))
-        full[:, [F.FEATURE_NAMES.index(n) for n in MODEL_FEATURES]] = X0[test]
-        proba, av_hat = model.class_probs_and_av(full)
-        idx = [CLASSES.index(c) for c in classes]
-        y_true += list(y[test])
-        y_pred += list(np.array(classes)[proba[:, idx].argmax(1)])
-        av_err.append(np.abs(av_hat - av[test]))
-    uar, cm = _uar(y_true, y_pred, classes)
-    return uar, cm, np.vstack(av_err).mean(0)
+def save(model: ProsodyModel, path: Path) -> None:
+    """Write the weights as a plain ``.npz``."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    np.savez(path, **model.arrays())
 
 
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--datasets", type=Path, default=_default_datasets())
+    ap.add_argument("--cache", type=Path, default=None, help="representation cache (default: EMOLENS cache dir)")
     ap.add_argument("--out", type=Path, default=WEIGHTS_DIR)
-    ap.add_argument("--cache", type=Path, default=None, help="feature cache .npz (default: in EMOLENS cache dir)")
+    ap.add_argument("--permissive", action="store_true", help="EmoDB + EmoGator only (CC0 / Apache-2.0)")
     args = ap.parse_args(argv)
     os.environ.setdefault("OMP_NUM_THREADS", "1")
-    if not (args.datasets / "ravdess_speech").is_dir() or not (args.datasets / "emodb").is_dir():
-        print(f"datasets not found under {args.datasets} (need ravdess_speech/ and emodb/)", file=sys.stderr)
+    names = PERMISSIVE if args.permissive else CORPORA
+    missing = [n for n in names if not (args.datasets / n / "labels.csv").is_file()]
+    if missing:
+        print(f"datasets not found under {args.datasets}: {', '.join(missing)}", file=sys.stderr)
         return 2
-    from emolens.engine.transcribe import cache_dir
-
-    files, labels, speakers, corpus = _load(args.datasets)
+    cache = args.cache or _default_cache()
     t0 = time.time()
-    X_all = _features(files, args.cache or cache_dir() / "prosody_train_features.npz")
-    print(f"features: {X_all[1.0].shape} x {len(X_all)} speeds in {time.time() - t0:.0f}s")
-    cols = [F.FEATURE_NAMES.index(n) for n in MODEL_FEATURES]
-    Xs = {sp: X[:, cols] for sp, X in X_all.items()}
-    y, spk, corpus_arr = np.array(labels), np.array(speakers), np.array(corpus)
-    av = np.array([CLASS_AV[c] for c in labels], dtype=np.float64)
-
-    rav_actors = [f"rav{i:02d}" for i in range(1, 25)]
-    rav_folds = [rav_actors[i : i + 4] for i in range(0, 24, 4)]
-    emo_folds = [[s] for s in sorted(set(spk[corpus_arr == "emodb"]))]
-    report = {}
-    for name, folds, classes in (
-        ("RAVDESS leave-4-actors-out", rav_folds, RAVDESS_CLASSES),
-        ("EmoDB leave-one-speaker-out", emo_folds, EMODB_CLASSES),
-    ):
-        # Test folds only hold the target corpus; training adds the whole other corpus.
-        uar, cm, mae = _evaluate(Xs, y, av, spk, corpus_arr, folds, classes)
-        chance = 1 / len(classes)
-        # av columns are (valence, arousal), as in CLASS_AV
-        print(f"\n{name}: UAR {uar:.3f} (chance {chance:.3f}); valence MAE {mae[0]:.3f}, arousal MAE {mae[1]:.3f}")
-        _print_cm(name, cm, classes)
-        report[name] = {
-            "uar": round(uar, 4),
-            "chance": round(chance, 4),
-            "valence_mae": round(float(mae[0]), 4),
-            "arousal_mae": round(float(mae[1]), 4),
-            "classes": list(classes),
-            "confusion": cm.tolist(),
-        }
-
-    everything = np.arange(len(y))
-    Xtr, ytr, avtr = _augmented(Xs, everything, y, av)
-    model = _fit(Xtr, ytr, avtr, np.concatenate([_weights(corpus_arr, y)] * len(Xs)))
-    args.out.mkdir(parents=True, exist_ok=True)
-    _save(model, args.out / WEIGHTS_FILE)
-    (args.out / "metrics.json").write_text(json.dumps(report, indent=1) + "\n")
-    print(f"\nwrote {args.out / WEIGHTS_FILE} and metrics.json")
+    corpora = [load_corpus(args.datasets, cache, n) for n in names]
+    print(f"representations: {sum(len(c) for c in corpora)} clips in {time.time() - t0:.0f}s")
+    model = train(corpora)
+    out = args.out / (("permissive_" if args.permissive else "") + WEIGHTS_FILE)
+    save(model, out)
+    info = {"corpora": list(names), "temperature": model.temperature, "clips": sum(len(c) for c in corpora)}
+    (out.with_suffix(".json")).write_text(json.dumps(info, indent=1) + "\n")
+    print(f"temperature {model.temperature}; wrote {out}")
     return 0
 
 

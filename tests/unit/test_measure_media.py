@@ -191,22 +191,20 @@ def test_tracks_only_where_segments_are_match_whole_file_tracks():
     """Prosody analyses frame tracks around segments only (with context); scores stay those of whole-file tracks."""
     import numpy as np
 
-    from emolens.emotions import PROSODY_EMOTIONS
-    from emolens.engine import media
+    from emolens.engine import prosody
     from emolens.engine.audio import decode
-    from emolens.engine.features import functionals, tracks
-    from emolens.engine.prosody import get_model
-    from emolens.engine.types import Segment
-    from emolens.hume import scores_json
+    from emolens.engine.features import FEATURE_NAMES, functionals, tracks
 
     a = decode(DATA / "dialogue_slt_rms.flac")
-    segs = [Segment("x", 0, 1, b, e) for b, e in [(0.5, 2.9), (4.1, 6.0), (7.2, 9.9), (10.3, 10.5)]]
-    spans = media._spans(segs, a.duration)
-    assert spans[3] == pytest.approx((10.25, 10.55))  # a word-short segment is widened to MIN_PROSODY_SPAN
-    cover = media._cover(spans, a.duration)  # padded by TRACK_PAD, overlapping ones merged
-    assert [tuple(round(x, 6) for x in iv) for iv in cover] == [(0.0, 3.4), (3.6, 6.5), (6.7, 11.05)]
+    raw = [(0.5, 2.9), (4.1, 6.0), (7.2, 9.9), (10.3, 10.5)]
+    spans = prosody.analysed_spans(raw, a.duration)
+    assert spans[3] == pytest.approx((9.9, 10.9))  # a word-short segment is widened to MIN_SPAN around it
+    cover = prosody._cover(spans, a.duration)  # padded by TRACK_PAD, overlapping ones merged
+    assert [tuple(round(x, 6) for x in iv) for iv in cover] == [(0.0, 3.4), (3.6, 6.5), (6.7, min(11.4, a.duration))]
+    rows = prosody.input_rows(a.samples, raw)
     whole_tracks = tracks(a.samples)
-    whole = get_model().predict(np.vstack([functionals(whole_tracks, b, e) for b, e in spans]))
-    part = [scores_json(PROSODY_EMOTIONS, row) for row in media.score_prosody(a.samples, segs, a.duration)]
-    diffs = [abs(x["score"] - y["score"]) for w, p in zip(whole, part) for x, y in zip(w, p)]
-    assert max(diffs) < 0.06 and sum(diffs) / len(diffs) < 0.005
+    whole = rows.copy()
+    whole[:, : len(FEATURE_NAMES)] = np.vstack([functionals(whole_tracks, b, e) for b, e in spans])
+    m = prosody.get_model()
+    diffs = np.abs(m.scores(rows) - m.scores(whole))
+    assert diffs.max() < 0.06 and diffs.mean() < 0.005
