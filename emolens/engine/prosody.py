@@ -208,7 +208,19 @@ def input_rows(samples: np.ndarray, spans: list[tuple[float, float]], sr: int = 
     return rows
 
 
+#: ``EMOLENS_PROSODY_WEIGHTS=permissive`` selects the commercial-friendly variant (EmoDB CC0 + EmoGator Apache-2.0
+#: only); the default weights also learn from RAVDESS (CC BY-NC-SA 4.0), ASED and BAVED (no license: research use).
+VARIANTS = {"default": WEIGHTS_FILE, "permissive": "permissive_" + WEIGHTS_FILE}
+
+
 @lru_cache(maxsize=1)
 def get_model() -> ProsodyModel:
-    """The shipped prosody model, loaded once per process."""
-    return ProsodyModel.load(WEIGHTS_DIR / WEIGHTS_FILE)
+    """The shipped prosody model (variant from ``EMOLENS_PROSODY_WEIGHTS``), loaded once per process."""
+    import os
+
+    variant = os.environ.get("EMOLENS_PROSODY_WEIGHTS", "default")
+    if variant not in VARIANTS:
+        from emolens.errors import ConfigError
+
+        raise ConfigError(f"EMOLENS_PROSODY_WEIGHTS={variant!r}: choose one of {', '.join(VARIANTS)}")
+    return ProsodyModel.load(WEIGHTS_DIR / VARIANTS[variant])

@@ -15,7 +15,9 @@ v1: its internal neutral class probability, which the product does not show).
 v1 is its own recipe (:mod:`emolens.train.prosody_v1`: LR + 3 MLPs on the functionals, RAVDESS + EmoDB classes)
 refitted on the same folds from the data it can use (no speed-perturbed copies: its shipped figures, with them,
 are in weights/prosody/metrics_v1.json); its cross-corpus ASED and EmoGator figures are those of its shipped
-training data (RAVDESS + EmoDB). ``--quick`` skips the in-corpus folds (cross-corpus and EmoGator only).
+training data (RAVDESS + EmoDB). ``--quick`` skips the in-corpus folds (cross-corpus and EmoGator only);
+``--cached-only`` skips augmented copies whose representation is not cached yet (otherwise they are computed,
+about 10 CPU-minutes per corpus).
 """
 
 from __future__ import annotations
@@ -82,7 +84,37 @@ def v1_fit(parts: list[T.Corpus]):
     y = np.concatenate([[V1_MAP[c.name][lab] for lab in c.labels] for c in parts])
     corpus = np.concatenate([[c.name] * len(c) for c in parts])
     av = np.array([CLASS_AV[k] for k in y])
-    return V1._fit(X, y, av, V1._weights(corpus, y))
+    present = sorted(set(y))
+    if len(present) == len(V1.CLASSES):
+        return V1._fit(X, y, av, V1._weights(corpus, y))
+    # Without one of v1's 9 classes (cross-corpus folds): fit v1's recipe on the classes present and give the
+    # missing ones a probability of ~0, as v1 trained on that data would never output them.
+    classes = V1.CLASSES
+    V1.CLASSES = tuple(c for c in classes if c in present)
+    try:
+        m = V1._fit(X, y, av, V1._weights(corpus, y))
+    finally:
+        V1.CLASSES = classes
+    idx = [V1.CLASSES.index(c) for c in m.classes]
+    full = {
+        "feature_names": np.array(m.feature_names),
+        "classes": np.array(classes),
+        "mean": m.mean,
+        "scale": m.scale,
+        "lr_weight": np.array(m.lr_weight),
+        "av_coef": m.av_coef,
+        "av_intercept": m.av_intercept,
+    }
+    coef = np.zeros((len(classes), m.lr_coef.shape[1]))
+    coef[idx] = m.lr_coef
+    icpt = np.full(len(classes), -30.0)
+    icpt[idx] = m.lr_intercept
+    w2 = np.zeros(m.mlp_w2.shape[:2] + (len(classes),))
+    w2[:, :, idx] = m.mlp_w2
+    b2 = np.full((m.mlp_b2.shape[0], len(classes)), -30.0)
+    b2[:, idx] = m.mlp_b2
+    full.update(lr_coef=coef, lr_intercept=icpt, mlp_w1=m.mlp_w1, mlp_b1=m.mlp_b1, mlp_w2=w2, mlp_b2=b2)
+    return type(m)(full)
 
 
 def v1_class_scores(model, c: T.Corpus) -> np.ndarray:
@@ -129,12 +161,20 @@ class Runner:
         S = np.vstack([p[1] for p in parts])
         u, cm, top5 = uar(labels, S, classes)
         self.fig.setdefault(key, {})[f"{model} {variant}"] = round(u, 3)
+        if key.startswith("ASED"):
+            # Sentences 03-07 are emotion-specific texts: the two common sentences say how well it does on voice alone.
+            ids = np.concatenate([p[2] for p in parts])
+            common = np.array([Path(i).stem.split("-")[1] in ("01", "02") for i in ids])
+            uc, _, _ = uar(labels[common], S[common], classes)
+            self.fig.setdefault(key + " (common sentences)", {})[f"{model} {variant}"] = round(uc, 3)
         if key.startswith("EmoGator"):
-            self.fig.setdefault(key, {})[f"{model} {variant} top5"] = round(top5, 3)
+            self.fig[key][f"{model} {variant} top5"] = round(top5, 3)
         if variant == "clean":
             self.cms[f"{key} / {model}"] = {"classes": classes, "confusion": cm.tolist()}
 
-    def protocol(self, key: str, test: str, train_of, v1_train_of, masks: list[np.ndarray]) -> None:
+    def protocol(self, key: str, test: str, train_of, v1_train_of, masks: list[np.ndarray], perm_of=None) -> None:
+        """Fit v2 on ``train_of(train_mask)``, v1 on ``v1_train_of(...)`` and the permissive variant on
+        ``perm_of(...)`` (each optional but v2) for every fold mask; score the clean and augmented test clips."""
         clean = self.data["clean"][test]
         classes = list(_class_names(test, clean.labels))
         out: dict[tuple[str, str], list] = {}
@@ -144,12 +184,14 @@ class Runner:
             models = {"v2": (T.fit(train_of(~m)), v2_class_scores)}
             if v1_train_of is not None:
                 models["v1"] = (v1_fit(v1_train_of(~m)), v1_class_scores)
+            if perm_of is not None:
+                models["v2 permissive"] = (T.fit(perm_of(~m)), v2_class_scores)
             for name, (model, scorer) in models.items():
                 for v in VARIANTS:
                     if test not in self.data.get(v, {}):
                         continue
                     c = self.data[v][test].take(idx)
-                    out.setdefault((name, v), []).append((c.labels, scorer(model, c)))
+                    out.setdefault((name, v), []).append((c.labels, scorer(model, c), c.ids))
                     if name == "v2" and v == "clean":
                         ids, sc = self.oof.setdefault(key, ([], []))
                         ids.extend(c.ids)
@@ -186,18 +228,58 @@ def words_blind(ids: list[str], scores: np.ndarray) -> dict[str, float]:
             "same emotion, other sentence": round(float(np.mean(same_emo)), 3)}  # fmt: skip
 
 
+def report(out: dict) -> None:
+    """Print the side-by-side table, the words-blind check and the confusion tables of an evaluation."""
+    fig, blind, cms = out["figures"], out["words_blind"], out["confusion"]
+    heads = [f"{m} {v}" for v in VARIANTS for m in ("v1", "v2", "v2 permissive")]
+    short = {"clean": "", "gain025": " x0.25", "noise20": " 20dB"}
+    labels = [m.replace("v2 permissive", "v2p") + short[v] for v in VARIANTS for m in ("v1", "v2", "v2 permissive")]
+    print(f"\n{'figure (UAR unless stated)':<44}" + "".join(f"{h:>10}" for h in labels))
+    for key, f in fig.items():
+        print(f"{key:<44}" + "".join(f"{f[h]:>10.3f}" if h in f else f"{'-':>10}" for h in heads))
+        if key.startswith("EmoGator"):
+            top5 = [f.get(f"{m} clean top5") for m in ("v1", "v2", "v2 permissive")]
+            print(f"{'  top-5 accuracy':<44}" + "".join(f"{x:>10.3f}" if x is not None else f"{'-':>10}" for x in top5))
+    for key, b in blind.items():
+        print(f"\nwords-blind check, {key} (v2, correlation of 48-name score vectors): {b}")
+    print("\nconfusion tables (rows = true, columns = predicted)")
+    for key, cm in cms.items():
+        if key.startswith("EmoGator"):
+            continue
+        print(f"\n{key}\n" + " " * 10 + "".join(f"{c[:8]:>9}" for c in cm["classes"]))
+        for c, row in zip(cm["classes"], cm["confusion"], strict=True):
+            print(f"{c[:10]:<10}" + "".join(f"{v:>9d}" for v in row))
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--datasets", type=Path, default=T._default_datasets())
     ap.add_argument("--cache", type=Path, default=None)
     ap.add_argument("--json", type=Path, default=None)
     ap.add_argument("--quick", action="store_true")
+    ap.add_argument("--cached-only", action="store_true", help="skip augmented copies not in the cache yet")
+    ap.add_argument("--protocols", default="cross,emogator,ravdess,emodb,ased", help="comma-separated subset")
+    ap.add_argument("--merge", type=Path, nargs="+", help="only merge and print these --json outputs")
     args = ap.parse_args(argv)
+    if args.merge:
+        merged: dict = {"figures": {}, "words_blind": {}, "confusion": {}}
+        for f in args.merge:
+            part = json.loads(f.read_text())
+            for k in merged:
+                merged[k].update(part[k])
+        report(merged)
+        if args.json:
+            args.json.write_text(json.dumps(merged, indent=1) + "\n")
+        return 0
+    todo = {"cross", "emogator"} if args.quick else set(args.protocols.split(","))
     os.environ.setdefault("OMP_NUM_THREADS", "1")
     cache = args.cache or T._default_cache()
     data: dict[str, dict[str, T.Corpus]] = {"clean": {n: T.load_corpus(args.datasets, cache, n) for n in T.CORPORA}}
     for v in VARIANTS[1:]:
-        data[v] = {n: T.load_corpus(args.datasets, cache, n, v) for n in T.SPEECH}
+        have = [n for n in T.SPEECH if (cache / n / f"wbase_{v}.npz").is_file()] if args.cached_only else T.SPEECH
+        data[v] = {n: T.load_corpus(args.datasets, cache, n, v) for n in have}
+        if len(have) < len(T.SPEECH):
+            print(f"{v}: no cached representation for {sorted(set(T.SPEECH) - set(have))}; skipped", file=sys.stderr)
     clean = data["clean"]
     r = Runner(data)
     v1_corpora = ("ravdess_speech", "emodb")
@@ -210,44 +292,38 @@ def main(argv: list[str] | None = None) -> int:
         return lambda keep: others + [clean[test].take(np.flatnonzero(keep))]
 
     none = lambda c: [np.ones(len(clean[c]), bool)]  # noqa: E731
-    for test in T.SPEECH:
+    for test in T.SPEECH if "cross" in todo else ():
         name = {"ravdess_speech": "RAVDESS", "emodb": "EmoDB", "ased": "ASED"}[test]
         others = [n for n in T.CORPORA if n != test]
         v1o = [n for n in v1_corpora if n != test]
+        po = [n for n in T.PERMISSIVE if n != test]
         r.protocol(f"{name} cross-corpus", test, lambda keep, o=others: [clean[n] for n in o],
-                   lambda keep, o=v1o: [clean[n] for n in o], none(test))  # fmt: skip
+                   lambda keep, o=v1o: [clean[n] for n in o], none(test),
+                   lambda keep, o=po: [clean[n] for n in o])  # fmt: skip
     eg = clean["emogator"]
     devmask = eg.split == "dev"
-    r.protocol("EmoGator dev 30-class", "emogator", everything_but("emogator"),
-               lambda keep: [clean[n] for n in v1_corpora], [devmask])  # fmt: skip
-    if not args.quick:
+    if "emogator" in todo:
+        r.protocol("EmoGator dev 30-class", "emogator", everything_but("emogator"),
+               lambda keep: [clean[n] for n in v1_corpora], [devmask],
+               lambda keep: [clean["emodb"], eg.take(np.flatnonzero(keep))])  # fmt: skip
+    if "ravdess" in todo:
         r.protocol("RAVDESS leave-4-actors-out", "ravdess_speech", everything_but("ravdess_speech"),
                    v1_but("ravdess_speech"), _folds(clean["ravdess_speech"]))  # fmt: skip
+    if "emodb" in todo:
         r.protocol("EmoDB leave-one-speaker-out", "emodb", everything_but("emodb"), v1_but("emodb"),
-                   _folds(clean["emodb"]))  # fmt: skip
+                   _folds(clean["emodb"]),
+                   lambda keep: [eg, clean["emodb"].take(np.flatnonzero(keep))])  # fmt: skip
+    if "ased" in todo:
         r.protocol("ASED leave-13-speakers-out", "ased", everything_but("ased"),
                    lambda keep: [clean[n] for n in v1_corpora] + [clean["ased"].take(np.flatnonzero(keep))],
                    _folds(clean["ased"]))  # fmt: skip
-    print(f"\n{'figure':<34}" + "".join(f"{h:>12}" for h in ("v1", "v2", "v1 x0.25", "v2 x0.25", "v1 20dB", "v2 20dB")))
-    for key, f in r.fig.items():
-        row = [f.get(f"{m} {v}") for v in VARIANTS for m in ("v1", "v2")]
-        print(f"{key:<34}" + "".join(f"{x:>12.3f}" if x is not None else f"{'-':>12}" for x in row))
-        if key.startswith("EmoGator"):
-            print(f"{'  top-5 accuracy':<34}" + "".join(f"{f.get(f'{m} clean top5', 0):>12.3f}" for m in ("v1", "v2")))
     blind = {}
     for key, (ids, sc) in r.oof.items():
         if key.startswith("RAVDESS"):
             blind[key] = words_blind(ids, np.vstack(sc))
-            print(f"\nwords-blind check, {key} (v2, correlation of 48-name score vectors): {blind[key]}")
-    print("\nconfusion tables (rows = true, columns = predicted)")
-    for key, cm in r.cms.items():
-        if key.startswith("EmoGator"):
-            continue
-        print(f"\n{key}\n" + " " * 10 + "".join(f"{c[:8]:>9}" for c in cm["classes"]))
-        for c, row in zip(cm["classes"], cm["confusion"], strict=True):
-            print(f"{c[:10]:<10}" + "".join(f"{v:>9d}" for v in row))
+    out = {"figures": r.fig, "words_blind": blind, "confusion": r.cms}
+    report(out)
     if args.json:
-        out = {"figures": r.fig, "words_blind": blind, "confusion": r.cms}
         args.json.write_text(json.dumps(out, indent=1) + "\n")
     return 0
 

@@ -75,7 +75,13 @@ LABELS: dict[str, dict[str, tuple[str, ...]]] = {
         "fearful": ("Fear",),
     },
 }
-EMOGATOR_RENAME = {"Elation": "Joy", "Serenity": "Calmness", "Romantic Love": "Romance"}
+EMOGATOR_RENAME = {
+    "Elation": "Joy",
+    "Serenity": "Calmness",
+    "Romantic Love": "Romance",
+    "Surprise (Negative)": "Surprise (negative)",
+    "Surprise (Positive)": "Surprise (positive)",
+}
 BAVED_AROUSAL = {"low": -0.5, "neutral": 0.0, "high": 0.6}
 NEUTRAL_AV = (0.0, 0.0)
 
@@ -90,7 +96,8 @@ DEV = {"ravdess_speech": {"rav21", "rav22", "rav23", "rav24"}, "emodb": {"emo15"
 
 
 def _default_datasets() -> Path:
-    return Path(__file__).resolve().parents[2].parent / "shared" / "datasets"
+    env = os.environ.get("EMOLENS_DATASETS")
+    return Path(env) if env else Path(__file__).resolve().parents[2].parent / "shared" / "datasets"
 
 
 def _default_cache() -> Path:

@@ -47,8 +47,10 @@ def test_weights_are_plain_npz_and_metrics_recorded():
     metrics = json.loads((WEIGHTS_DIR / "metrics.json").read_text())
     figs = metrics["figures"]
     # Figures of `python -m emolens.eval.prosody` (speaker- and corpus-disjoint); v1 is measured alongside.
-    for key in ("RAVDESS cross-corpus", "EmoDB cross-corpus", "ASED cross-corpus"):
-        assert figs[key]["v2 clean"] > 0.3
+    assert figs
+    for key, f in figs.items():
+        chance = 1 / len(metrics["confusion"][f"{key.split(' (')[0]} / v2"]["classes"])
+        assert f["v2 clean"] > chance + 0.1, key  # corpus- or speaker-disjoint, well above chance
     for m in metrics["confusion"].values():
         cm = np.array(m["confusion"])
         assert cm.shape == (len(m["classes"]),) * 2 and cm.sum() > 0
@@ -95,7 +97,7 @@ def test_derived_names_follow_their_parents(dialogue_rows):
     m2.coef = np.zeros_like(m.coef)
     m2.intercept = np.zeros_like(m.intercept)
     m2.intercept[CLASSES.index("Fear")] = 5.0  # the classifier is sure it hears fear
-    s = dict(zip(PROSODY_EMOTIONS, m2.scores(dialogue_rows[:1])[0]))
+    s = dict(zip(PROSODY_EMOTIONS, m2.scores(dialogue_rows[:1])[0], strict=True))
     assert s["Fear"] > 0.8
     assert s["Anxiety"] > s["Excitement"] and s["Horror"] > s["Love"]  # both have Fear as a parent
 
