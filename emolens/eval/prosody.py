@@ -27,6 +27,7 @@ import json
 import os
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -154,10 +155,12 @@ class Runner:
         self.data = data
         self.fig: dict[str, dict[str, float]] = {}
         self.cms: dict[str, dict] = {}
-        self.lazy = None  # (variant, corpus) -> load it into data when it has been cached meanwhile
+        self.lazy: Callable[[str, str], None] | None = (
+            None  # (variant, corpus) -> load it into data when it has been cached meanwhile
+        )
         self.oof: dict[str, tuple[list, list]] = {}  # protocol -> (ids, v2 48-name scores) of clean test clips
 
-    def _record(self, key: str, model: str, variant: str, parts: list[tuple[np.ndarray, np.ndarray]], classes):
+    def _record(self, key: str, model: str, variant: str, parts: list[tuple[np.ndarray, ...]], classes):
         labels = np.concatenate([p[0] for p in parts])
         S = np.vstack([p[1] for p in parts])
         u, cm, top5 = uar(labels, S, classes)
@@ -263,6 +266,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--quick", action="store_true")
     ap.add_argument("--cached-only", action="store_true", help="skip augmented copies not in the cache yet")
     ap.add_argument("--protocols", default="cross,emogator,ravdess,emodb,ased", help="comma-separated subset")
+    ap.add_argument("--cross", default="emodb,ravdess_speech,ased", help="corpora of the cross-corpus protocol")
     ap.add_argument("--emodb-pairs", action="store_true", help="EmoDB in 5 folds of 2 speakers (faster than 10)")
     ap.add_argument("--merge", type=Path, nargs="+", help="only merge and print these --json outputs")
     args = ap.parse_args(argv)
@@ -303,7 +307,7 @@ def main(argv: list[str] | None = None) -> int:
         return lambda keep: others + [clean[test].take(np.flatnonzero(keep))]
 
     none = lambda c: [np.ones(len(clean[c]), bool)]  # noqa: E731
-    for test in ("emodb", "ravdess_speech", "ased") if "cross" in todo else ():
+    for test in args.cross.split(",") if "cross" in todo else ():
         name = {"ravdess_speech": "RAVDESS", "emodb": "EmoDB", "ased": "ASED"}[test]
         others = [n for n in T.CORPORA if n != test]
         v1o = [n for n in v1_corpora if n != test]
