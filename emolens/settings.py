@@ -59,6 +59,9 @@ class Settings(BaseSettings):
     dask_fallback: str = ""
     #: Texts of one job per Dask task.
     dask_text_chunk: int = 32
+    #: Prosody weights: "default" (all five training corpora; research/non-commercial) or "permissive" (EmoDB CC0 +
+    #: EmoGator Apache-2.0 only).
+    prosody_weights: str = "default"
 
 
 @lru_cache(maxsize=1)

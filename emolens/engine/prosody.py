@@ -216,9 +216,9 @@ VARIANTS = {"default": WEIGHTS_FILE, "permissive": "permissive_" + WEIGHTS_FILE}
 @lru_cache(maxsize=1)
 def get_model() -> ProsodyModel:
     """The shipped prosody model (variant from ``EMOLENS_PROSODY_WEIGHTS``), loaded once per process."""
-    import os
+    from emolens.settings import get_settings
 
-    variant = os.environ.get("EMOLENS_PROSODY_WEIGHTS", "default")
+    variant = get_settings().prosody_weights or "default"
     if variant not in VARIANTS:
         from emolens.errors import ConfigError
 

@@ -133,3 +133,24 @@ def test_span_stats_encode_runs_once_and_isolated_spans_as_clips():
     assert np.array_equal(a, whisper_stats(x[8000:46400], trimmed=True))  # no overlap: encoded exactly as a clip
     w1, w2, whole = span_stats(x, [(4.1, 5.1), (4.6, 6.0), (7.0, 7.5)])  # two overlapping words: one encoder call
     assert w1.shape == (1024,) and not np.allclose(w1, w2) and np.isfinite(whole).all()
+
+
+def test_permissive_variant_is_selected_by_setting(monkeypatch):
+    from emolens.settings import get_settings
+
+    default = get_model()
+    try:
+        monkeypatch.setenv("EMOLENS_PROSODY_WEIGHTS", "permissive")
+        get_settings.cache_clear()
+        get_model.cache_clear()
+        permissive = get_model()
+        assert permissive.classes == default.classes and not np.array_equal(permissive.coef, default.coef)
+        monkeypatch.setenv("EMOLENS_PROSODY_WEIGHTS", "nonsense")
+        get_settings.cache_clear()
+        get_model.cache_clear()
+        with pytest.raises(ValueError, match="permissive"):
+            get_model()
+    finally:
+        monkeypatch.delenv("EMOLENS_PROSODY_WEIGHTS")
+        get_settings.cache_clear()
+        get_model.cache_clear()
