@@ -167,6 +167,7 @@ class BurstModel:
         self.hand_cols = self.a["hand_cols"].astype(int)
         self.emb_dim = int(self.a.get("emb_dim", 0))  # 0: the model uses hand features only
         self.head_weight = float(self.a.get("head_weight", 1.0))  # weight of the hand-feature head
+        self.pre_threshold = float(self.a.get("pre_threshold", 0.0))
 
     @classmethod
     def load(cls, path: Path) -> BurstModel:
@@ -186,6 +187,18 @@ class BurstModel:
             parts.append(np.atleast_2d(emb)[:, : self.emb_dim])
         x = np.hstack(parts).astype(np.float64)
         return np.clip((x - self.a["mean"]) / self.a["scale"], -8.0, 8.0)
+
+    def pre_proba(self, hand: np.ndarray) -> np.ndarray:
+        """p(burst) from hand features alone (the pre-detector; 1 where the weights have none)."""
+        if "pre_coef" not in self.a:
+            return np.ones(len(hand))
+        z = np.clip(
+            (np.atleast_2d(hand)[:, self.hand_cols] - self.a["mean"][: len(self.hand_cols)])
+            / self.a["scale"][: len(self.hand_cols)],
+            -8.0,
+            8.0,
+        )
+        return 1.0 / (1.0 + np.exp(-(z @ self.a["pre_coef"] + float(self.a["pre_intercept"]))))
 
     def detect_proba(self, z: np.ndarray) -> np.ndarray:
         """p(burst) of standardised rows ``z``."""
@@ -282,8 +295,14 @@ def score_spans(samples: np.ndarray, spans: list[tuple[float, float]]) -> tuple[
     model = get_model()
     ex = [excerpt(samples, b, e) for b, e in spans]
     hand = np.vstack([hand_features(x) for x in ex])
-    z = model.design(hand, embed(ex) if model.emb_dim else None)
-    return model.detect_proba(z), model.categories(z)
+    p_det = np.zeros(len(spans))
+    cats = np.full((len(spans), len(CATEGORIES)), 1.0 / len(CATEGORIES))
+    # The hand-feature pre-detector (cheap) drops clear speech before the Whisper embedding (the costly part).
+    todo = np.nonzero(model.pre_proba(hand) >= model.pre_threshold)[0]
+    if todo.size:
+        z = model.design(hand[todo], embed([ex[i] for i in todo]) if model.emb_dim else None)
+        p_det[todo], cats[todo] = model.detect_proba(z), model.categories(z)
+    return p_det, cats
 
 
 def _merge(spans: list[tuple[float, float]]) -> list[tuple[float, float]]:
