@@ -287,7 +287,10 @@ def candidates(samples: np.ndarray, words: list[Word] | None) -> list[tuple[floa
 
 
 def score_spans(samples: np.ndarray, spans: list[tuple[float, float]]) -> tuple[np.ndarray, np.ndarray]:
-    """Detector probabilities (n,) and calibrated category probabilities (n, 30) of ``spans`` of ``samples``."""
+    """Detector probabilities (n,) and calibrated category probabilities (n, 30) of ``spans`` of ``samples``.
+
+    Pieces the hand-feature pre-detector rejects get p(burst) 0 and uniform categories (they are not bursts).
+    """
     from emolens.engine.burst_features import embed, excerpt, hand_features
 
     if not spans:
