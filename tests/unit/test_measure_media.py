@@ -181,9 +181,9 @@ def test_no_models_means_all_models():
     res = measure_media([LIBRIVOX], None, asr="tiny.en")
     models = res[0]["results"]["predictions"][0]["models"]
     if has_text_engine():
-        assert set(models) == {"prosody", "language", "ner"}
+        assert set(models) == {"prosody", "burst", "language", "ner"}
     else:
-        assert set(models) == {"prosody"}
+        assert set(models) == {"prosody", "burst"}
         assert {e["message"].split(":")[0] for e in res[0]["results"]["errors"]} == {"language", "ner"}
 
 
