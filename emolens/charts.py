@@ -581,25 +581,7 @@ def difference_of_means(
     emos = [e for e in emotion_columns(a) if e in b.columns]
     if a.empty or b.empty or not emos:
         return _empty(title, "Both sides need emotion scores over shared names.")
-    diff = (b[emos].mean() - a[emos].mean()).dropna()
-    diff = diff.reindex(diff.abs().sort_values(ascending=False).head(k).index)[::-1]
-    fig = go.Figure(
-        go.Bar(
-            x=diff.to_numpy(),
-            y=diff.index.tolist(),
-            orientation="h",
-            marker_color=["#E45756" if v < 0 else "#4C78A8" for v in diff.to_numpy()],
-            hovertemplate="%{y}: %{x:+.3f}<extra></extra>",
-        )
-    )
-    fig.add_vline(x=0, line_color="black", line_width=1)
-    fig.update_layout(
-        title=title,
-        height=max(300, 24 * len(diff) + 90),
-        xaxis_title="difference of mean score",
-        margin={"l": 170, "r": 20, "t": 50, "b": 40},
-    )
-    return fig
+    return difference_bars(b[emos].mean() - a[emos].mean(), title, k)
 
 
 def shared_range(*frames: pd.DataFrame) -> tuple[float, float] | None:
