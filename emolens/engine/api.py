@@ -156,7 +156,7 @@ def measure_audio(
                 segs = segment_words(pick("prosody"), options.prosody.granularity)
             scores = st.prosody(samples, segs, result.duration) if segs else np.zeros((0, len(PROSODY_EMOTIONS)))
             result.models["prosody"] = ModelOutput(
-                PROSODY_EMOTIONS, [_scored(s, row) for s, row in zip(segs, scores)], dict(meta)
+                PROSODY_EMOTIONS, [ScoredSegment.of(s, row) for s, row in zip(segs, scores)], dict(meta)
             )
         if options.burst is not None:
             if st.burst is None:
@@ -208,20 +208,6 @@ def measure_audio(
         file_type = e.file_type if isinstance(e, MediaError) and e.file_type else None
         report(1.0, f"{name}: failed")
         return replace(result, models={}, errors=[MeasureError(str(e), file_type)], failed=True)
-
-
-def _scored(seg: Segment, scores: np.ndarray) -> ScoredSegment:
-    return ScoredSegment(
-        text=seg.text,
-        begin=seg.begin,
-        end=seg.end,
-        char_begin=seg.char_begin,
-        char_end=seg.char_end,
-        confidence=seg.confidence,
-        speaker=seg.speaker,
-        speaker_confidence=seg.speaker_confidence,
-        scores=scores,
-    )
 
 
 def measure_texts(texts: Sequence[str], options: TextOptions, progress: Progress | None = None) -> list[TextResult]:

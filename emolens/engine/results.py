@@ -11,7 +11,7 @@ from typing import Any
 
 import numpy as np
 
-from emolens.engine.types import Transcript
+from emolens.engine.types import Segment, Transcript
 
 
 @dataclass(slots=True)
@@ -35,6 +35,29 @@ class ScoredSegment:
     sentiment: np.ndarray | None = None
     toxicity: np.ndarray | None = None
     descriptions: list[tuple[str, float]] | None = None
+
+    @classmethod
+    def of(
+        cls,
+        seg: Segment,
+        scores: np.ndarray,
+        sentiment: np.ndarray | None = None,
+        toxicity: np.ndarray | None = None,
+    ) -> ScoredSegment:
+        """A segment with its scores (everything else copied from the segment)."""
+        return cls(
+            text=seg.text,
+            begin=seg.begin,
+            end=seg.end,
+            char_begin=seg.char_begin,
+            char_end=seg.char_end,
+            confidence=seg.confidence,
+            speaker=seg.speaker,
+            speaker_confidence=seg.speaker_confidence,
+            scores=scores,
+            sentiment=sentiment,
+            toxicity=toxicity,
+        )
 
 
 @dataclass(slots=True)

@@ -81,19 +81,7 @@ def scored_segments(
 ) -> list[ScoredSegment]:
     """Segments paired with their rows of language scores."""
     return [
-        ScoredSegment(
-            text=seg.text,
-            begin=seg.begin,
-            end=seg.end,
-            char_begin=seg.char_begin,
-            char_end=seg.char_end,
-            confidence=seg.confidence,
-            speaker=seg.speaker,
-            speaker_confidence=seg.speaker_confidence,
-            scores=emo[k],
-            sentiment=None if sent is None else sent[k],
-            toxicity=None if tox is None else tox[k],
-        )
+        ScoredSegment.of(seg, emo[k], None if sent is None else sent[k], None if tox is None else tox[k])
         for k, seg in enumerate(segments)
     ]
 
