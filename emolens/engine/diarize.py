@@ -88,6 +88,24 @@ def _zones(starts: np.ndarray, duration: float) -> list[tuple[float, float]]:
     return [(bounds[i], bounds[i + 1]) for i in range(len(starts))]
 
 
+def merge_small_speakers(labels: np.ndarray, emb: np.ndarray, weight: np.ndarray, lo: int = 1) -> np.ndarray:
+    """Merge speakers with under MIN_SPEAKER_S of speech into the nearest other (centroid cosine), not below ``lo``.
+
+    ``weight`` is each embedding's seconds of speech; ``labels`` is changed in place and returned.
+    """
+    while True:
+        ids = np.unique(labels)
+        if len(ids) <= max(lo, 1):
+            return labels
+        tot = {c: weight[labels == c].sum() for c in ids}
+        small = min(ids, key=lambda c: tot[c])
+        if tot[small] >= MIN_SPEAKER_S:
+            return labels
+        cents = {c: emb[labels == c].mean(0) for c in ids}
+        other = max((c for c in ids if c != small), key=lambda c: float(cents[c] @ cents[small]))
+        labels[labels == small] = other
+
+
 def _cluster(emb: np.ndarray, weight: np.ndarray, threshold: float, lo: int, hi: int | None) -> np.ndarray:
     from scipy.cluster.hierarchy import fcluster, linkage
 
@@ -98,18 +116,7 @@ def _cluster(emb: np.ndarray, weight: np.ndarray, threshold: float, lo: int, hi:
         return np.zeros(1, int)
     tree = linkage(emb, method="average", metric="cosine")
     labels = fcluster(tree, t=threshold, criterion="distance") - 1
-    # Merge speakers with too little speech into the nearest other (by centroid cosine), but not below ``lo``.
-    while True:
-        ids = np.unique(labels)
-        if len(ids) <= max(lo, 1):
-            break
-        tot = {c: weight[labels == c].sum() for c in ids}
-        small = min(ids, key=lambda c: tot[c])
-        if tot[small] >= MIN_SPEAKER_S:
-            break
-        cents = {c: emb[labels == c].mean(0) for c in ids}
-        other = max((c for c in ids if c != small), key=lambda c: float(cents[c] @ cents[small]))
-        labels[labels == small] = other
+    labels = merge_small_speakers(labels, emb, weight, lo)
     k = len(np.unique(labels))
     if k < lo or k > hi:
         labels = fcluster(tree, t=max(lo, min(k, hi)), criterion="maxclust") - 1

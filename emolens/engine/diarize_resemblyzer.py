@@ -27,7 +27,6 @@ SR = 16_000
 WINDOW_FRAMES = 160  # resemblyzer partial: 160 mel frames of 10 ms
 STEP = 0.5
 THRESHOLD = 0.38
-MIN_SPEAKER_S = 1.0
 _TEMP = 0.05
 
 
@@ -111,19 +110,9 @@ def _cluster(emb: np.ndarray, spans: list[tuple[float, float]], threshold: float
         n_clusters=None, distance_threshold=threshold, metric="cosine", linkage="average"
     ).fit_predict(emb)
     # Merge clusters with too little speech into the nearest big one (by centroid cosine).
-    dur = np.array([e - b for b, e in spans])
-    while True:
-        ids = np.unique(labels)
-        if len(ids) == 1:
-            break
-        tot = {c: dur[labels == c].sum() for c in ids}
-        small = min(ids, key=lambda c: tot[c])
-        if tot[small] >= MIN_SPEAKER_S:
-            break
-        cents = {c: emb[labels == c].mean(0) for c in ids}
-        other = max((c for c in ids if c != small), key=lambda c: float(cents[c] @ cents[small]))
-        labels[labels == small] = other
-    return labels
+    from emolens.engine.diarize import merge_small_speakers
+
+    return merge_small_speakers(labels, emb, np.array([e - b for b, e in spans]))
 
 
 def diarize(samples: np.ndarray, regions: list[tuple[float, float]], *, threshold: float = THRESHOLD) -> list[Turn]:
