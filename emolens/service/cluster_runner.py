@@ -40,8 +40,7 @@ from emolens.service.cluster import (
     text_chunks,
 )
 from emolens.service.config import ServiceConfig
-from emolens.service.execute import _callback, _complete, _error_source, _fail, _safe_name
-from emolens.service.fetch import fetch_url
+from emolens.service.execute import _callback, _complete, _error_source, _fail, _safe_name, fetch_job_url, file_source
 from emolens.store import JobRow, Store
 from emolens.storefaults import probe
 
@@ -403,13 +402,8 @@ class ClusterRunner:
         entries: list[_Entry] = []
         unit = 0
         for info in files:
-            filename = info.get("filename") or "file"
-            source = {
-                "type": "file",
-                "filename": filename,
-                "content_type": info.get("content_type"),
-                "md5sum": info.get("md5sum"),
-            }
+            source = file_source(info)
+            filename = source["filename"]
             local = _safe_name(filename, used)
             data = self.store.media_path(info["sha256"]).read_bytes()
             fut = self._submit(
@@ -424,14 +418,7 @@ class ClusterRunner:
         for i, url in enumerate(urls):
             source = {"type": "url", "url": url}
             try:  # the service fetches (workers may not reach the URL); the bytes travel like an upload's
-                fetched = fetch_url(
-                    url,
-                    workdir / f"url{i}",
-                    allow_private=self.config.allow_private_urls,
-                    max_bytes=self.config.max_url_bytes,
-                    timeout_s=self.config.fetch_timeout_s,
-                    max_redirects=self.config.max_redirects,
-                )
+                fetched = fetch_job_url(self.config, url, workdir / f"url{i}")
             except MediaError as e:
                 entries.append((url, _error_source(source, url, e.reason, top_level=True), [], None))
                 unit += 1

@@ -22,7 +22,7 @@ from emolens.hume import asr_model
 from emolens.media_types import is_text_file
 from emolens.schema import JobRequest, parse_job_request
 from emolens.service.config import ServiceConfig
-from emolens.service.fetch import fetch_url, post_callback
+from emolens.service.fetch import FetchedFile, fetch_url, post_callback
 from emolens.store import JobRow, Store
 from emolens.storefaults import storage_fault
 from emolens.summary import result_name
@@ -49,6 +49,28 @@ def _safe_name(name: str, used: set[str]) -> str:
         i += 1
     used.add(candidate)
     return candidate
+
+
+def file_source(info: dict[str, Any]) -> dict[str, Any]:
+    """Hume's source descriptor for an uploaded file of a stored job request."""
+    return {
+        "type": "file",
+        "filename": info.get("filename") or "file",
+        "content_type": info.get("content_type"),
+        "md5sum": info.get("md5sum"),
+    }
+
+
+def fetch_job_url(config: ServiceConfig, url: str, dest: Path) -> FetchedFile:
+    """Download one of a job's URLs under the service's limits (raises MediaError with a user-facing reason)."""
+    return fetch_url(
+        url,
+        dest,
+        allow_private=config.allow_private_urls,
+        max_bytes=config.max_url_bytes,
+        timeout_s=config.fetch_timeout_s,
+        max_redirects=config.max_redirects,
+    )
 
 
 def _error_source(source: dict[str, Any], file: str, message: str, *, top_level: bool = False) -> dict[str, Any]:
@@ -157,13 +179,8 @@ def measure_request(store: Store, config: ServiceConfig, job: JobRow, workdir: P
     media: dict[str, str] = {}
 
     for info in files:
-        filename = info.get("filename") or "file"
-        source = {
-            "type": "file",
-            "filename": filename,
-            "content_type": info.get("content_type"),
-            "md5sum": info.get("md5sum"),
-        }
+        source = file_source(info)
+        filename = source["filename"]
         src_path = store.media_path(info["sha256"])
         local = workdir / _safe_name(filename, used)
         try:
@@ -181,14 +198,7 @@ def measure_request(store: Store, config: ServiceConfig, job: JobRow, workdir: P
         part = reporter.part(url)
         part(0.0, "downloading")
         try:
-            fetched = fetch_url(
-                url,
-                workdir / f"url{i}",
-                allow_private=config.allow_private_urls,
-                max_bytes=config.max_url_bytes,
-                timeout_s=config.fetch_timeout_s,
-                max_redirects=config.max_redirects,
-            )
+            fetched = fetch_job_url(config, url, workdir / f"url{i}")
         except MediaError as e:
             predictions.append(_error_source(source, url, e.reason, top_level=True))
             reporter.advance()
