@@ -9,10 +9,13 @@ from pathlib import Path
 from typing import Any, get_args
 
 from emolens.errors import ArchiveError, EmolensError, MediaError
-from emolens.schema import AsrModel, Granularity
+from emolens.literals import AsrModel, Granularity
 
 EXIT_ERROR = 1
 EXIT_USAGE = 2
+#: ``python -m emolens`` sets "allowed": a command may then set "now" to end the process without freeing its
+#: objects one by one (``frame`` on a large archive); main() called in-process never does.
+QUICK_EXIT: dict[str, bool] = {}
 
 
 def _store(args: argparse.Namespace):
@@ -86,6 +89,19 @@ def cmd_import(args: argparse.Namespace) -> int:
 
 
 def cmd_frame(args: argparse.Namespace) -> int:
+    if args.wide and args.model:
+        from emolens.columnar import wide_csv_bytes
+
+        # fast path (typed decode, complete validation, same bytes); None: the general path below
+        try:
+            data = Path(args.file).read_bytes()
+        except OSError:
+            data = b""
+        if data and (csv_fast := wide_csv_bytes(data, args.model, keep=QUICK_EXIT.get("allowed", False))) is not None:
+            _write_out(csv_fast, args.output)
+            QUICK_EXIT["now"] = QUICK_EXIT.get("allowed", False)
+            return 0
+
     from emolens.archive import load_archive
     from emolens.frames import long_csv, wide_csv
 

@@ -24,27 +24,11 @@ from emolens.emotions import (
     emotions_for,
     sentiment_expected_value,
 )
+from emolens.frame_columns import NER_COLUMNS, SEGMENT_COLUMNS
 
 if TYPE_CHECKING:
     import pandas as pd
 
-SEGMENT_COLUMNS = [
-    "source",
-    "file",
-    "file_type",
-    "model",
-    "speaker",
-    "segment",
-    "text",
-    "begin",
-    "end",
-    "position_begin",
-    "position_end",
-    "confidence",
-    "speaker_confidence",
-]
-#: entity_type: an optional extension (Hume's schema has no entity label); None when a result lacks it.
-NER_COLUMNS = ["entity_confidence", "support", "uri", "link_word", "entity_type"]
 FRAME_MODELS = ("prosody", "language", "ner", "burst", "face")
 
 

@@ -25,6 +25,7 @@ from pydantic import (
 )
 
 from emolens.errors import ConfigError
+from emolens.literals import AsrModel, Granularity, StreamGranularity  # noqa: F401  (re-exported)
 
 # ---------------------------------------------------------------------------------------------------------------
 # Shared pieces
@@ -229,11 +230,7 @@ def parse_predictions(data: Any) -> list[SourcePredictions]:
 # ---------------------------------------------------------------------------------------------------------------
 # Job request
 
-#: Segment units of batch jobs; streaming adds ``passage`` (the whole text).
-Granularity = Literal["word", "sentence", "utterance", "conversational_turn"]
-StreamGranularity = Literal["word", "sentence", "utterance", "passage"]
-#: Whisper models emolens ships (``transcription.model``, an emolens extra): multilingual base, fast English tiny.
-AsrModel = Literal["base", "tiny.en"]
+# Granularity (batch segment units), StreamGranularity (+ "passage") and AsrModel live in emolens.literals.
 
 # ---------------------------------------------------------------------------------------------------------------
 # Limits: the ONE table of what the service (and the CLI) refuses at the door. README "Limits and guarantees"
