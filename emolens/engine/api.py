@@ -5,6 +5,9 @@
     decode (path only) -> transcribe -> diarize (when a model wants speakers) -> segment
         -> prosody scorer / burst detector / language / ner
 
+With the default diarizer, who-speaks-when needs only the samples, so it runs in a worker thread while Whisper
+transcribes (see :func:`_speaker_pool`); the words are labelled with its turns once both are done.
+
 Each stage is a plain function over arrays and dataclasses (see :class:`Stages`); pass ``stages=`` to swap one
 (a new prosody scorer, burst detector or diarizer) without touching the rest. Nothing here knows HTTP, job
 requests or Hume's JSON: :mod:`emolens.hume` adapts both ways.
@@ -12,7 +15,10 @@ requests or Hume's JSON: :mod:`emolens.hume` adapts both ways.
 
 from __future__ import annotations
 
+import os
+import threading
 from collections.abc import Callable, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from pathlib import Path
 
@@ -20,7 +26,7 @@ import numpy as np
 
 from emolens.emotions import LANGUAGE_EMOTIONS, PROSODY_EMOTIONS
 from emolens.engine.audio import SAMPLE_RATE, Audio, decode, md5sum
-from emolens.engine.media import diarize_words, score_prosody
+from emolens.engine.media import diarize_words, label_words, score_prosody, speaker_turns
 from emolens.engine.options import BurstOptions, MediaOptions, SpeakerOptions, TextOptions, TranscriptionOptions
 from emolens.engine.results import MeasureError, MediaResult, ModelOutput, ScoredSegment, TextResult
 from emolens.engine.segment import segment_words, window_segments, windows
@@ -78,6 +84,25 @@ DEFAULT_STAGES = Stages()
 _SHARES = {"decode": 0.05, "transcribe": 0.55, "speakers": 0.15, "prosody": 0.1, "language": 0.1, "ner": 0.05}
 
 
+_POOL: tuple[int, ThreadPoolExecutor] | None = None
+_POOL_LOCK = threading.Lock()
+
+
+def _speaker_pool() -> ThreadPoolExecutor:
+    """One worker thread per process for the speaker stage, so it overlaps transcription.
+
+    Whisper's decoder leaves the cores partly idle (beam search between batched matrix products), and the speaker
+    networks run on one torch thread; on the 2-core bench machine the overlap hides most of the speaker stage.
+    One worker (not one per call) keeps concurrent files from piling several speaker networks onto the cores.
+    Recreated after a fork: a pool's thread does not survive into a child process.
+    """
+    global _POOL
+    with _POOL_LOCK:
+        if _POOL is None or _POOL[0] != os.getpid():
+            _POOL = (os.getpid(), ThreadPoolExecutor(max_workers=1, thread_name_prefix="emolens-speakers"))
+        return _POOL[1]
+
+
 def decode_path(path: str | Path) -> Audio:
     """Decode a media file to 16 kHz mono float32 (the one decoding function; see :mod:`emolens.engine.audio`)."""
     return decode(path)
@@ -116,6 +141,7 @@ def measure_audio(
             md5 = ""
         result = MediaResult(name, content_type_for(path), md5, None, 0.0, None)
     done = 0.0
+    turns: Future | None = None
 
     def step(stage: str, msg: str) -> None:
         nonlocal done
@@ -129,6 +155,10 @@ def measure_audio(
             report(0.0, f"{name}: decoding")
             decoded = decode_path(audio)
             samples, result.file_type, result.duration = decoded.samples, decoded.file_type, decoded.duration
+        want_speakers = any(options.speakers_for(m) for m in options.requested)
+        if want_speakers and st.diarize is diarize_words:
+            # the default diarizer's turns need no transcript: find them while Whisper transcribes
+            turns = _speaker_pool().submit(speaker_turns, samples, options.speakers)
         step("decode", "transcribing")
         transcript = st.transcribe(
             samples,
@@ -139,7 +169,9 @@ def measure_audio(
         step("transcribe", "speakers")
         words = transcript.words
         spk_words = words
-        if words and any(options.speakers_for(m) for m in options.requested):
+        if turns is not None and words:
+            spk_words = label_words(words, turns.result())  # re-raises the speaker stage's error here
+        elif words and want_speakers:
             spk_words = st.diarize(samples, words, options.speakers)
         step("speakers", "prosody")
 
@@ -208,6 +240,9 @@ def measure_audio(
         file_type = e.file_type if isinstance(e, MediaError) and e.file_type else None
         report(1.0, f"{name}: failed")
         return replace(result, models={}, errors=[MeasureError(str(e), file_type)], failed=True)
+    finally:
+        if turns is not None:
+            turns.cancel()  # a failed transcription: drop the speaker work if it has not started
 
 
 def measure_texts(texts: Sequence[str], options: TextOptions, progress: Progress | None = None) -> list[TextResult]:

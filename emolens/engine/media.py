@@ -7,13 +7,16 @@ The pipeline that runs them (decode -> transcribe -> diarize -> segment -> proso
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from emolens.engine.audio import SAMPLE_RATE
 from emolens.engine.options import SpeakerOptions
 from emolens.engine.types import Segment, Word
+
+if TYPE_CHECKING:
+    from emolens.engine.diarize import Turn
 
 SPEECH_GAP = 0.3  # words closer than this form one speech region for speaker analysis
 
@@ -29,26 +32,44 @@ def speech_regions(words: list[Word]) -> list[tuple[float, float]]:
     return [(b, e) for b, e in regions]
 
 
-def diarize_words(samples: np.ndarray, words: list[Word], speakers: SpeakerOptions) -> list[Word]:
-    """Default diarizer stage: ``words`` labelled with speakers (:func:`emolens.engine.diarize.diarize`).
+def speaker_turns(samples: np.ndarray, speakers: SpeakerOptions) -> list[Turn]:
+    """Who speaks when in ``samples`` (:func:`emolens.engine.diarize.diarize`); ``speakers`` fixes or bounds the count.
 
-    Each word takes the speaker who talks most during it (the nearest turn when it lies outside every turn), so in
-    overlapped speech a word goes to one of the overlapping speakers. ``speakers`` fixes or bounds their number.
-    When the diarizer hears no speech at all but the transcript has words, they all go to ``spk_0``.
+    It needs no transcript, so :func:`emolens.engine.api.measure_audio` runs it while Whisper transcribes.
     """
-    from emolens.engine.diarize import diarize, speaker_at
+    from emolens.engine.diarize import diarize
 
-    turns = diarize(
+    return diarize(
         samples,
         num_speakers=speakers.num_speakers,
         min_speakers=speakers.min_speakers,
         max_speakers=speakers.max_speakers,
     )
+
+
+def label_words(words: list[Word], turns: list[Turn]) -> list[Word]:
+    """``words`` labelled with the speaker who talks most during each (the nearest turn outside every turn).
+
+    In overlapped speech a word goes to one of the overlapping speakers. Without turns (no speech heard) but with
+    words, they all go to ``spk_0``.
+    """
+    from emolens.engine.diarize import speaker_at
+
     out = []
     for w in words:
         spk, conf = speaker_at(turns, w.begin, w.end) if turns else ("spk_0", None)
         out.append(Word(w.text, w.begin, w.end, w.confidence, w.char_begin, w.char_end, spk, conf))
     return out
+
+
+def diarize_words(samples: np.ndarray, words: list[Word], speakers: SpeakerOptions) -> list[Word]:
+    """Default diarizer stage: ``words`` labelled with speakers (:func:`speaker_turns` then :func:`label_words`).
+
+    Each word takes the speaker who talks most during it (the nearest turn when it lies outside every turn), so in
+    overlapped speech a word goes to one of the overlapping speakers. ``speakers`` fixes or bounds their number.
+    When the diarizer hears no speech at all but the transcript has words, they all go to ``spk_0``.
+    """
+    return label_words(words, speaker_turns(samples, speakers))
 
 
 def prosody_features(samples: np.ndarray, segments: list[Segment], duration: float) -> np.ndarray:

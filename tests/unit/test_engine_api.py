@@ -130,3 +130,17 @@ def test_speaker_counts_reach_the_options_and_are_checked():
         SpeakerOptions(min_speakers=3, max_speakers=2)
     with pytest.raises(ConfigError, match="at least 1"):
         SpeakerOptions(num_speakers=0)
+
+
+def test_speakers_found_during_transcription_match_the_sequential_stage(samples):
+    """The default diarizer runs in a worker thread beside Whisper; the result equals running it afterwards."""
+    from emolens.engine.media import diarize_words
+
+    opts = MediaOptions(prosody=ProsodyOptions(granularity="sentence", identify_speakers=True), transcription=TINY)
+    overlapped = measure_audio(samples, opts)
+    sequential = measure_audio(samples, opts, stages=Stages(diarize=lambda x, w, o: diarize_words(x, w, o)))
+    a, b = overlapped.models["prosody"].segments, sequential.models["prosody"].segments
+    assert len({s.speaker for s in a}) == 2 and len(a) == len(b)
+    assert [(s.speaker, s.speaker_confidence, s.begin) for s in a] == [
+        (s.speaker, s.speaker_confidence, s.begin) for s in b
+    ]
