@@ -17,6 +17,7 @@ import streamlit as st
 from components.bursts import burst_panel, with_burst_markers
 from components.data import file_frame, frame, get_store, store_key
 from components.media_sync import media_file, media_sync, media_url
+from components.overview import overview_chart
 from components.picker import pick
 from components.transcript import (
     TOP,
@@ -31,6 +32,10 @@ from emolens.errors import EmolensError
 from emolens.frames import durations, emotion_columns, means, peaks, top_emotions
 
 POS = "explore_selected"  # the selected segment: its label in the file's frame (sorted, 0..n-1)
+#: Set after this session's first script run of Explore. That first run is light: the pickers, the card and the
+#: canvas overview only (no plotly.js, ~4.7 MB for a fresh tab to load and compile); the overview, once painted,
+#: asks for the rest (the timeline and the views), so a shared URL shows its first chart without waiting on plotly.
+SEEN = "explore_seen"
 VIEWS = ["Transcript", "Expression map", "Segments", "Sentiment & toxicity", "Entities", "Summary"]
 STICKY_CSS = """<style>
 div[data-testid="stColumn"]:has(.st-key-explore_card) {
@@ -88,6 +93,18 @@ def _on_match(key: str) -> None:
     _select(st.session_state.get(key))
 
 
+def _on_overview(key: str, xs: list[float], labels: list[int]) -> None:
+    """A click on an overview cell ({"x0", "x1"} on its x axis): open the first segment in it, else the nearest."""
+    pick = (st.session_state.get(key) or {}).get("pick") or {}
+    if "x0" not in pick or not xs:
+        return
+    x = np.asarray(xs, dtype=float)
+    x0, x1 = float(pick["x0"]), float(pick["x1"])
+    inside = np.nonzero((x >= x0) & (x < x1))[0]
+    i = int(inside[0]) if inside.size else int(np.nanargmin(np.abs(x - (x0 + x1) / 2)))
+    _select(labels[i])
+
+
 # -- controls ----------------------------------------------------------------------------------------------------
 
 
@@ -129,10 +146,11 @@ def filtered(df: pd.DataFrame, speakers: tuple[str, ...] | None, min_conf: float
 
 # The two top charts depend only on the data and the view settings, never on the selected segment (the player
 # shades it in the browser): they are built once per setting, and a click or an arrow key redraws nothing heavy.
+# The overview is plain data for a canvas chart (components/overview): a fresh tab draws it without plotly.js.
 @st.cache_data(show_spinner=False, max_entries=32)
-def overview_figure(data_dir: str, rid: str, model: str, source: int, file: str, speakers, min_conf: float):
+def overview_data(data_dir: str, rid: str, model: str, source: int, file: str, speakers, min_conf: float) -> dict:
     df = filtered(file_frame(data_dir, rid, model, source, file), speakers, min_conf)
-    return charts.overview_heatmap(df)
+    return charts.overview_grid(df)
 
 
 @st.cache_data(show_spinner=False, max_entries=32)
@@ -201,11 +219,13 @@ def transcript_view(df: pd.DataFrame, chosen: list[str], pos: int | None, fkey: 
             args=(f"explore_match_{fkey}",),
             placeholder="choose a match",
         )
-    st.markdown(colour_legend(df, colour_by), unsafe_allow_html=True)
+    # st.html, not st.markdown: hundreds of coloured spans are set as HTML by the browser in one go, where the
+    # markdown pipeline parsed them into React elements one by one (a visible share of a switch's time)
+    st.html(colour_legend(df, colour_by))
     where = df.index.get_loc(pos) if pos in df.index else None
     window = transcript_window(len(df), where)
     body, _ = coloured_transcript(df, colour_by, selected=where, query=query, window=window)
-    st.markdown(body, unsafe_allow_html=True)
+    st.html(body)
 
 
 def _when(row: pd.Series) -> str:
@@ -236,8 +256,15 @@ def summary_view(df: pd.DataFrame) -> None:
         )
 
 
+def _on_overview_drawn() -> None:
+    """The light first screen is painted: the rerun this trigger starts draws the whole page."""
+    st.session_state[SEEN] = True
+
+
 def main() -> None:
     init_state()
+    light = not st.session_state.get(SEEN)
+    st.session_state[SEEN] = True  # any later run (the overview's report, a click) draws the whole page
     st.title("Explore")
     try:
         store = get_store()
@@ -322,7 +349,19 @@ def main() -> None:
         st.caption("← → previous/next segment · space plays it · click a chart point or a row to open a segment.")
 
     with left:
-        st.plotly_chart(overview_figure(*view_args), key="explore_overview")
+        xs = (
+            ((df["begin"] + df["end"].fillna(df["begin"])) / 2).tolist() if timed else list(range(len(df)))
+        )  # each segment's place on the overview's x axis (as frames.time_bins places it)
+        overview_chart(
+            overview_data(*view_args),
+            key="explore_overview",
+            on_pick=partial(_on_overview, "explore_overview", xs, labels),
+            on_drawn=_on_overview_drawn if light else None,
+        )
+        if light:
+            with st.container(height=450, border=False):  # the timeline's place, so nothing jumps when it comes
+                st.caption("Drawing the timeline…")
+            return
         smooth_default = 5 if is_word_level(df) else 1
         # the URL's smoothing is the shared view of the file it opened; another file starts at its own default
         opened = st.session_state.setdefault("explore_opened", fkey) == fkey

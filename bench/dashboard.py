@@ -40,10 +40,12 @@ CHROMIUM_ARGS = [
     "--disable-dev-shm-usage",
 ]
 EMOTIONS = "Joy,Calmness,Interest,Boredom,Anger"
-#: A chart is drawn once plotly has laid it out and rendered its traces.
+#: A chart is drawn once plotly has laid it out and rendered its traces, or once the canvas overview
+#: (components/overview) has painted its cells.
 DRAWN = """(n) => {
   const plots = Array.from(document.querySelectorAll('.js-plotly-plot'));
-  return plots.filter(p => p._fullData && p._fullData.length && p.querySelector('.main-svg')).length >= n;
+  const drawn = plots.filter(p => p._fullData && p._fullData.length && p.querySelector('.main-svg')).length;
+  return drawn + document.querySelectorAll('.emolens-overview[data-drawn="true"]').length >= n;
 }"""
 IDLE = "() => !document.querySelector('[data-testid=\"stStatusWidget\"]')"
 

@@ -1,7 +1,9 @@
 """Pure chart functions: tidy frame in, plotly Figure out (shaped like plotly express calls).
 
-Every function accepts a wide frame (emolens.frames.wide_frame) and never mutates it. Large inputs switch to WebGL
-traces (Scattergl) so thousands of words stay smooth in the browser.
+Every function accepts a wide frame (emolens.frames.wide_frame) and never mutates it. Long results are drawn
+downsampled (display only, never exports). Timelines stay SVG: at most MAX_DISPLAY_POINTS per line, one SVG path per
+trace, draws faster than WebGL's start-up (a software renderer without a GPU); point clouds (the expression map) with
+thousands of markers use WebGL (Scattergl).
 """
 
 from __future__ import annotations
@@ -23,10 +25,11 @@ from emolens.emotions import (
 )
 from emolens.frames import emotion_columns, mean_sentiment, projection_2d, sentiment_expected, time_bins, top_k
 
-#: Above this many points a timeline uses WebGL.
+#: Above this many points a chart of markers uses WebGL.
 WEBGL_THRESHOLD = 1000
-#: At most this many points per timeline trace are drawn (bin means); exports always use every segment.
-MAX_DISPLAY_POINTS = 2000
+#: At most this many points per timeline trace are drawn (bin means, about one per pixel of a wide plot); exports
+#: always use every segment.
+MAX_DISPLAY_POINTS = 1000
 #: The absolute score scale of every heatmap and transcript: 0.05 never looks as strong as 0.9.
 SCORE_SCALE = "Viridis"
 PALETTE = ["#4C78A8", "#F58518", "#54A24B", "#E45756", "#72B7B2", "#EECA3B", "#B279A2", "#FF9DA6", "#9D755D", "#BAB0AC"]
@@ -162,12 +165,14 @@ def emotion_timeline(
     xd, yd, rows = _display_points(x.to_numpy(dtype=float), ys, max_points)
     labels = data.index.to_numpy()[rows]
     hover_d = _hover_text(data.iloc[rows])  # only for the points drawn
-    trace = go.Scattergl if len(xd) * len(emotions) > WEBGL_THRESHOLD else go.Scatter
+    # display arrays as float32: half the figure's JSON, far below a pixel's precision
+    xd = xd.astype(np.float32)
+    yd = [y.astype(np.float32) for y in yd]
     fig = go.Figure()
     for i, emo in enumerate(emotions):
         color = (colors or {}).get(emo) or PALETTE[i % len(PALETTE)]
         fig.add_trace(
-            trace(
+            go.Scatter(
                 x=xd,
                 y=yd[i],
                 name=emo,
@@ -176,8 +181,8 @@ def emotion_timeline(
                 marker={"size": 5},
                 legendgroup=emo,
                 # long results: the text and top-3 ride on the first trace only (the figure stays small)
-                text=hover_d if i == 0 or len(xd) * len(emotions) <= 5000 else None,
-                hovertemplate=("%{text}<br>" if i == 0 or len(xd) * len(emotions) <= 5000 else "")
+                text=hover_d if i == 0 or len(xd) * len(emotions) <= 2000 else None,
+                hovertemplate=("%{text}<br>" if i == 0 or len(xd) * len(emotions) <= 2000 else "")
                 + emo
                 + ": %{y:.3f}<extra></extra>",
                 customdata=labels,  # the frame's row label: a click on a point names its segment
@@ -295,6 +300,55 @@ def overview_heatmap(
     if timed:
         _highlight(fig, highlight, row=heat_row, col=1)
     return fig
+
+
+def overview_grid(df: pd.DataFrame, title: str = "Overview: every emotion over time", max_bins: int = 600) -> dict:
+    """The overview heatmap as plain data for a light canvas chart (components/overview): the same content as
+    overview_heatmap (every emotion, rows by mean score with the highest on top, absolute 0-1 scale, the speaker
+    band, long results binned for display) without plotly, so it draws before plotly.js has even loaded.
+
+    Returns {"title", "xlabel", "timed", "edges" (n+1 cell edges on the x axis), "rows" (top to bottom), "z"
+    (base64 of little-endian uint16 per mille, row-major rows x cells; 65535 = no segment), "speakers" (names),
+    "speaker" (per cell: index into speakers, -1 none), "speaker_colors", "colors" (256-entry score scale),
+    "height"}; {"title", "empty": message} when there is nothing to draw.
+    """
+    import base64
+
+    from plotly.colors import sample_colorscale
+
+    emos = emotion_columns(df)
+    if df.empty or not emos:
+        return {"title": title, "empty": "No emotion scores."}
+    timed = bool("begin" in df.columns and df["begin"].notna().any())
+    # timed: in time order; text keeps the reading order it was given (cell i = the i-th segment)
+    data = df.sort_values(["begin", "segment"], kind="stable") if timed else df
+    order = data[emos].mean().sort_values(ascending=False).index.tolist()  # drawn top to bottom
+    x, z, speakers = time_bins(data, order, max_bins=max_bins)
+    if len(x) > 1:  # cells meet halfway between centres (as plotly draws a heatmap), the ends mirror their neighbour
+        mid = (x[1:] + x[:-1]) / 2
+        edges = np.concatenate([[x[0] - (mid[0] - x[0])], mid, [x[-1] + (x[-1] - mid[-1])]])
+    else:
+        edges = np.array([x[0] - 0.5, x[0] + 0.5]) if len(x) else np.array([0.0, 1.0])
+    permille = np.where(np.isfinite(z), np.clip(np.rint(np.nan_to_num(z) * 1000), 0, 1000), 65535).astype("<u2")
+    names = sorted({s for s in speakers if s is not None})
+    code = {s: i for i, s in enumerate(names)}
+    scale = [
+        "#{:02x}{:02x}{:02x}".format(*(int(v) for v in c[4:-1].split(",")))
+        for c in sample_colorscale(SCORE_SCALE, list(np.linspace(0, 1, 256)))
+    ]
+    return {
+        "title": title + (" · speakers on top" if len(names) > 1 else ""),
+        "xlabel": "time (s)" if timed else "segment",
+        "timed": timed,
+        "edges": np.round(edges, 3).tolist(),
+        "rows": order,
+        "z": base64.b64encode(np.ascontiguousarray(permille.T).tobytes()).decode("ascii"),
+        "speakers": names if len(names) > 1 else [],
+        "speaker": [code[s] if s is not None else -1 for s in speakers] if len(names) > 1 else [],
+        "speaker_colors": [PALETTE[i % len(PALETTE)] for i in range(len(names))],
+        "colors": scale,
+        "height": max(320, 10 * len(order) + 130),
+    }
 
 
 def expression_map(

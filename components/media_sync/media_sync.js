@@ -3,28 +3,45 @@
 // keyboard (left/right: previous/next segment, space: play the segment), and reports its position on pause.
 // Components v2 run in the page (no iframe), so the playhead and the word marking need no round trip to Python.
 
-function findPlot(key) {
-  return document.querySelector(`.st-key-${key} .js-plotly-plot`);
+function axisOf(key) {
+  // the x axis of a chart: a plotly chart (its laid-out axis) or the canvas overview (its data-* geometry);
+  // {gd, offset, length, l2p (x value -> px from offset), top, h}, or null when not drawn yet
+  const gd = document.querySelector(`.st-key-${key} .js-plotly-plot, .st-key-${key} .emolens-overview`);
+  if (!gd) return null;
+  if (gd.classList.contains("emolens-overview")) {
+    const d = gd.dataset;
+    if (d.drawn !== "true" || d.x0 === undefined) return null;
+    const x0 = parseFloat(d.x0), x1 = parseFloat(d.x1), width = parseFloat(d.width);
+    return { gd, offset: parseFloat(d.left), length: width, l2p: (t) => ((t - x0) / (x1 - x0 || 1)) * width,
+             top: parseFloat(d.top), h: parseFloat(d.height) };
+  }
+  if (!gd._fullLayout || !gd._fullLayout.xaxis) return null;
+  const xa = gd._fullLayout.xaxis;
+  const size = gd._fullLayout._size;
+  return { gd, offset: xa._offset, length: xa._length, l2p: (t) => xa.l2p(t), top: size.t, h: size.h };
+}
+
+function overlay(gd, cls) {
+  let el = gd.querySelector(`:scope > .${cls}`);
+  if (!el) {
+    el = document.createElement("div");
+    el.className = cls;
+    gd.appendChild(el);
+  }
+  return el;
 }
 
 function drawPlayhead(st, t) {
   for (const key of st.data.charts || []) {
-    const gd = findPlot(key);
-    if (!gd || !gd._fullLayout || !gd._fullLayout.xaxis) continue;
-    const xa = gd._fullLayout.xaxis;
-    const size = gd._fullLayout._size;
-    let line = gd.querySelector(":scope > .emolens-playhead");
-    if (!line) {
-      line = document.createElement("div");
-      line.className = "emolens-playhead";
-      gd.appendChild(line);
-    }
-    const px = xa._offset + xa.l2p(t);
-    const inside = t != null && px >= xa._offset - 1 && px <= xa._offset + xa._length + 1;
+    const ax = axisOf(key);
+    if (!ax) continue;
+    const line = overlay(ax.gd, "emolens-playhead");
+    const px = ax.offset + ax.l2p(t);
+    const inside = t != null && px >= ax.offset - 1 && px <= ax.offset + ax.length + 1;
     line.style.display = inside ? "block" : "none";
     line.style.left = `${px}px`;
-    line.style.top = `${size.t}px`;
-    line.style.height = `${size.h}px`;
+    line.style.top = `${ax.top}px`;
+    line.style.height = `${ax.h}px`;
     line.dataset.time = t.toFixed(3);
   }
 }
@@ -33,25 +50,18 @@ function drawSelection(st) {
   // the selected segment shaded on each chart: drawn here so that selecting a segment never rebuilds a figure
   const sel = st.data.selected;
   for (const key of st.data.charts || []) {
-    const gd = findPlot(key);
-    if (!gd || !gd._fullLayout || !gd._fullLayout.xaxis) continue;
-    let band = gd.querySelector(":scope > .emolens-selband");
-    if (!band) {
-      band = document.createElement("div");
-      band.className = "emolens-selband";
-      gd.appendChild(band);
-    }
+    const ax = axisOf(key);
+    if (!ax) continue;
+    const band = overlay(ax.gd, "emolens-selband");
     if (!sel || sel.begin == null) { band.style.display = "none"; continue; }
-    const xa = gd._fullLayout.xaxis;
-    const size = gd._fullLayout._size;
-    const x0 = xa._offset + xa.l2p(sel.begin);
-    const x1 = Math.max(x0 + 3, xa._offset + xa.l2p(sel.end ?? sel.begin));
-    const lo = Math.max(x0, xa._offset), hi = Math.min(x1, xa._offset + xa._length);
+    const x0 = ax.offset + ax.l2p(sel.begin);
+    const x1 = Math.max(x0 + 3, ax.offset + ax.l2p(sel.end ?? sel.begin));
+    const lo = Math.max(x0, ax.offset), hi = Math.min(x1, ax.offset + ax.length);
     band.style.display = hi > lo ? "block" : "none";
     band.style.left = `${lo}px`;
     band.style.width = `${hi - lo}px`;
-    band.style.top = `${size.t}px`;
-    band.style.height = `${size.h}px`;
+    band.style.top = `${ax.top}px`;
+    band.style.height = `${ax.h}px`;
     band.dataset.begin = String(sel.begin);
   }
 }

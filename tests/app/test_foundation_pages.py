@@ -72,6 +72,12 @@ def test_library_lists_renames_and_deletes(two_results, data_dir):
     assert rid not in [r.id for r in _store(data_dir).list_results()]
 
 
+def _overview(at: AppTest) -> dict:
+    """The data of Explore's overview (a components-v2 canvas chart)."""
+    (el,) = [e for e in at.get("bidi_component") if e.proto.component_name == "emolens_overview"]
+    return json.loads(el.proto.json)
+
+
 def test_explore_language_result_draws_charts(two_results):
     a, _ = two_results
     at = page("explore")
@@ -81,10 +87,12 @@ def test_explore_language_result_draws_charts(two_results):
     at.selectbox(key=f"pick_model_{a}_0").set_value("language").run()
     _no_exceptions(at)
     fkey = f"{a}_0_meeting.wav_language"
+    # the overview is a canvas chart (no plotly): every emotion, the absolute 0-1 scale, first on the page
+    overview = _overview(at)
+    assert overview["title"].startswith("Overview: every emotion") and len(overview["rows"]) == 53
+    assert len(overview["colors"]) == 256 and overview["colors"][0] == "#440154"  # Viridis from 0 up to 1
     titles = [json.loads(c.proto.spec)["layout"]["title"]["text"] for c in at.get("plotly_chart")]
-    assert titles[0].startswith("Overview: every emotion") and titles[1].startswith("Emotion timeline")
-    overview = json.loads(at.get("plotly_chart")[0].proto.spec)["data"][-1]
-    assert len(overview["y"]) == 53 and overview["zmin"] == 0 and overview["zmax"] == 1  # all emotions, 0-1
+    assert titles[0].startswith("Emotion timeline")
     emotions = at.multiselect(key=f"explore_emotions_{fkey}").value
     assert len(emotions) == 5
     assert at.slider(key=f"explore_smooth_{fkey}").value == 5  # word level: smoothing on by default
@@ -96,6 +104,24 @@ def test_explore_language_result_draws_charts(two_results):
         seen |= {json.loads(c.proto.spec)["layout"]["title"]["text"].split(" (")[0] for c in at.get("plotly_chart")}
     assert {"Expression map", "Sentiment per segment", "Toxicity", "Top emotions"} <= seen, seen
     assert at.query_params["model"] == ["language"] or at.query_params["model"] == "language"
+
+
+def test_explore_first_run_is_light_then_whole(two_results):
+    """A fresh session's first run sends the card and the canvas overview only (no plotly chart, so a fresh tab
+    need not load plotly.js before its first chart); the overview asks for the rest once painted (any rerun)."""
+    a, _ = two_results
+    at = page("explore")
+    at.query_params["result"] = a
+    at.run()
+    _no_exceptions(at)
+    assert not at.get("plotly_chart") and _overview(at)["notify"] is True
+    assert any(m.value.startswith("<div data-testid='emolens-segment-card'>") for m in at.markdown)
+    assert "Drawing the timeline…" in [c.value for c in at.caption]
+    at.run()  # the rerun the overview's "drawn" trigger starts
+    _no_exceptions(at)
+    assert _overview(at)["notify"] is False
+    titles = [json.loads(c.proto.spec)["layout"]["title"]["text"] for c in at.get("plotly_chart")]
+    assert titles and titles[0].startswith("Emotion timeline")
 
 
 def test_explore_url_selection_is_restored(two_results):
@@ -154,6 +180,9 @@ def test_first_start_seeds_the_sample_results(monkeypatch):
     names = set(at.dataframe[0].value["name"])
     assert {"Dialogue · utterance (sample)", "Team chat · text (sample)"} <= names
     at = page("explore").run()
+    _no_exceptions(at)
+    assert _overview(at)["rows"]  # the light first run: the overview of the newest sample
+    at.run()
     _no_exceptions(at)
     assert at.get("plotly_chart")
 

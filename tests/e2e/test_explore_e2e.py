@@ -6,6 +6,8 @@ import json
 
 from tests import synth
 
+from bench.dashboard import DRAWN
+
 from .conftest import wait_for_app
 
 
@@ -44,10 +46,13 @@ def test_import_then_explore(app_server, page, artifacts_dir, tmp_path):
     page.get_by_text("Sentiment & toxicity").click()  # one view at a time below the overview and the timeline
     page.locator(".st-key-explore_toxicity .js-plotly-plot").wait_for()
     wait_for_app(page)
-    page.wait_for_function("() => document.querySelectorAll('.js-plotly-plot .main-svg').length >= 5")
+    page.wait_for_function("() => document.querySelectorAll('.js-plotly-plot .main-svg').length >= 4")
+    # the overview: a canvas chart of every emotion (no plotly), drawn first
+    overview = page.locator(".st-key-explore_overview .emolens-overview[data-drawn='true']")
+    assert overview.locator(".emolens-overview-title").inner_text().startswith("Overview: every emotion")
+    assert overview.get_attribute("data-rows") == "53"
     titles = _plot_titles(page)
-    assert titles[0].startswith("Overview: every emotion"), titles
-    assert any(t.startswith("Emotion timeline") for t in titles), titles
+    assert titles[0].startswith("Emotion timeline"), titles
     assert any(t.startswith("Sentiment") for t in titles), titles
     assert any(t.startswith("Toxicity") for t in titles), titles
     # the timeline really has drawn traces (WebGL or SVG)
@@ -93,34 +98,45 @@ def test_segment_card_keyboard_and_synced_playback(app_server, page, artifacts_d
     page.goto(f"{app_server}/explore?result={rid}&model=prosody")
     card = page.get_by_test_id("emolens-segment-card")
     card.wait_for()
-    page.locator(".st-key-explore_timeline .js-plotly-plot").wait_for()
-    page.locator(".emolens-media-sync audio").wait_for(state="attached")  # the player (and its keys) mounted
+    # the whole page (the light first screen, then the rest): the timeline drawn, the player mounted
+    page.wait_for_function(DRAWN, arg=2)
+    page.locator(".emolens-media-sync audio").wait_for(state="attached")
+    page.locator("[data-testid='emolens-transcript']").wait_for()
     wait_for_app(page)
     box = card.bounding_box()
     assert box is not None and box["y"] + 80 < 768, box  # beside the charts, inside the first screen
     assert "Segment 1 of" in card.inner_text()
     page.screenshot(path=str(artifacts_dir / "e2e-explore-card-1024.png"))
 
-    page.keyboard.press("ArrowRight")
-    page.wait_for_function("() => window.location.search.includes('segment=1')")
-    wait_for_app(page)
-    page.keyboard.press("ArrowRight")
-    page.wait_for_function("() => window.location.search.includes('segment=2')")
-    wait_for_app(page)
+    # every step waits on what it changes (the card, the URL, the marks), never on a fixed time: the URL is
+    # written mid-run, so waiting on it alone raced the rest of the run under load
+    for n in (2, 3):
+        page.keyboard.press("ArrowRight")
+        page.wait_for_function(
+            "(n) => (document.querySelector('[data-testid=\"emolens-segment-card\"]') || {}).innerText"
+            "?.includes(`Segment ${n} of`) && window.location.search.includes(`segment=${n - 1}`)",
+            arg=n,
+        )
     text = card.inner_text()
-    assert "Segment 3 of" in text, text
     begin = float(text.split(" · ")[1].split("–")[0])
-    # the selected segment is shaded in the charts and outlined in the transcript
+    # the selected segment is shaded in both charts and outlined in the transcript
     page.wait_for_function(
         "(b) => Array.from(document.querySelectorAll('.emolens-selband')).filter("
         "e => e.style.display === 'block' && Math.abs(parseFloat(e.dataset.begin) - b) < 0.006).length === 2",
         arg=begin,
     )
-    assert page.locator("span.emolens-selected[data-i='2']").count() == 1
+    page.wait_for_function("() => document.querySelectorAll('span.emolens-selected').length === 1"
+                           " && document.querySelector(\"span.emolens-selected[data-i='2']\")")
+    wait_for_app(page)
 
-    page.keyboard.press("Space")  # plays the segment, then pauses at its end
-    page.wait_for_function("() => document.querySelector('.emolens-media-sync').dataset.playing === 'true'")
-    page.wait_for_function("() => document.querySelector('.emolens-media-sync').dataset.playing === 'false'")
+    # space plays the segment, then pauses at its end: the media element's own events say so (a short word can
+    # start and end between two polls of the page)
+    page.evaluate("""() => { const m = document.querySelector('.emolens-media-sync audio'); window.__plays = 0;
+                             window.__pauses = 0; m.addEventListener('play', () => window.__plays++);
+                             m.addEventListener('pause', () => window.__pauses++); }""")
+    page.keyboard.press("Space")
+    page.wait_for_function("() => window.__plays > 0 && window.__pauses > 0"
+                           " && document.querySelector('.emolens-media-sync').dataset.playing === 'false'")
     position = float(page.get_by_test_id("emolens-media-sync").get_attribute("data-position"))
     assert begin < position < begin + 1.5, (begin, position)  # sub-second: started at the word, not a whole second
     heads = page.eval_on_selector_all(".emolens-playhead", "els => els.map(e => [e.style.display, e.dataset.time])")
@@ -131,9 +147,16 @@ def test_segment_card_keyboard_and_synced_playback(app_server, page, artifacts_d
     page.screenshot(path=str(artifacts_dir / "e2e-explore-playback.png"))
 
     # the card stays in view while the page scrolls down to the transcript
+    top = "() => document.querySelector('.st-key-explore_overview').getBoundingClientRect().top"
+    before = page.evaluate(top)
     page.mouse.move(400, 600)
     page.mouse.wheel(0, 900)
-    page.wait_for_timeout(500)
+    # scrolled (the charts moved up by more than half a screen), and the card is still at the top of the screen
+    page.wait_for_function(
+        f"(y0) => ({top})() < y0 - 400 && (b => b.top >= 0 && b.top < 300)("
+        "document.querySelector('[data-testid=\"emolens-segment-card\"]').getBoundingClientRect())",
+        arg=before,
+    )
     box = card.bounding_box()
     assert box is not None and 0 <= box["y"] < 300, box
     page.screenshot(path=str(artifacts_dir / "e2e-explore-sticky-card.png"))

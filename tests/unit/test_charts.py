@@ -34,8 +34,10 @@ def test_timeline_traces_hover_and_webgl():
     first = df.sort_values(["begin", "segment"]).index[0]
     assert vals(fig["data"][0]["customdata"])[0] == first  # a click on a point names the frame row
     assert fig["layout"]["xaxis"]["title"]["text"] == "time (s)"
-    big = charts.emotion_timeline(_lang(600), ["Joy", "Anger"]).to_dict()
-    assert big["data"][0]["type"] == "scattergl"
+    big = charts.emotion_timeline(_lang(3000), ["Joy", "Anger"]).to_dict()
+    # SVG lines at any length: downsampled to at most MAX_DISPLAY_POINTS per trace, no WebGL start-up
+    assert big["data"][0]["type"] == "scatter" and big["data"][0]["mode"] == "lines"
+    assert len(vals(big["data"][0]["x"])) <= charts.MAX_DISPLAY_POINTS
     ranged = charts.emotion_timeline(df, ["Joy"], x_range=(0, 100)).to_dict()
     assert list(ranged["layout"]["xaxis"]["range"]) == [0, 100]
 
@@ -45,7 +47,8 @@ def test_timeline_smoothing_is_a_centred_rolling_mean():
     fig = charts.emotion_timeline(df, ["Joy"], smooth=3).to_dict()
     y = vals(fig["data"][0]["y"])
     data = df.sort_values(["begin", "segment"])["Joy"].to_numpy()
-    assert abs(y[5] - data[4:7].mean()) < 1e-12 and abs(y[0] - data[:2].mean()) < 1e-12
+    # display arrays are float32 (~7 digits): far below what the hover (3 decimals) or a pixel shows
+    assert abs(y[5] - data[4:7].mean()) < 1e-6 and abs(y[0] - data[:2].mean()) < 1e-6
 
 
 def test_timeline_draws_segment_extents_for_long_segments():
@@ -148,6 +151,29 @@ def test_overview_heatmap_all_emotions_absolute_scale_ordered_by_mean():
     assert len(vals(big["data"][-1]["x"])) == 100
     hl = charts.overview_heatmap(df, highlight=(1.0, 1.2)).to_dict()
     assert hl["layout"]["shapes"][0]["x0"] == 1.0
+
+
+def test_overview_grid_is_the_overview_as_plain_data():
+    """The canvas overview's data: the same rows, order, scale and bins as the plotly overview, scores exact to
+    1/1000 (the hover's precision), empty cells marked, a speaker per cell."""
+    df = _lang(40)
+    grid = charts.overview_grid(df)
+    heat = charts.overview_heatmap(df).to_dict()["data"][-1]
+    assert grid["rows"] == vals(heat["y"])[::-1] and len(grid["rows"]) == 53  # highest mean on top
+    n = len(grid["edges"]) - 1
+    z = np.frombuffer(base64.b64decode(grid["z"]), dtype="<u2").reshape(len(grid["rows"]), n)
+    assert n == 40 and np.all(np.diff(grid["edges"]) > 0)
+    expected = np.asarray(vals(heat["z"]), dtype=float)[::-1]  # rows x cells
+    assert np.abs(z / 1000 - expected).max() <= 0.0005 + 1e-9
+    assert grid["speakers"] == ["spk_0", "spk_1"] and len(grid["speaker"]) == n and min(grid["speaker"]) >= 0
+    assert grid["colors"][0] == "#440154" and grid["colors"][-1] == "#fde725" and grid["timed"]
+    # a long result is binned for display; a bin without segments is marked, not drawn as 0
+    big = _lang(900)
+    big = big[(big["begin"] < 100) | (big["begin"] > 200)]
+    g = charts.overview_grid(big, max_bins=100)
+    zb = np.frombuffer(base64.b64decode(g["z"]), dtype="<u2").reshape(53, 100)
+    assert len(g["edges"]) == 101 and (zb == 65535).any() and (zb[zb != 65535] <= 1000).all()
+    assert charts.overview_grid(df.iloc[0:0])["empty"]
 
 
 def test_timeline_legend_beside_plot_downsampled_display_and_highlight():
