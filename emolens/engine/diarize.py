@@ -12,7 +12,10 @@
    :data:`MIN_SPEAKER_S` s of speech are merged into their nearest neighbour. Two local speakers of one chunk are
    different people, so they are kept in different clusters when the number of speakers allows it.
 4. The timeline: in each chunk's stretch, every frame gets the speakers its local speakers were clustered to, so
-   overlapped speech gets both speakers. Speakers are named ``spk_0``, ``spk_1``... in order of first appearance.
+   overlapped speech gets both speakers. A local speaker heard only in overlap (too little clean speech to embed)
+   takes the nearest speaker not already talking; where every known speaker is talking, such stretches of at least
+   :data:`ORPHAN_S` s found one more speaker (tuned on train: it finds speakers who only ever talk over someone
+   else). Speakers are named ``spk_0``, ``spk_1``... in order of first appearance.
    Speaker confidence is the softmax (temperature :data:`_TEMP`) of the embedding's cosine similarity to each
    speaker centroid, for the embedding that decided the frame.
 
@@ -38,6 +41,7 @@ RELIABLE_S = 1.0  # pieces shorter than this do not found speakers; they join th
 MIN_RUN_S = 0.1  # speaker runs (and gaps inside them) shorter than this are noise of the frame classifier
 GRID = 0.01  # output timeline resolution, seconds
 _TEMP = 0.1
+ORPHAN_S = 0.5  # overlap-only speech (every known speaker busy) of at least this long founds a speaker
 
 
 @dataclass(frozen=True, slots=True)
@@ -252,7 +256,9 @@ def diarize(
             on[labels[pick], g[active]] = True
             cgrid[labels[pick], g[active]] = conf[pick]
     # A local speaker heard too briefly to embed (typically only while overlapping) becomes the speaker nearest in
-    # time who is not already talking there.
+    # time who is not already talking there. Where every known speaker is already talking, the segmentation has
+    # heard someone else: such stretches of at least ORPHAN_S found one more speaker (when the count allows it).
+    extra = np.zeros(n_grid, bool)
     for _, frames in orphan:
         busy = on[:, frames].any(1)
         lo_f, hi_f = max(0, frames[0] - 500), min(n_grid, frames[-1] + 500)
@@ -262,6 +268,11 @@ def diarize(
             s = int(near.argmax())
             on[s, frames] = True
             cgrid[s, frames] = 0.5
+        elif len(frames) * GRID >= ORPHAN_S:
+            extra[frames] = True
+    if extra.any() and (hi is None or n_spk < hi):
+        on = np.concatenate([on, extra[None]])
+        cgrid = np.concatenate([cgrid, 0.5 * extra[None].astype(np.float32)])
     return _runs(on, cgrid)
 
 

@@ -195,3 +195,14 @@ def test_one_ami_speaker_alone_is_not_split():
             assert found == {"spk_0"}, (uri, spk, found)
             checked += 1
     assert checked >= 3
+
+
+@needs_shared
+def test_someone_heard_only_in_overlap_is_a_speaker():
+    """trn09 (train): MEE094 talks only over FEE083; the overlap-only stretches found a third speaker, within bounds."""
+    a = decode(DIARIZATION / "pyannote_debug" / "trn09.flac")
+    ref = read_rttm(DIARIZATION / "pyannote_debug" / "debug.train.rttm")["trn09"]
+    turns = diarize(a.samples)
+    assert len(speakers(turns)) == 3
+    assert der(ref, timeline(turns), (0.0, a.duration))["der"] < 0.22
+    assert len(speakers(diarize(a.samples, max_speakers=2))) == 2
