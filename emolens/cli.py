@@ -13,9 +13,6 @@ from emolens.literals import AsrModel, Granularity
 
 EXIT_ERROR = 1
 EXIT_USAGE = 2
-#: ``python -m emolens`` sets "allowed": a command may then set "now" to end the process without freeing its
-#: objects one by one (``frame`` on a large archive); main() called in-process never does.
-QUICK_EXIT: dict[str, bool] = {}
 
 
 def _store(args: argparse.Namespace):
@@ -97,9 +94,8 @@ def cmd_frame(args: argparse.Namespace) -> int:
             data = Path(args.file).read_bytes()
         except OSError:
             data = b""
-        if data and (csv_fast := wide_csv_bytes(data, args.model, keep=QUICK_EXIT.get("allowed", False))) is not None:
+        if data and (csv_fast := wide_csv_bytes(data, args.model)) is not None:
             _write_out(csv_fast, args.output)
-            QUICK_EXIT["now"] = QUICK_EXIT.get("allowed", False)
             return 0
 
     from emolens.archive import load_archive

@@ -237,31 +237,25 @@ class SourcePredictions(Struct):
     files: Any = UNSET  # the legacy shape
 
 
-#: Decoded archives left alive on purpose (``wide_csv_bytes(..., keep=True)``).
-KEPT: list[Any] = []
 _DECODER = msgspec.json.Decoder(list[SourcePredictions])
 _ENCODER = msgspec.json.Encoder()
 
 
-def wide_csv_bytes(data: bytes, model: str, *, keep: bool = False) -> bytes | None:
+def wide_csv_bytes(data: bytes, model: str) -> bytes | None:
     """``emolens frame FILE --model MODEL --wide`` output for a predictions JSON file, or None when this path does
-    not apply (see the module docstring; the caller then runs the general path).
-
-    ``keep``: leave the decoded structs alive (in :data:`KEPT`) for a process that is about to end without
-    freeing them (``python -m emolens frame``): freeing ~700,000 objects one by one costs a fifth of the run.
-    """
+    not apply (see the module docstring; the caller then runs the general path)."""
     if model not in FAST_MODELS or data[:1] != b"[":  # one source object, BOM, CSV, zip, empty: general path
         return None
     enabled = gc.isenabled()
     gc.disable()  # ~700,000 small objects and no cycles: the collector would only rescan them
     try:
-        return _wide_csv(data, model, KEPT if keep else [])
+        return _wide_csv(data, model)
     finally:
         if enabled:
             gc.enable()
 
 
-def _wide_csv(data: bytes, model: str, keep: list[Any]) -> bytes | None:
+def _wide_csv(data: bytes, model: str) -> bytes | None:
     if not data.isascii():
         try:  # msgspec does not check the UTF-8 of what it skips (unknown keys): archive's error for bad bytes
             data.decode("utf-8")
@@ -271,7 +265,6 @@ def _wide_csv(data: bytes, model: str, keep: list[Any]) -> bytes | None:
         sources = _DECODER.decode(data)
     except (msgspec.DecodeError, msgspec.ValidationError):
         return None
-    keep.append(sources)
     if not sources:
         return None
     for src in sources:
@@ -280,10 +273,14 @@ def _wide_csv(data: bytes, model: str, keep: list[Any]) -> bytes | None:
         if src.results.files is not UNSET or src.results.predictions is UNSET:
             return None
     language = model == "language"
-    prefixes: list[list[Any]] = []
+    heads: list[str] = []  # per row: the CSV text of its group's constant cells (source .. speaker)
+    texts: list[tuple[int, str | None]] = []  # segment, text: through the csv writer (quoting)
+    nums: list[list[Any]] = []  # begin .. speaker_confidence: written in bulk with the scores
     emos: list[list[Score]] = []
     sents: list[list[Score] | None] = []
     toxs: list[list[Score] | None] = []
+    head_sink = _Lines()
+    head_writer = csv.writer(head_sink, lineterminator="")
     for si, src in enumerate(sources):
         for pred in src.results.predictions:  # type: ignore[union-attr]
             res = getattr(pred.models, model)
@@ -292,7 +289,10 @@ def _wide_csv(data: bytes, model: str, keep: list[Any]) -> bytes | None:
             file, file_type = pred.file, pred.file_type
             seg = 0
             for group in res.grouped_predictions:
-                gid = group.id
+                if not group.predictions:
+                    continue
+                head_writer.writerow([si, file, file_type, model, group.id, ""])
+                head = head_sink.lines.pop()
                 for p in group.predictions:
                     if p.prob is not UNSET:
                         return None
@@ -307,15 +307,10 @@ def _wide_csv(data: bytes, model: str, keep: list[Any]) -> bytes | None:
                         pb = pe = None
                     t = p.time
                     conf = p.confidence
-                    prefixes.append(
+                    heads.append(head)
+                    texts.append((seg, p.text))
+                    nums.append(
                         [
-                            si,
-                            file,
-                            file_type,
-                            model,
-                            gid,
-                            seg,
-                            p.text,
                             None if t is None else t.begin,
                             None if t is None else t.end,
                             pb,
@@ -326,7 +321,7 @@ def _wide_csv(data: bytes, model: str, keep: list[Any]) -> bytes | None:
                     )
                     emos.append(p.emotions)
                     seg += 1
-    if not prefixes:
+    if not heads:
         return None
     names = list(emotions_for(model))
     tail: list[str] = []
@@ -341,34 +336,43 @@ def _wide_csv(data: bytes, model: str, keep: list[Any]) -> bytes | None:
         tail += columns or levels
     # One flat pass over every score of every row: the names must be the canonical ones in order (anything else:
     # the general path), and the scores become the rows' cells.
-    items = list(chain.from_iterable(chain.from_iterable(zip(*blocks))))
-    n, k = len(prefixes), len(expected)
-    if len(items) != n * k or list(map(_name_of, items)) != expected * n:
+    lists = list(chain.from_iterable(zip(*blocks)))
+    n, k = len(heads), len(expected)
+    if list(map(_name_of, chain.from_iterable(lists))) != expected * n:
         return None
-    flat = list(map(_score_of, items))
-    rows = repr_floats([flat[i : i + k] for i in range(0, n * k, k)])
+    flat = list(map(_score_of, chain.from_iterable(lists)))
+    # floats as repr writes them, ints (positions) as str does, None empty: what the general path writes
+    rows = repr_floats([num + flat[i : i + k] for num, i in zip(nums, range(0, n * k, k), strict=True)])
     sink = _Lines()
     csv.writer(sink, lineterminator="\n").writerow([*SEGMENT_COLUMNS, *names, *tail])
     header = sink.lines[0].encode()
     sink.lines.clear()
-    csv.writer(sink, lineterminator="").writerows(prefixes)
-    return header + b"".join(p.encode() + b"," + r + b"\n" for p, r in zip(sink.lines, rows, strict=True))
+    csv.writer(sink, lineterminator="").writerows(texts)
+    lines = [f"{h}{t}," for h, t in zip(heads, sink.lines, strict=True)]
+    return header + b"".join(p.encode() + r + b"\n" for p, r in zip(lines, rows, strict=True))
 
 
 _name_of = attrgetter("name")
 _score_of = attrgetter("score")
+_EXP = re.compile(rb"e(-?)([0-9]+)")
+_SMALL = re.compile(rb"0\.0000([0-9]+)")
 
 
-_EXP_ONE_DIGIT = re.compile(rb"e-([0-9])(?![0-9])")
-_EXP_POSITIVE = re.compile(rb"e([0-9])")
+def _small(m: re.Match[bytes]) -> bytes:
+    """msgspec's "0.000056" -> repr's "5.6e-05" (1e-5 <= |v| < 1e-4), unless inside a longer number."""
+    start = m.start()
+    if start and m.string[start - 1] not in b",[-":
+        return m.group(0)
+    d = m.group(1)
+    return d[:1] + (b"." + d[1:] if len(d) > 1 else b"") + b"e-05"
 
 
-def _pad(m: re.Match[bytes]) -> bytes:
-    return b"e-0" + m.group(1)  # a callable: a template would be expanded in Python for every match
-
-
-def _plus(m: re.Match[bytes]) -> bytes:
-    return b"e+" + m.group(1)
+def _exponent(m: re.Match[bytes]) -> bytes:
+    """msgspec's exponent -> repr's: "e-7" -> "e-07", "e16" -> "e+16" (a callable: templates expand in Python)."""
+    sign, digits = m.groups()
+    if sign:
+        return m.group(0) if len(digits) > 1 else b"e-0" + digits
+    return b"e+" + digits
 
 
 def repr_floats(rows: list[list[Any]]) -> list[bytes]:
@@ -379,20 +383,12 @@ def repr_floats(rows: list[list[Any]]) -> list[bytes]:
     "5.6e-05") and exponents without a sign or padding ("1e-7" -> "1e-07", "1e16" -> "1e+16"). Missing cells
     are msgspec's ``null``, written empty, as pandas writes NaN.
     """
-    text = _ENCODER.encode(rows)
-    parts = text.split(b"0.0000")
-    if len(parts) > 1:
-        out = [parts[0]]
-        for part in parts[1:]:
-            if out[-1][-1:] not in (b",", b"[", b"-"):  # inside a longer number ("10.00001"): not a token of its own
-                out.append(b"0.0000" + part)
-                continue
-            end = min(i for i in (part.find(b","), part.find(b"]"), len(part)) if i >= 0)
-            digits = part[:end]
-            out.append(digits[:1] + (b"." + digits[1:] if len(digits) > 1 else b"") + b"e-05" + part[end:])
-        text = b"".join(out)
-    text = _EXP_POSITIVE.sub(_plus, _EXP_ONE_DIGIT.sub(_pad, text))
-    return text.replace(b"null", b"")[2:-2].split(b"],[") if rows else []
+    text = _SMALL.sub(_small, _ENCODER.encode(rows))
+    if b"e" in text:
+        text = _EXP.sub(_exponent, text)
+    if b"null" in text:
+        text = text.replace(b"null", b"")
+    return text[2:-2].split(b"],[") if rows else []
 
 
 class _Lines:
