@@ -58,13 +58,22 @@ def _hard_sigmoid(x: np.ndarray) -> np.ndarray:
     return np.clip(0.2 * x + 0.5, 0.0, 1.0)
 
 
-def _lstm_max(proj: np.ndarray, recurrent: np.ndarray, reverse: bool) -> np.ndarray:
-    """Run one LSTM direction over (n, T, 4u) input projections; return the max over time of hidden states."""
+def _lstm_max(
+    proj: np.ndarray, recurrent: np.ndarray, reverse: bool, state: tuple[np.ndarray, ...] | None = None
+) -> np.ndarray:
+    """Run one LSTM direction over (n, T, 4u) input projections; return the max over time of hidden states.
+
+    ``state``: (h, c, running max) to start from, the same for every row (the forward direction after the
+    all-padding prefix, run once: :func:`_padding_prefix`); else zeros.
+    """
     n, steps, four_u = proj.shape
     u = four_u // 4
-    h = np.zeros((n, u), dtype=np.float64)
-    c = np.zeros((n, u), dtype=np.float64)
-    best = np.full((n, u), -np.inf, dtype=np.float64)
+    if state is None:
+        h = np.zeros((n, u), dtype=np.float64)
+        c = np.zeros((n, u), dtype=np.float64)
+        best = np.full((n, u), -np.inf, dtype=np.float64)
+    else:
+        h, c, best = (np.repeat(x[None, :], n, axis=0) for x in state)
     for t in range(steps - 1, -1, -1) if reverse else range(steps):
         z = proj[:, t] + h @ recurrent
         i, f, g, o = (z[:, k * u : (k + 1) * u] for k in range(4))  # keras gate order: i, f, c, o
@@ -74,14 +83,54 @@ def _lstm_max(proj: np.ndarray, recurrent: np.ndarray, reverse: bool) -> np.ndar
     return best
 
 
-def predict_toxicity(texts: list[str], batch_size: int = 256) -> np.ndarray:
-    """Probabilities (n, 6) in TOXICITY_CATEGORIES order."""
+@lru_cache(maxsize=1)
+def _padding_prefix() -> list[tuple[np.ndarray, np.ndarray, np.ndarray]]:
+    """Forward-direction (h, c, running max) after t = 0..max_len steps of padding (token 0) from the zero state.
+
+    Sequences are pre-padded, so the forward direction of every text starts with the same padding steps: their
+    states are computed once here, and a batch starts at its first real token (the same arithmetic, row by row).
+    """
     m = _model()
+    u = m["forward_recurrent"].shape[0]
+    pad = m["forward_proj"][0][None, :]
+    h, c, best = np.zeros((1, u)), np.zeros((1, u)), np.full((1, u), -np.inf)
+    out = [(h[0].copy(), c[0].copy(), best[0].copy())]
+    for _ in range(int(m["max_len"])):
+        z = pad + h @ m["forward_recurrent"]
+        i, f, g, o = (z[:, k * u : (k + 1) * u] for k in range(4))
+        c = _hard_sigmoid(f) * c + _hard_sigmoid(i) * np.tanh(g)
+        h = _hard_sigmoid(o) * np.tanh(c)
+        best = np.maximum(best, h)
+        out.append((h[0].copy(), c[0].copy(), best[0].copy()))
+    return out
+
+
+def predict_toxicity(texts: list[str], batch_size: int = 256) -> np.ndarray:
+    """Probabilities (n, 6) in TOXICITY_CATEGORIES order.
+
+    Texts run in batches of similar length (a text's scores do not depend on its batch), the forward direction
+    from its first real token (:func:`_padding_prefix`), with BLAS on one thread: the matrices are small, and
+    BLAS worker threads spinning beside the encoder's threads cost more than they gave (several times the whole
+    model's time on a busy machine).
+    """
+    from threadpoolctl import threadpool_limits
+
     out = np.zeros((len(texts), 6), dtype=np.float64)
-    for start in range(0, len(texts), batch_size):
-        ids = sequences(texts[start : start + batch_size])
-        fw = _lstm_max(m["forward_proj"][ids], m["forward_recurrent"], reverse=False)
-        bw = _lstm_max(m["backward_proj"][ids], m["backward_recurrent"], reverse=True)
-        hidden = np.maximum(np.concatenate([fw, bw], axis=1) @ m["dense_w"] + m["dense_b"], 0.0)
-        out[start : start + len(ids)] = 1.0 / (1.0 + np.exp(-(hidden @ m["out_w"] + m["out_b"])))
+    if not texts:
+        return out
+    with threadpool_limits(limits=1, user_api="blas"):  # also around loading: its products then do not vary
+        m = _model()
+        prefix = _padding_prefix()
+        ids_all = sequences(texts)
+        order = np.argsort((ids_all != 0).sum(axis=1), kind="stable")
+        steps = ids_all.shape[1]
+        for begin in range(0, len(texts), batch_size):
+            rows = order[begin : begin + batch_size]
+            ids = ids_all[rows]
+            # first step holding a real token in any row (token 0 inside a text would be padding to keras too)
+            first = int(np.argmax((ids != 0).any(axis=0))) if (ids != 0).any() else steps
+            fw = _lstm_max(m["forward_proj"][ids[:, first:]], m["forward_recurrent"], False, prefix[first])
+            bw = _lstm_max(m["backward_proj"][ids], m["backward_recurrent"], reverse=True)
+            hidden = np.maximum(np.concatenate([fw, bw], axis=1) @ m["dense_w"] + m["dense_b"], 0.0)
+            out[rows] = 1.0 / (1.0 + np.exp(-(hidden @ m["out_w"] + m["out_b"])))
     return out
