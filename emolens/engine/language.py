@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import os
 import re
+from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from functools import lru_cache
 from pathlib import Path
@@ -87,16 +88,30 @@ def encode(texts: list[str]) -> np.ndarray:
     service's micro-batching safe). Runs go ``EMOLENS_THREADS`` at a time (onnxruntime releases the GIL), which
     is faster on CPU than padded batches were.
     """
+    return encode_begin(texts)()
+
+
+def encode_begin(texts: list[str]) -> Callable[[], np.ndarray]:
+    """Start :func:`encode` on the encoder threads and return at once; calling the result waits for the
+    embeddings. Why: the caller's thread is free meanwhile for work that needs no embedding (TF-IDF features,
+    toxicity), which then runs beside the encoder instead of after it."""
     _, tok = _encoder()
     out = np.zeros((len(texts), 384), dtype=np.float32)
     if not texts:
-        return out
+        return lambda: out
     encs = tok.encode_batch([t if t.strip() else "." for t in texts])
     ids = [e.ids for e in encs]
-    rows = map(_embed_one, ids) if _threads() == 1 or len(ids) == 1 else _pool().map(_embed_one, ids)
-    for i, row in enumerate(rows):
-        out[i] = row
-    return out
+    if _threads() == 1 or len(ids) == 1:
+        rows: Iterable[np.ndarray] = map(_embed_one, ids)  # lazy: runs when collected
+    else:
+        rows = _pool().map(_embed_one, ids)  # submitted now
+
+    def collect() -> np.ndarray:
+        for i, row in enumerate(rows):
+            out[i] = row
+        return out
+
+    return collect
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -202,10 +217,17 @@ def _sigmoid(z: np.ndarray) -> np.ndarray:
     return 1.0 / (1.0 + np.exp(-np.clip(z, -30, 30)))
 
 
-def goemotion_probs(texts: list[str], embeddings: np.ndarray) -> np.ndarray:
-    """Blended (uncalibrated) probabilities (n, 28) of the GoEmotions labels."""
+def emotion_text_logits(texts: list[str]) -> np.ndarray:
+    """The TF-IDF part of :func:`goemotion_probs` (n, 28): needs no embedding, so it can run beside the encoder."""
     m = _emotion_model()
-    z_t = sparse_dot(m["word"].rows(texts), m["w_word"]) + sparse_dot(m["char"].rows(texts), m["w_char"])
+    return sparse_dot(m["word"].rows(texts), m["w_word"]) + sparse_dot(m["char"].rows(texts), m["w_char"])
+
+
+def goemotion_probs(texts: list[str], embeddings: np.ndarray, text_logits: np.ndarray | None = None) -> np.ndarray:
+    """Blended (uncalibrated) probabilities (n, 28) of the GoEmotions labels (``text_logits``: precomputed
+    :func:`emotion_text_logits` of the same texts)."""
+    m = _emotion_model()
+    z_t = emotion_text_logits(texts) if text_logits is None else text_logits
     p_t = _sigmoid(z_t + m["b_tfidf"])
     hidden = np.maximum(embeddings.astype(np.float64) @ m["mlp_w1"] + m["mlp_b1"], 0.0)
     p_e = _sigmoid(hidden @ m["mlp_w2"] + m["mlp_b2"])
@@ -213,11 +235,11 @@ def goemotion_probs(texts: list[str], embeddings: np.ndarray) -> np.ndarray:
     return w * p_t + (1 - w) * p_e
 
 
-def emotion_scores(texts: list[str], embeddings: np.ndarray) -> np.ndarray:
-    """Scores (n, 53) in [0, 1], columns in LANGUAGE_EMOTIONS order."""
+def emotion_scores(texts: list[str], embeddings: np.ndarray, text_logits: np.ndarray | None = None) -> np.ndarray:
+    """Scores (n, 53) in [0, 1], columns in LANGUAGE_EMOTIONS order (``text_logits``: see goemotion_probs)."""
     m = _emotion_model()
     thr = m["thresholds"]
-    p = goemotion_probs(texts, embeddings)
+    p = goemotion_probs(texts, embeddings, text_logits)
     calibrated = np.where(p < thr, 0.5 * p / thr, 0.5 + 0.5 * (p - thr) / (1 - thr))
     cos = embeddings.astype(np.float64) @ m["proto_centroids"].T
     proto = np.empty_like(cos)

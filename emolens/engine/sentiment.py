@@ -58,14 +58,21 @@ def _log_softmax(z: np.ndarray) -> np.ndarray:
     return z - np.log(np.exp(z).sum(axis=1, keepdims=True))
 
 
-def predict_sentiment(texts: list[str], embeddings: np.ndarray) -> np.ndarray:
-    """(n, 9) probabilities over levels 1..9 from texts and their MiniLM embeddings (see language.encode)."""
+def sentiment_text_logp(texts: list[str]) -> np.ndarray:
+    """The TF-IDF model's 5-class log-probabilities (n, 5): needs no embedding (runs beside the encoder)."""
     from emolens.engine.language import sparse_dot
 
     m = _model()
+    return _log_softmax(sparse_dot(m["block"].rows(texts), m["tfidf_w"]) + m["tfidf_b"])
+
+
+def predict_sentiment(texts: list[str], embeddings: np.ndarray, text_logp: np.ndarray | None = None) -> np.ndarray:
+    """(n, 9) probabilities over levels 1..9 from texts and their MiniLM embeddings (see language.encode);
+    ``text_logp``: :func:`sentiment_text_logp` of the same texts, when already computed."""
+    m = _model()
     if not texts:
         return np.zeros((0, 9))
-    lt = _log_softmax(sparse_dot(m["block"].rows(texts), m["tfidf_w"]) + m["tfidf_b"])
+    lt = sentiment_text_logp(texts) if text_logp is None else text_logp
     hidden = np.maximum(embeddings.astype(np.float64) @ m["mlp_w1"] + m["mlp_b1"], 0.0)
     lm = _log_softmax(hidden @ m["mlp_w2"] + m["mlp_b2"])
     a = m["blend"]
