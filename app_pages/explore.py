@@ -328,6 +328,16 @@ def main() -> None:
 
     st.markdown(STICKY_CSS, unsafe_allow_html=True)
     left, right = st.columns([5, 2], gap="medium")
+    with left:  # the overview first: the first chart a fresh tab draws
+        xs = (
+            ((df["begin"] + df["end"].fillna(df["begin"])) / 2).tolist() if timed else list(range(len(df)))
+        )  # each segment's place on the overview's x axis (as frames.time_bins places it)
+        overview_chart(
+            overview_data(*view_args),
+            key="explore_overview",
+            on_pick=partial(_on_overview, "explore_overview", xs, labels),
+            on_drawn=_on_overview_drawn if light else None,
+        )
     with right, st.container(key="explore_card", border=True):
         st.markdown(segment_card_html(df, where), unsafe_allow_html=True)
         media = media_file(store, sel.result, sel.file) if timed else None
@@ -349,15 +359,6 @@ def main() -> None:
         st.caption("← → previous/next segment · space plays it · click a chart point or a row to open a segment.")
 
     with left:
-        xs = (
-            ((df["begin"] + df["end"].fillna(df["begin"])) / 2).tolist() if timed else list(range(len(df)))
-        )  # each segment's place on the overview's x axis (as frames.time_bins places it)
-        overview_chart(
-            overview_data(*view_args),
-            key="explore_overview",
-            on_pick=partial(_on_overview, "explore_overview", xs, labels),
-            on_drawn=_on_overview_drawn if light else None,
-        )
         if light:
             with st.container(height=450, border=False):  # the timeline's place, so nothing jumps when it comes
                 st.caption("Drawing the timeline…")

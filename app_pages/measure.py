@@ -64,7 +64,8 @@ def submit(backend, form, files, urls, texts) -> list[Tracked]:
 
 def finish(backend, jobs: list[Tracked]) -> None:
     # clicking Cancel stops this run's polling; the next run (this one) asks the service to cancel the jobs
-    if st.button("Cancel", key="measure_cancel", icon=":material/cancel:"):
+    cancel_slot = st.empty()
+    if cancel_slot.button("Cancel", key="measure_cancel", icon=":material/cancel:"):
         for j in jobs:
             try:
                 backend.client.cancel_job(j.job_id)
@@ -73,13 +74,17 @@ def finish(backend, jobs: list[Tracked]) -> None:
     final = follow(backend, jobs)
     if len(final) < len(jobs):
         return  # still running: the Jobs page follows it
+    cancel_slot.empty()  # every job ended: nothing left to cancel
     st.session_state[PENDING] = []
     ids, problems = store_results(backend, get_store(), jobs, final)
     show = st.warning if ids else st.error  # a call, not a bare conditional expression (magic would render it)
     for p in problems:
         show(p)
+    # cancelled here, on the Jobs page or through the API (the service's batch.CANCELLED message)
+    cancelled = any(getattr(d.state, "message", None) == "cancelled by the user" for d in final.values())
     if not ids:
-        st.info("Nothing was stored in the Library. Fix the inputs above and measure again.")
+        st.info("Cancelled: nothing was stored in the Library." if cancelled else
+                "Nothing was stored in the Library. Fix the inputs above and measure again.")
         if st.button("Back to the form", key="measure_back"):
             st.rerun()
         return

@@ -594,35 +594,79 @@ def toxicity_heatmap(df: pd.DataFrame, threshold: float = 0.5, title: str = "Tox
     return fig
 
 
+#: What spaCy's English labels (OntoNotes 5) name: the legend of the entity chart.
+ENTITY_TYPES = {
+    "PERSON": "people",
+    "NORP": "nationalities, religious or political groups",
+    "FAC": "buildings, airports, roads, bridges",
+    "ORG": "companies, agencies, institutions",
+    "GPE": "countries, cities, states",
+    "LOC": "other locations: mountains, waters",
+    "PRODUCT": "objects, vehicles, foods",
+    "EVENT": "named events: storms, battles, games",
+    "WORK_OF_ART": "titles of books, songs...",
+    "LAW": "named laws and documents",
+    "LANGUAGE": "languages",
+    "DATE": "dates and periods",
+    "TIME": "times of day",
+    "PERCENT": "percentages",
+    "MONEY": "sums of money",
+    "QUANTITY": "measurements",
+    "ORDINAL": "ordinals: first, second...",
+    "CARDINAL": "other numbers",
+}
+
+
 def entities_chart(ner: pd.DataFrame, title: str = "Entities") -> go.Figure:
-    """Mentions per entity (bars), hover shows the top emotions of the sentences holding it."""
+    """Mentions per entity (bars, the 25 most mentioned), coloured by entity type when the result carries one
+    (emolens' ``entity_type`` extension; Hume results have none) with the types in the legend; hover shows the type
+    and the top emotions of the sentences holding the entity."""
     if ner.empty or "text" not in ner.columns:
         return _empty(title, "No entities found.")
     emos = emotion_columns(ner)
-    kinds = ner["entity_type"] if "entity_type" in ner.columns else pd.Series(None, index=ner.index)
-    # the entity's type next to its name when the result carries one ("Paris · GPE")
-    keyed = ner.assign(_entity=ner["text"].astype(str) + kinds.map(lambda k: f" · {k}" if isinstance(k, str) else ""))
-    counts = keyed.groupby("_entity").size().sort_values(ascending=True).tail(25)
+    kinds = ner["entity_type"] if "entity_type" in ner.columns else pd.Series(None, index=ner.index, dtype=object)
+    kinds = kinds.map(lambda k: k if isinstance(k, str) and k else None)
+    # the entity's type next to its name ("Paris · GPE"): the same text with two types is two entities
+    keyed = ner.assign(
+        _entity=ner["text"].astype(str) + kinds.map(lambda k: f" · {k}" if k else ""),
+        _type=kinds.fillna(""),
+    )
+    counts = keyed.groupby("_entity").size().sort_values(ascending=True, kind="stable").tail(25)
+    types = keyed.groupby("_entity")["_type"].first().reindex(counts.index)
     mean_scores = keyed.groupby("_entity")[emos].mean() if emos else None
     hover = []
     for name in counts.index:
         top = mean_scores.loc[name].sort_values(ascending=False).head(3) if mean_scores is not None else pd.Series()
-        hover.append(", ".join(f"{k} {v:.2f}" for k, v in top.items()))
-    fig = go.Figure(
-        go.Bar(
-            x=counts.to_numpy(),
-            y=counts.index.tolist(),
-            orientation="h",
-            marker_color=PALETTE[2],
-            customdata=hover,
-            hovertemplate="%{y}: %{x} mention(s)<br>%{customdata}<extra></extra>",
+        kind = types[name]
+        what = f"{kind}: {ENTITY_TYPES[kind]}<br>" if kind in ENTITY_TYPES else (f"{kind}<br>" if kind else "")
+        hover.append(what + ", ".join(f"{k} {v:.2f}" for k, v in top.items()))
+    hover_s = pd.Series(hover, index=counts.index)
+    fig = go.Figure()
+    typed = bool(types.ne("").any())
+    # one trace per type (most mentioned type first in the legend); bars keep the overall order on the y axis
+    order = counts.groupby(types).sum().sort_values(ascending=False, kind="stable").index if typed else [""]
+    for i, kind in enumerate(order):
+        rows = counts.index[types.to_numpy() == kind] if typed else counts.index
+        fig.add_trace(
+            go.Bar(
+                x=counts[rows].to_numpy(),
+                y=rows.tolist(),
+                orientation="h",
+                name=(f"{kind} ({ENTITY_TYPES[kind]})" if kind in ENTITY_TYPES else kind or "no type"),
+                marker_color=PALETTE[i % len(PALETTE)] if typed else PALETTE[2],
+                customdata=hover_s[rows].tolist(),
+                hovertemplate="%{y}: %{x} mention(s)<br>%{customdata}<extra></extra>",
+                showlegend=typed,
+            )
         )
-    )
     fig.update_layout(
         title=title,
         height=max(240, 26 * len(counts) + 90),
         xaxis={"title": "mentions", "tick0": 0, "dtick": max(1, int(np.ceil(counts.max() / 8))), "rangemode": "tozero"},
+        yaxis={"categoryorder": "array", "categoryarray": counts.index.tolist()},
+        legend={"title": {"text": "entity type"}, "orientation": "v", "x": 1.01, "y": 1, "font": {"size": 11}},
         margin={"l": 160, "r": 20, "t": 50, "b": 40},
+        barmode="overlay",
     )
     return fig
 

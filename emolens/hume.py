@@ -168,6 +168,10 @@ def _entity_json(e: ScoredEntity, names: Sequence[str]) -> dict[str, Any]:
         "confidence": None if e.confidence is None else round(e.confidence, 6),
         "speaker_confidence": None if e.speaker_confidence is None else round(e.speaker_confidence, 6),
         "emotions": scores_json(names, e.scores),
+        # Extension (README, "Entity types"): the entity's spaCy label, after every field of Hume's (so the artifacts
+        # zip, which keeps unknown fields last, gives it back in place). Hume's schema has no such field; its
+        # clients keep unknown fields (pydantic extra="allow"), and Hume's own results simply lack it.
+        "entity_type": e.label,
     }
 
 

@@ -103,6 +103,8 @@ class NerPrediction(Wire):
     confidence: float | None = None
     speaker_confidence: float | None = None
     emotions: list[Score]
+    # emolens extension, after Hume's fields: the entity's spaCy label (PERSON, GPE...); Hume's results have none
+    entity_type: str | None = None
 
 
 class Description(Wire):

@@ -76,7 +76,8 @@ def test_text_job_lands_in_library(data_dir):
 
 #: Element types a finished Measure page may show; anything else (e.g. the DeltaGenerator help text that a bare
 #: ``st.error(p) if c else st.warning(p)`` expression renders through magic) is a bug.
-EXPECTED_ELEMENTS = {"error", "warning", "info", "button", "progress", "expandable", "status"}
+EXPECTED_ELEMENTS = {"error", "warning", "info", "button", "progress", "expandable", "status", "empty"}  # empty: the
+# Cancel button's slot, cleared once every job ended
 
 
 def _element_types(node) -> set[str]:
@@ -179,4 +180,6 @@ def test_cancel_a_running_job_from_the_page(data_dir):
     at.run()
     _ok(at)
     assert any("cancelled by the user" in e.value for e in at.error), [e.value for e in at.error]
+    assert any(i.value == "Cancelled: nothing was stored in the Library." for i in at.info)
+    assert "measure_cancel" not in [b.key for b in at.button]  # the job ended: nothing left to cancel
     assert all("cancel test" not in r.name for r in Store(data_dir).list_results())

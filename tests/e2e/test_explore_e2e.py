@@ -160,3 +160,23 @@ def test_segment_card_keyboard_and_synced_playback(app_server, page, artifacts_d
     box = card.bounding_box()
     assert box is not None and 0 <= box["y"] < 300, box
     page.screenshot(path=str(artifacts_dir / "e2e-explore-sticky-card.png"))
+
+
+def test_entities_chart_shows_entity_types(app_server, page, artifacts_dir, tmp_path):
+    """The sample's entities (emolens' entity_type extension): bars coloured by type, the types in the legend."""
+    from components.data import seed_samples
+    from emolens.store import Store
+
+    store = Store(tmp_path / "data")
+    seed_samples(store)
+    rid = next(r.id for r in store.list_results() if r.name.startswith("Team chat"))
+    page.goto(f"{app_server}/explore?result={rid}&model=ner")
+    chart = page.locator(".st-key-explore_entities_only .js-plotly-plot")
+    chart.wait_for()
+    page.wait_for_function(
+        "() => (document.querySelector('.st-key-explore_entities_only .js-plotly-plot') || {})._fullData?.length")
+    names = chart.evaluate("e => e.data.map(t => t.name)")
+    assert any(n.startswith("PERSON (people)") for n in names) and any(n.startswith("DATE") for n in names), names
+    assert page.locator(".st-key-explore_entities_only .legend").count() == 1
+    wait_for_app(page)
+    page.screenshot(path=str(artifacts_dir / "e2e-explore-entities.png"))

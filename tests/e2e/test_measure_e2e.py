@@ -61,3 +61,42 @@ def test_measure_audio_then_explore(app_server, page, artifacts_dir, tmp_path):
     assert row.origin == "measured" and row.config["transcription"]["model"] == "tiny.en"
     assert sorted(row.config["models"]) == ["language", "prosody"]
     assert row.summary["models"] == ["prosody", "language"]
+
+
+def test_cancel_a_running_job(app_server, page, artifacts_dir, tmp_path):
+    """Cancel while the job runs: it ends FAILED with "cancelled by the user", the page says so, nothing is stored."""
+    if not CLIP.is_file():
+        pytest.skip("pocketsphinx-testdata (a short real speech clip) is not installed")
+    import numpy as np
+    import soundfile as sf
+
+    from emolens.store import Store
+
+    # real speech, long enough (2 minutes) to be still running when Cancel is clicked; cancelling stops it at its
+    # next progress report (Whisper reports each decoded segment), so little of it is ever measured
+    samples, rate = sf.read(CLIP, dtype="float32")
+    talk = tmp_path / "long-talk.wav"
+    sf.write(talk, np.tile(samples, 40), rate)
+    page.goto(app_server + "/measure")
+    page.get_by_role("heading", name="Measure").wait_for()
+    wait_for_app(page)
+    page.locator("[data-testid='stFileUploaderDropzoneInput']").first.set_input_files(str(talk))
+    page.get_by_text("long-talk.wav").first.wait_for()
+    wait_for_app(page)
+    page.get_by_role("button", name="Measure", exact=True).click()
+    page.get_by_text("Measuring (1 job)").first.wait_for(timeout=30_000)
+    # the job is running: its progress line names a stage (or the model loading) before it can be cancelled
+    page.locator("[data-testid='stProgress']").filter(has_text="long-talk.wav").or_(
+        page.locator("[data-testid='stProgress']").filter(has_text="starting")
+    ).first.wait_for(timeout=120_000)
+    page.get_by_role("button", name="Cancel").click()
+    page.get_by_text("cancelled by the user").first.wait_for(timeout=120_000)
+    wait_for_app(page)
+    page.screenshot(path=str(artifacts_dir / "e2e-measure-cancelled.png"), full_page=True)
+    store = Store(tmp_path / "data")
+    (job,) = store.list_jobs()
+    assert job.status == "FAILED" and job.message == "cancelled by the user", (job.status, job.message)
+    assert job.started_ms is not None  # it was running, not waiting in the queue
+    assert store.list_results() == []  # a cancelled job keeps no result
+    assert page.get_by_text("Cancelled: nothing was stored in the Library").first.is_visible()
+    assert page.get_by_role("button", name="Cancel").count() == 0  # nothing left to cancel

@@ -204,6 +204,33 @@ def test_entities_chart_whole_number_ticks():
     assert fig["layout"]["xaxis"]["dtick"] >= 1 and isinstance(fig["layout"]["xaxis"]["dtick"], int)
 
 
+def test_entities_chart_shows_entity_types():
+    """emolens results carry each entity's type (the entity_type extension): one bar colour per type, named in the
+    legend and the hover; Hume results (no type) keep one plain series without a legend."""
+    import pandas as pd
+
+    from emolens.emotions import LANGUAGE_EMOTIONS
+
+    rows = [("Paris", "GPE"), ("Paris", "GPE"), ("Obama", "PERSON"), ("Apple", "ORG"), ("Paris", "PERSON")]
+    ner = pd.DataFrame({"text": [t for t, _ in rows], "entity_type": [k for _, k in rows]})
+    for i, e in enumerate(LANGUAGE_EMOTIONS):
+        ner[e] = 0.01 * i
+    fig = charts.entities_chart(ner).to_dict()
+    by_name = {t["name"]: vals(t["y"]) for t in fig["data"]}
+    assert by_name == {
+        "GPE (countries, cities, states)": ["Paris · GPE"],
+        "PERSON (people)": ["Obama · PERSON", "Paris · PERSON"],
+        "ORG (companies, agencies, institutions)": ["Apple · ORG"],
+    }
+    assert all(t["showlegend"] for t in fig["data"]) and len({t["marker"]["color"] for t in fig["data"]}) == 3
+    gpe = fig["data"][0]
+    assert vals(gpe["x"]) == [2] and gpe["customdata"][0].startswith("GPE: countries, cities, states<br>")
+    assert fig["layout"]["yaxis"]["categoryarray"][-1] == "Paris · GPE"  # the most mentioned on top
+    hume = charts.entities_chart(ner.drop(columns="entity_type")).to_dict()
+    assert len(hume["data"]) == 1 and hume["data"][0]["showlegend"] is False
+    assert sorted(vals(hume["data"][0]["y"])) == ["Apple", "Obama", "Paris"]
+
+
 def test_burst_markers_and_burst_timeline():
     import pandas as pd
 

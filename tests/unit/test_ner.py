@@ -29,6 +29,37 @@ def test_ner_result_for_raw_text() -> None:
     pred = next(p for p in group["predictions"] if p["entity"] == "Paris")
     assert pred["time"] is None and pred["confidence"] is None and pred["uri"] is None
     assert pred["support"] == 1.0 and len(pred["emotions"]) == 53
+    # the entity_type extension: spaCy's label, after every field of Hume's
+    assert pred["entity_type"] == "GPE" and list(pred)[-2:] == ["emotions", "entity_type"]
+    assert {p["entity"]: p["entity_type"] for p in group["predictions"]}["Barack Obama"] == "PERSON"
+
+
+def test_entity_type_extension_survives_parsing_and_frames() -> None:
+    """A typed entity round-trips the schema unchanged (byte order included) and reaches the dashboard's frame;
+    a Hume entity (no type) gains no field."""
+    import json
+
+    from emolens.frames import wide_frame
+    from emolens.schema import parse_predictions
+
+    ours = ner_result(TEXT)
+    source = [{"source": {"type": "text"}, "results": {"predictions": [{"file": "0", "models": {"ner": ours}}],
+                                                          "errors": []}, "error": None}]
+    parsed = parse_predictions(source)
+    assert json.dumps([s.to_json_dict() for s in parsed]) == json.dumps(source)
+    frame = wide_frame(source, model="ner")
+    assert dict(zip(frame["text"], frame["entity_type"]))["Paris"] == "GPE"
+    hume = json.loads(json.dumps(source))
+    for p in hume[0]["results"]["predictions"][0]["models"]["ner"]["grouped_predictions"][0]["predictions"]:
+        del p["entity_type"]
+    again = parse_predictions(hume)[0].to_json_dict()
+    assert "entity_type" not in again["results"]["predictions"][0]["models"]["ner"]["grouped_predictions"][0][
+        "predictions"][0]
+    assert "entity_type" not in wide_frame(hume, model="ner").columns
+    # the artifacts zip gives the typed entity back exactly (the extension rides in ner.csv's "extra" column)
+    from emolens.artifacts import csvs_to_predictions, predictions_to_csvs
+
+    assert json.dumps(csvs_to_predictions(predictions_to_csvs(source))) == json.dumps(source)
 
 
 def test_ner_result_from_transcript_words() -> None:

@@ -4,7 +4,8 @@ tests/data/seam_reference/*.json.gz were written by scripts/make_samples.py at c
 options/results/adapter split), with the sample settings of data/samples/manifest.json. Regenerate them only
 when the engine's numbers change on purpose. (The two dialogue references were regenerated when the speaker
 stage moved to CAM++ embeddings: same speakers and segments, new speaker_confidence values; all four for
-sentiment v2, where word-level segments take their sentence's sentiment: only the ``sentiment`` lists changed.)
+sentiment v2, where word-level segments take their sentence's sentiment: only the ``sentiment`` lists changed;
+and every ``ner`` prediction gained the ``entity_type`` extension, inserted last with no other byte changed.)
 
 Whisper's int8 kernels sum in an order that depends on the thread count, so the samples are measured in a
 subprocess with one BLAS/OpenMP thread, as the reference was.
