@@ -5,7 +5,8 @@ Why: a one-hour word-level archive (30 MB, ~700,000 ``{name, score}`` objects) s
 Python dicts (orjson), validating them (pydantic + :func:`emolens.archive._score_problem`), gathering the scores
 back out of them, and formatting every float with ``repr``. Here msgspec decodes the bytes into ``Struct`` types
 that mirror :mod:`emolens.schema` field for field (validation is complete: every source, every model, every
-score, not only the model written), and the score cells are formatted in bulk by msgspec's C float writer
+score, not only the model written; score lists are typed as the canonical names in order, so msgspec checks the
+names while decoding), and the score cells are formatted in bulk by msgspec's C float writer
 (the shortest round-trip digits, as ``repr``), with the few tokens it writes differently (exponents, ``null``)
 rewritten to ``repr``'s text.
 
@@ -26,12 +27,19 @@ import gc
 import re
 from itertools import chain
 from operator import attrgetter
-from typing import Any
+from typing import TYPE_CHECKING, Any, Literal
 
 import msgspec
-from msgspec import UNSET, Struct, UnsetType
+from msgspec import UNSET, Struct, UnsetType, defstruct
 
-from emolens.emotions import SENTIMENT_COLUMNS, SENTIMENT_LEVELS, TOXICITY_CATEGORIES, emotions_for
+from emolens.emotions import (
+    LANGUAGE_EMOTIONS,
+    PROSODY_EMOTIONS,
+    SENTIMENT_COLUMNS,
+    SENTIMENT_LEVELS,
+    TOXICITY_CATEGORIES,
+    emotions_for,
+)
 from emolens.frame_columns import SEGMENT_COLUMNS
 
 #: Models whose wide CSV this path writes (the others read keys outside the schema, or NER's extra columns).
@@ -41,6 +49,27 @@ FAST_MODELS = ("language", "prosody")
 class Score(Struct, gc=False):
     name: str
     score: float
+
+
+def _canonical(names: tuple[str, ...]) -> Any:
+    """The type of a score list naming exactly ``names`` in order: a tuple of one-name structs, so that msgspec
+    checks every name (and the count and the order) while decoding, and allocates no name strings."""
+    items = tuple(
+        defstruct(f"Score_{i}", [("name", Literal[n]), ("score", float)], gc=False) for i, n in enumerate(names)
+    )
+    return tuple.__class_getitem__(items)  # tuple[Score_0, Score_1, ...]
+
+
+if TYPE_CHECKING:
+    LanguageScores = list[Score]
+    ProsodyScores = list[Score]
+    SentimentScores = list[Score]
+    ToxicityScores = list[Score]
+else:
+    LanguageScores = _canonical(LANGUAGE_EMOTIONS)
+    ProsodyScores = _canonical(PROSODY_EMOTIONS)
+    SentimentScores = _canonical(SENTIMENT_LEVELS)
+    ToxicityScores = _canonical(TOXICITY_CATEGORIES)
 
 
 class TimeInterval(Struct, gc=False):
@@ -63,18 +92,18 @@ class BoundingBox(Struct, gc=False):
 class LanguagePrediction(Struct, gc=False):
     text: str
     position: PositionInterval
-    emotions: list[Score]
+    emotions: LanguageScores
     time: TimeInterval | None = None
     confidence: float | None | UnsetType = UNSET
     speaker_confidence: float | None = None
-    sentiment: list[Score] | None = None
-    toxicity: list[Score] | None = None
+    sentiment: SentimentScores | None = None
+    toxicity: ToxicityScores | None = None
     prob: Any = UNSET  # not in the schema; the wide frame reads it when confidence is absent
 
 
 class ProsodyPrediction(Struct, gc=False):
     time: TimeInterval
-    emotions: list[Score]
+    emotions: ProsodyScores
     text: str | None = None
     confidence: float | None | UnsetType = UNSET
     speaker_confidence: float | None = None
@@ -88,7 +117,7 @@ class ProsodyPrediction(Struct, gc=False):
 class NerPrediction(Struct, gc=False):
     entity: str
     position: PositionInterval
-    emotions: list[Score]
+    emotions: LanguageScores
     entity_confidence: float | None = None
     support: float | None = None
     uri: str | None = None
@@ -103,7 +132,7 @@ class NerPrediction(Struct, gc=False):
 
 class BurstPrediction(Struct, gc=False):
     time: TimeInterval
-    emotions: list[Score]
+    emotions: ProsodyScores
     descriptions: list[Score] = []
     # archive._score_problem checks these keys on every prediction of every model, in or outside the schema
     sentiment: list[Score] | None | UnsetType = UNSET
@@ -112,7 +141,7 @@ class BurstPrediction(Struct, gc=False):
 
 class FacePrediction(Struct, gc=False):
     frame: int
-    emotions: list[Score]
+    emotions: ProsodyScores
     time: float | None = None
     prob: float | None = None
     box: BoundingBox | None = None
@@ -336,11 +365,9 @@ def _wide_csv(data: bytes, model: str) -> bytes | None:
         tail += columns or levels
     # One flat pass over every score of every row: the names must be the canonical ones in order (anything else:
     # the general path), and the scores become the rows' cells.
-    lists = list(chain.from_iterable(zip(*blocks)))
+    # The decode already checked every list's names, count and order (the canonical types): gather the scores.
     n, k = len(heads), len(expected)
-    if list(map(_name_of, chain.from_iterable(lists))) != expected * n:
-        return None
-    flat = list(map(_score_of, chain.from_iterable(lists)))
+    flat = list(map(_score_of, chain.from_iterable(chain.from_iterable(zip(*blocks)))))
     # floats as repr writes them, ints (positions) as str does, None empty: what the general path writes
     rows = repr_floats([num + flat[i : i + k] for num, i in zip(nums, range(0, n * k, k), strict=True)])
     sink = _Lines()
@@ -352,7 +379,6 @@ def _wide_csv(data: bytes, model: str) -> bytes | None:
     return header + b"".join(p.encode() + r + b"\n" for p, r in zip(lines, rows, strict=True))
 
 
-_name_of = attrgetter("name")
 _score_of = attrgetter("score")
 _EXP = re.compile(rb"e(-?)([0-9]+)")
 _SMALL = re.compile(rb"0\.0000([0-9]+)")
