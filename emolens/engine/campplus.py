@@ -210,17 +210,27 @@ def _window():
     return (0.5 - 0.5 * np.cos(2 * math.pi * n / (FBANK_WIN - 1))) ** 0.85
 
 
-def fbank(samples: np.ndarray):
+def fbank_frames(n_samples: int) -> int:
+    """Number of filterbank frames of ``n_samples`` samples (at least one: short input is zero-padded)."""
+    return 1 + max(0, n_samples - FBANK_WIN) // FBANK_SHIFT
+
+
+def fbank(samples: np.ndarray, rows: np.ndarray | None = None):
     """Kaldi-compatible log mel filterbank (frames, 80) of 16 kHz ``samples`` (snip_edges: frame i at i*10 ms).
 
-    Not mean-normalised; the caller subtracts the mean over the frames it analyses.
+    ``rows`` (sorted frame indices) computes only those frames, bit-identical to the same rows of the whole
+    (the speaker stage needs the frames of clean speech only). Not mean-normalised; the caller subtracts the
+    mean over the frames it analyses.
     """
     import torch
 
     x = torch.from_numpy(np.asarray(samples, np.float32))
     if x.numel() < FBANK_WIN:
         x = torch.nn.functional.pad(x, (0, FBANK_WIN - x.numel()))
-    frames = x.unfold(0, FBANK_WIN, FBANK_SHIFT).double()
+    frames = x.unfold(0, FBANK_WIN, FBANK_SHIFT)
+    if rows is not None:
+        frames = frames[torch.from_numpy(np.asarray(rows, np.int64))]
+    frames = frames.double()
     frames = frames - frames.mean(dim=1, keepdim=True)
     prev = torch.cat([frames[:, :1], frames[:, :-1]], dim=1)
     frames = (frames - 0.97 * prev) * torch.from_numpy(_window())

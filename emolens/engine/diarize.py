@@ -176,10 +176,10 @@ def diarize(
     n_frames = seg.num_frames
     zones = _zones(seg.starts, seg.duration)
     frame_centres = FRAME_DURATION / 2 + np.arange(n_frames) * FRAME_STEP
-    fb = campplus.fbank(samples).numpy()
+    n_fb = campplus.fbank_frames(len(samples))
 
     items: list[_Item] = []
-    feats: list[np.ndarray] = []
+    rows: list[np.ndarray] = []  # filterbank frames of each item
     for c, (start, (z0, z1)) in enumerate(zip(seg.starts, zones, strict=False)):
         t = start + frame_centres
         in_zone = (t >= z0) & (t < z1)
@@ -200,14 +200,20 @@ def diarize(
                 # fbank frame j spans j*10 ms .. +25 ms: take those centred in the chosen segmentation frames
                 fidx = np.round((t[piece] - 0.0125) / 0.01).astype(int)
                 fidx = np.unique(np.concatenate([fidx - 1, fidx, fidx + 1]))
-                fidx = fidx[(fidx >= 0) & (fidx < len(fb))]
+                fidx = fidx[(fidx >= 0) & (fidx < n_fb)]
                 if len(fidx) < 10:
                     continue
-                f = fb[fidx]
-                feats.append(f - f.mean(0, keepdims=True))
+                rows.append(fidx)
                 items.append(_Item(c, k, float(len(piece) * FRAME_STEP), float(t[piece].mean())))
     if not items:
         return []
+    # the filterbank of the analysed frames only (they are about half of a meeting's frames)
+    needed = np.unique(np.concatenate(rows))
+    fb = campplus.fbank(samples, needed).numpy()
+    feats = []
+    for fidx in rows:
+        f = fb[np.searchsorted(needed, fidx)]
+        feats.append(f - f.mean(0, keepdims=True))
     emb = campplus.embed(feats)
     weight = np.array([it.seconds for it in items])
     lo = num_speakers or min_speakers or 1
