@@ -180,6 +180,47 @@ def measure_audio(
 
         conf = float(np.mean([w.confidence for w in words])) if words else None
         meta = {"confidence": None if conf is None else round(conf, 4), "detected_language": transcript.language}
+
+        def text_models() -> list[tuple[str, ModelOutput | MeasureError]]:
+            """Language and entities of the transcript (each an output, or the error that stopped it)."""
+            out: list[tuple[str, ModelOutput | MeasureError]] = []
+            if options.language is not None:
+                try:
+                    lang = options.language
+                    lw = pick("language")
+                    if lw:
+                        from emolens.engine.text import language_output
+
+                        segs = segment_words(lw, lang.granularity)
+                        # word-level sentiment is the word's in its sentence (see text.sentence_contexts)
+                        ctx = segment_words(lw, "sentence") if lang.sentiment and lang.granularity == "word" else None
+                        lo = language_output(segs, sentiment=lang.sentiment, toxicity=lang.toxicity, contexts=ctx)
+                    else:
+                        lo = ModelOutput(LANGUAGE_EMOTIONS)
+                    lo.metadata = dict(meta)
+                    out.append(("language", lo))
+                except EngineError as e:
+                    out.append(("language", MeasureError(f"language: {e}")))
+            if options.ner is not None:
+                try:
+                    nw = pick("ner")
+                    if nw:
+                        from emolens.engine.text import ner_outputs
+
+                        no = ner_outputs([transcript.text], [nw])[0]
+                    else:
+                        no = ModelOutput(LANGUAGE_EMOTIONS)
+                    no.metadata = dict(meta)
+                    out.append(("ner", no))
+                except EngineError as e:
+                    out.append(("ner", MeasureError(f"ner: {e}")))
+            return out
+
+        # The text models need only the words: they run in the worker thread while prosody and bursts are
+        # measured here (outputs and errors are added in the usual order afterwards).
+        text: Future | None = None
+        if options.language is not None or options.ner is not None:
+            text = _speaker_pool().submit(text_models)
         if options.prosody is not None:
             win = options.prosody.window
             if win is not None:
@@ -201,37 +242,12 @@ def measure_audio(
                 except EngineError as e:
                     result.errors.append(MeasureError(f"burst: {e}"))
         step("prosody", "language")
-        if options.language is not None:
-            try:
-                lang = options.language
-                lw = pick("language")
-                if lw:
-                    from emolens.engine.text import language_output
-
-                    segs = segment_words(lw, lang.granularity)
-                    # word-level sentiment is the word's in its sentence (see text.sentence_contexts)
-                    ctx = segment_words(lw, "sentence") if lang.sentiment and lang.granularity == "word" else None
-                    out = language_output(segs, sentiment=lang.sentiment, toxicity=lang.toxicity, contexts=ctx)
-                else:
-                    out = ModelOutput(LANGUAGE_EMOTIONS)
-                out.metadata = dict(meta)
-                result.models["language"] = out
-            except EngineError as e:
-                result.errors.append(MeasureError(f"language: {e}"))
+        for model, got in text.result() if text is not None else []:
+            if isinstance(got, MeasureError):
+                result.errors.append(got)
+            else:
+                result.models[model] = got
         step("language", "entities")
-        if options.ner is not None:
-            try:
-                nw = pick("ner")
-                if nw:
-                    from emolens.engine.text import ner_outputs
-
-                    out = ner_outputs([transcript.text], [nw])[0]
-                else:
-                    out = ModelOutput(LANGUAGE_EMOTIONS)
-                out.metadata = dict(meta)
-                result.models["ner"] = out
-            except EngineError as e:
-                result.errors.append(MeasureError(f"ner: {e}"))
         step("ner", "done")
         return result
     except ConfigError:
