@@ -30,7 +30,7 @@ def predict_arrays(
     sentence for word-level segments (see :func:`sentence_contexts`).
     """
     from emolens.engine import language
-    from emolens.engine.sentiment import predict_sentiment, sentiment_text_logp
+    from emolens.engine.sentiment import predict_sentiment, sentiment_text_part
     from emolens.engine.toxicity import predict_toxicity
 
     uniq: dict[str, int] = {}
@@ -39,7 +39,7 @@ def predict_arrays(
     # The encoder runs on its threads while this thread computes everything that needs no embedding.
     embedding = language.encode_begin(clean)
     emo_text = language.emotion_text_logits(clean)
-    sent_text = sentiment_text_logp(clean) if sentiment and sentiment_texts is None else None
+    sent_text = sentiment_text_part(clean) if sentiment and sentiment_texts is None else None
     tox = predict_toxicity(clean)[pos] if toxicity else None
     emb = embedding()
     emo = language.emotion_scores(clean, emb, emo_text)[pos]
@@ -52,7 +52,7 @@ def predict_arrays(
             s_pos = [s_uniq.setdefault(t, len(s_uniq)) for t in sentiment_texts]
             s_clean = [language.clean_for_model(t) for t in s_uniq]
             s_embedding = language.encode_begin(s_clean)
-            s_text = sentiment_text_logp(s_clean)
+            s_text = sentiment_text_part(s_clean)
             sent = predict_sentiment(s_clean, s_embedding(), s_text)[s_pos]
     return emo, sent, tox
 

@@ -31,6 +31,7 @@ import argparse
 import csv
 import time
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -307,100 +308,172 @@ def _cached_embeddings(cache: Path | None, name: str, texts: list[str]) -> np.nd
     return emb
 
 
-def fit_parts(
-    phrases: dict[str, int], sentences: list[str], values: np.ndarray, embeddings: np.ndarray
-) -> dict[str, np.ndarray]:
-    """The two 5-class models: TF-IDF LR on phrases + sentences, MLP on the sentences' MiniLM embeddings."""
+FOLDS = 4
+FOLD_SEED = 7
+
+
+def tree_folds(n: int, seed: int = FOLD_SEED, folds: int = FOLDS) -> np.ndarray:
+    """The fold (0..folds-1) of each training tree, seeded: phrases and sentences follow their tree."""
+    return np.random.default_rng(seed).integers(0, folds, n)
+
+
+def _train_texts(
+    trees: list[list[tuple[int, list[str]]]],
+    tree_mask: np.ndarray,
+    sentences: list[str],
+    values: np.ndarray,
+    sent_mask: np.ndarray,
+) -> tuple[list[str], np.ndarray, np.ndarray]:
+    """Texts, 5-class labels and regression targets for the TF-IDF parts: every phrase of the chosen trees (label
+    centre (label + 0.5) / 5 as target) and the chosen sentences (their continuous score)."""
+    phr = phrases_of([t for t, keep in zip(trees, tree_mask, strict=True) if keep])
+    texts = list(phr) + [x for x, keep in zip(sentences, sent_mask, strict=True) if keep]
+    y = np.array(list(phr.values()) + sst5(values[sent_mask]).tolist())
+    v = np.array([(label + 0.5) / 5 for label in phr.values()] + values[sent_mask].tolist())
+    return texts, y, v
+
+
+def fit_tfidf_part(analyzer: Any, min_df: int, texts: list[str], y: np.ndarray, v: np.ndarray) -> dict[str, Any]:
+    """Sublinear TF-IDF -> 5-class logistic regression (C=1) + ridge regression (alpha=1) of the score."""
     from sklearn.feature_extraction.text import TfidfVectorizer
-    from sklearn.linear_model import LogisticRegression
+    from sklearn.linear_model import LogisticRegression, Ridge
 
-    from emolens.engine import sentiment
-
-    texts = list(phrases) + sentences
-    y = np.array(list(phrases.values()) + sst5(values).tolist())
-    vec = TfidfVectorizer(analyzer=sentiment.ngrams, min_df=2, sublinear_tf=True, dtype=np.float32)
-    lr = LogisticRegression(C=1.0, max_iter=500).fit(vec.fit_transform(texts), y)
+    vec = TfidfVectorizer(analyzer=analyzer, min_df=min_df, sublinear_tf=True, dtype=np.float32)
+    x = vec.fit_transform(texts)
+    lr = LogisticRegression(C=1.0, max_iter=500).fit(x, y)
+    ridge = Ridge(alpha=1.0).fit(x, v)
     return {
-        "tfidf_vocab": np.array("\n".join(vec.get_feature_names_out().tolist())),
-        "tfidf_idf": vec.idf_.astype(np.float32),
-        "tfidf_w": lr.coef_.T.astype(np.float16),  # fp16 on disk (1.6 MB); float64 at run time
-        "tfidf_b": lr.intercept_.astype(np.float32),
-        **{k: v.astype(np.float32) for k, v in fit_mlp(embeddings, sst5(values)).items()},
+        "vocab": np.array("\n".join(vec.get_feature_names_out().tolist())),
+        "idf": vec.idf_.astype(np.float32),
+        "w": np.hstack([lr.coef_.T, ridge.coef_[:, None]]).astype(np.float32),
+        "b": np.append(lr.intercept_, ridge.intercept_).astype(np.float32),
     }
 
 
-def _parts_logp(m: dict[str, np.ndarray], texts: list[str], emb: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """(TF-IDF, MLP) 5-class log-probabilities of texts, through the run-time code path."""
+def fit_embedding_part(emb: np.ndarray, values: np.ndarray) -> dict[str, np.ndarray]:
+    """MLP (384 -> 256 ReLU -> 5) + ridge regression (alpha=10) of the score, on sentence embeddings."""
+    from sklearn.linear_model import Ridge
+
+    ridge = Ridge(alpha=10.0).fit(emb, values)
+    return {
+        **{k: v.astype(np.float32) for k, v in fit_mlp(emb, sst5(values)).items()},
+        "mlp_ridge_w": ridge.coef_.astype(np.float32),
+        "mlp_ridge_b": np.float32(ridge.intercept_),
+    }
+
+
+def tfidf_features(part: dict[str, Any], analyzer: Any, texts: list[str]) -> np.ndarray:
+    """A TF-IDF part's stacker features through the run-time code path (TfidfBlock, float64)."""
     from emolens.engine import sentiment
     from emolens.engine.language import TfidfBlock, sparse_dot
 
-    block = TfidfBlock(str(m["tfidf_vocab"]).split("\n"), m["tfidf_idf"], sentiment.ngrams)
-    lt = _log_softmax(sparse_dot(block.rows(texts), m["tfidf_w"].astype(np.float64)) + m["tfidf_b"])
-    return lt, mlp_logp(m, emb)
+    block = TfidfBlock(str(part["vocab"]).split("\n"), part["idf"], analyzer)
+    return sentiment._part(sparse_dot(block.rows(texts), part["w"].astype(np.float64)) + part["b"])
 
 
-def _export(
-    m: dict[str, np.ndarray], a: float, cw: np.ndarray, cb: np.ndarray, texts: list[str], emb: np.ndarray
-) -> np.ndarray:
-    from emolens.engine import sentiment
+def embedding_features(part: dict[str, np.ndarray], emb: np.ndarray) -> np.ndarray:
+    e = emb.astype(np.float64)
+    ridge = e @ part["mlp_ridge_w"].astype(np.float64) + float(part["mlp_ridge_b"])
+    return np.hstack([mlp_logp(part, e), 4.0 * ridge[:, None]])
 
-    np.savez_compressed(OUT, **m, blend=np.float64(a), cal_w=cw.astype(np.float32), cal_b=cb.astype(np.float32))
-    sentiment._model.cache_clear()
-    return sentiment.predict_sentiment(texts, emb)
+
+def _cached(cache: Path | None, name: str, compute: Any) -> Any:
+    """``compute()`` stored as ``cache/name.npz`` (a dict of arrays), reused when present (see ``--cache``)."""
+    path = cache / f"{name}.npz" if cache is not None else None
+    if path is not None and path.exists():
+        with np.load(path) as z:
+            return {k: z[k] for k in z.files}
+    out = compute()
+    if path is not None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        np.savez(path, **out)
+    return out
+
+
+def _softmax(z: np.ndarray) -> np.ndarray:
+    return np.exp(_log_softmax(z))
 
 
 def main() -> None:
+    from emolens.engine import sentiment
+
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--datasets", type=Path, default=DATASETS)
-    ap.add_argument("--cache", type=Path, default=None, help="folder for cached MiniLM embeddings (never committed)")
+    ap.add_argument(
+        "--cache", type=Path, default=None, help="folder for cached embeddings and part outputs (never committed)"
+    )
     args = ap.parse_args()
 
     t0 = time.time()
     trees = load_trees("train", args.datasets)
-    is_b = split_trees(len(trees))
-    phr_a = phrases_of([t for t, b in zip(trees, is_b, strict=True) if not b])
+    fold_of_tree = tree_folds(len(trees))
     tr_x, tr_v = load_sst("train", args.datasets)
     dv_x, dv_v = load_sst("dev", args.datasets)
-    # CSV sentences -> part A/B by their tree (same text after the same unescaping); unmatched go to A.
-    root_b = {" ".join(t[0][1]): b for t, b in zip(trees, is_b, strict=True)}
-    sent_b = np.array([root_b.get(s.replace("``", '"').replace("''", '"'), False) for s in tr_x])
-    print(f"SST train trees {len(trees)} (A {int((~is_b).sum())}, B {int(is_b.sum())}); A phrases {len(phr_a)}")
-    print(f"train sentences {len(tr_x)} (B {int(sent_b.sum())}), dev {len(dv_x)}")
+    # CSV sentences -> fold by their tree (same text after the same unescaping); unmatched ones (-1) are in every
+    # fold's training data and out of the stacker's.
+    root_fold = {" ".join(t[0][1]): int(f) for t, f in zip(trees, fold_of_tree, strict=True)}
+    sent_fold = np.array([root_fold.get(x.replace("``", '"').replace("''", '"'), -1) for x in tr_x])
+    matched = sent_fold >= 0
+    print(f"SST train trees {len(trees)} in {FOLDS} folds; train sentences {len(tr_x)} ({int(matched.sum())} matched)")
     e_tr = _cached_embeddings(args.cache, "train_sent_emb", tr_x)
     e_dv = _cached_embeddings(args.cache, "dev_sent_emb", dv_x)
+    all_trees, all_sents = np.ones(len(trees), bool), np.ones(len(tr_x), bool)
 
-    # 2-3. Phrase models on A.
-    a_x = [s for s, b in zip(tr_x, sent_b, strict=True) if not b]
-    m_a = fit_parts(phr_a, a_x, tr_v[~sent_b], e_tr[~sent_b])
-    print(f"models on A: {len(m_a['tfidf_idf'])} tf-idf features; {time.time() - t0:.0f} s")
+    # 1. Out-of-fold outputs of each part on every training sentence (the stacker's training data).
+    analyzers = {"word": (sentiment.ngrams, 2), "char": (sentiment.char_grams, 3)}
 
-    # 4. Blend weight and calibration on B (the A models' out-of-sample confidence); figures on dev.
-    b_x = [s for s, b in zip(tr_x, sent_b, strict=True) if b]
-    lt_b, lm_b = _parts_logp(m_a, b_x, e_tr[sent_b])
-    lt_d, lm_d = _parts_logp(m_a, dv_x, e_dv)
-    v_b = tr_v[sent_b]
-    best = None
-    for a in np.linspace(0, 1, 11):
-        cw, cb = fit_calibration(a * lt_b + (1 - a) * lm_b, v_b)
-        acc, rho = evaluate(_softmax((a * lt_d + (1 - a) * lm_d) @ cw + cb), dv_v)
-        print(f"  blend tf-idf {a:.1f}: dev 5-class acc {acc:.3f}, Spearman {rho:.3f}")
-        if best is None or acc + rho > best[0]:
-            best = (acc + rho, float(a), cw, cb)
-    _, a, cw, cb = best
-    p_a = _export(m_a, a, cw, cb, dv_x, e_dv)
-    acc_a, rho_a = evaluate(p_a, dv_v)
-    print(f"chosen blend {a:.1f}; models on A, exported: SST dev 5-class acc {acc_a:.3f}, Spearman {rho_a:.3f}")
+    def oof(name: str) -> dict[str, np.ndarray]:
+        out = np.zeros((len(tr_x), 6))
+        for k in range(FOLDS):
+            held = sent_fold == k
+            if name == "mlp":
+                out[held] = embedding_features(fit_embedding_part(e_tr[~held], tr_v[~held]), e_tr[held])
+            else:
+                an, min_df = analyzers[name]
+                part = fit_tfidf_part(an, min_df, *_train_texts(trees, fold_of_tree != k, tr_x, tr_v, ~held))
+                out[held] = tfidf_features(part, an, [x for x, h in zip(tr_x, held, strict=True) if h])
+            print(f"  {name}: fold {k} done ({time.time() - t0:.0f} s)", flush=True)
+        return {"oof": out}
 
-    # 5. Refit both models on all training trees (same settings), keeping blend and calibration; keep the refit
-    #    only if dev agrees it is no worse.
-    m_all = fit_parts(phrases_of(trees), tr_x, tr_v, e_tr)
-    p = _export(m_all, a, cw, cb, dv_x, e_dv)
+    feats = np.hstack(
+        [_cached(args.cache, f"sentiment_v3_oof_{name}", lambda n=name: oof(n))["oof"] for name in sentiment.PARTS]
+    )
+    # 2. The stacker: 18 part outputs -> 9 levels, on every matched training sentence's out-of-fold outputs.
+    cw, cb = fit_calibration(feats[matched], tr_v[matched])
+    accs, rhos = [], []
+    for k in range(FOLDS):  # the recipe's train-internal figure: the stacker cross-validated over the folds
+        fit = matched & (sent_fold != k)
+        w, b = fit_calibration(feats[fit], tr_v[fit])
+        a, r = evaluate(_softmax(feats[sent_fold == k] @ w + b), tr_v[sent_fold == k])
+        accs.append(a)
+        rhos.append(r)
+    print(
+        f"stacker, {FOLDS}-fold CV on training sentences: 5-class acc {np.mean(accs):.3f}, "
+        f"Spearman {np.mean(rhos):.3f} ({time.time() - t0:.0f} s)"
+    )
+
+    # 3. The parts refitted on all training data; exported with the stacker; figures through the run-time path.
+    word = _cached(
+        args.cache,
+        "sentiment_v3_full_word",
+        lambda: fit_tfidf_part(sentiment.ngrams, 2, *_train_texts(trees, all_trees, tr_x, tr_v, all_sents)),
+    )
+    char = _cached(
+        args.cache,
+        "sentiment_v3_full_char",
+        lambda: fit_tfidf_part(sentiment.char_grams, 3, *_train_texts(trees, all_trees, tr_x, tr_v, all_sents)),
+    )
+    emb_part = _cached(args.cache, "sentiment_v3_full_mlp", lambda: fit_embedding_part(e_tr, tr_v))
+    np.savez_compressed(
+        OUT,
+        word_vocab=word["vocab"], word_idf=word["idf"], word_w=word["w"], word_b=word["b"],
+        char_vocab=char["vocab"], char_idf=char["idf"], char_w=char["w"], char_b=char["b"],
+        **{k: emb_part[k] for k in ("mlp_w1", "mlp_b1", "mlp_w2", "mlp_b2", "mlp_ridge_w", "mlp_ridge_b")},
+        stack_w=cw.astype(np.float32), stack_b=cb.astype(np.float32),
+    )  # fmt: skip
+    sentiment._model.cache_clear()
+    p = sentiment.predict_sentiment(dv_x, e_dv)
     acc, rho = evaluate(p, dv_v)
-    print(f"models refitted on all of train: SST dev 5-class acc {acc:.3f}, Spearman {rho:.3f}")
-    if acc + rho < acc_a + rho_a:
-        p = _export(m_a, a, cw, cb, dv_x, e_dv)
-        acc, rho = acc_a, rho_a
-        print("kept the models fitted on A")
     print(f"exported model on SST dev: 5-class acc {acc:.3f}, Spearman {rho:.3f} -> {OUT} ({time.time() - t0:.0f} s)")
     print("reliability (pooled over levels): mean predicted | observed | n")
     for mp, obs, cnt in reliability(p, dv_v):
@@ -410,10 +483,6 @@ def main() -> None:
         print(f"  {ev:.2f} | {tv:.2f} | {sd:.2f} | {cnt}")
     write_figure(p, dv_v, FIGURE)
     print(f"figure -> {FIGURE}")
-
-
-def _softmax(z: np.ndarray) -> np.ndarray:
-    return np.exp(_log_softmax(z))
 
 
 if __name__ == "__main__":
