@@ -159,6 +159,8 @@ class Runner:
             None  # (variant, corpus) -> load it into data when it has been cached meanwhile
         )
         self.oof: dict[str, tuple[list, list]] = {}  # protocol -> (ids, v2 48-name scores) of clean test clips
+        # v2's training clips come with their augmented copies (T.AUGMENTED), as in python -m emolens.train.prosody
+        self.augmented = {n: [data[v][n] for v in T.AUGMENTED if n in data.get(v, {})] for n in T.SPEECH}
 
     def _record(self, key: str, model: str, variant: str, parts: list[tuple[np.ndarray, ...]], classes):
         labels = np.concatenate([p[0] for p in parts])
@@ -185,11 +187,11 @@ class Runner:
         for m in masks:
             idx = np.flatnonzero(m)
             t0 = time.time()
-            models = {"v2": (T.fit(train_of(~m)), v2_class_scores)}
+            models = {"v2": (T.fit(T.with_augmented(train_of(~m), self.augmented)), v2_class_scores)}
             if v1_train_of is not None:
                 models["v1"] = (v1_fit(v1_train_of(~m)), v1_class_scores)
             if perm_of is not None:
-                models["v2 permissive"] = (T.fit(perm_of(~m)), v2_class_scores)
+                models["v2 permissive"] = (T.fit(T.with_augmented(perm_of(~m), self.augmented)), v2_class_scores)
             for name, (model, scorer) in models.items():
                 for v in VARIANTS:
                     if test not in self.data.get(v, {}) and self.lazy is not None:

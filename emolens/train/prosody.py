@@ -15,7 +15,9 @@ about 25 CPU-minutes for all corpora on one core, computed once).
 Fit (deterministic: L-BFGS from zeros in float64, no random state):
 - masked multinomial logistic regression over :data:`~emolens.engine.prosody.CLASSES`: each clip's softmax runs
   over its corpus's classes only; RAVDESS "surprised" counts as either Surprise name (the loss is -log of their
-  summed probability). Every corpus weighs :data:`CORPUS_WEIGHT`, every class within a corpus the same;
+  summed probability). Every corpus weighs :data:`CORPUS_WEIGHT` (a speech corpus twice a burst corpus), every
+  class within a corpus the same; the speech corpora's clips come with a copy at 20 dB SNR white noise
+  (:data:`AUGMENTED`, cached like the clean clips) that weighs :data:`AUG_WEIGHT` of its corpus;
 - ridge valence/arousal head (acted labels at their :data:`~emolens.engine.prosody_v1.NAME_AV` coordinates,
   BAVED low/neutral/high at arousal -0.5/0/0.6 with no valence target);
 - temperature: one scalar minimising the masked log loss of dev clips (EmoGator dev, ASED dev, RAVDESS actors
@@ -88,9 +90,14 @@ NEUTRAL_AV = (0.0, 0.0)
 #: Hyper-parameters (chosen by leave-one-corpus-out UAR, see docs/models.md).
 FEATURES = "both"  # "func", "wbase" or "both"
 NAP = 0  # speaker/corpus directions projected out (nuisance attribute projection), see fit()
-PCS = 64  # the Whisper block is fitted in its first PCS principal components (folded back into the weights)
+PCS = 128  # the Whisper block is fitted in its first PCS principal components (folded back into the weights)
 L2 = 0.01
-CORPUS_WEIGHT = {"ravdess_speech": 1.0, "emodb": 1.0, "ased": 1.0, "emogator": 1.0}
+#: Speech corpora weigh twice a burst corpus (they, not EmoGator's bursts, decide Anger, Joy, Sadness... on speech).
+CORPUS_WEIGHT = {"ravdess_speech": 2.0, "emodb": 2.0, "ased": 2.0, "emogator": 1.0, "baved": 1.0}
+#: Augmented copies of the speech corpora in training (white noise at 20 dB SNR, see augment()), which together
+#: weigh AUG_WEIGHT of their corpus (the clean clips the rest).
+AUGMENTED = ("noise20",)
+AUG_WEIGHT = 0.3
 RIDGE_ALPHA = 100.0
 DEV = {"ravdess_speech": {"rav21", "rav22", "rav23", "rav24"}, "emodb": {"emo15", "emo16"}}
 
@@ -117,6 +124,7 @@ class Corpus:
     split: np.ndarray
     func: np.ndarray  # (n, 114)
     wbase: np.ndarray  # (n, 1024)
+    variant: str = "clean"  # or an augmented copy (see augment())
 
     def __len__(self) -> int:
         return len(self.ids)
@@ -128,7 +136,12 @@ class Corpus:
     def take(self, idx: np.ndarray) -> Corpus:
         """The clips at ``idx``."""
         return Corpus(self.name, *(a[idx] for a in (self.ids, self.labels, self.speakers, self.split)),
-                      self.func[idx], self.wbase[idx])  # fmt: skip
+                      self.func[idx], self.wbase[idx], self.variant)  # fmt: skip
+
+    def like(self, other: Corpus) -> Corpus:
+        """This corpus's clips that ``other`` (a subset of the same corpus, e.g. a fold) holds, in its order."""
+        pos = {k: i for i, k in enumerate(self.ids)}
+        return self.take(np.array([pos[k] for k in other.ids], int))
 
 
 def listing(datasets: Path, corpus: str) -> list[tuple[str, str, str, str]]:
@@ -202,7 +215,7 @@ def load_corpus(datasets: Path, cache: Path, corpus: str, variant: str = "clean"
     fz, wz = np.load(fpath, allow_pickle=False), np.load(wpath, allow_pickle=False)
     if len(fz["ids"]) != len(rows) or not (fz["ids"] == wz["ids"]).all():
         raise SystemExit(f"stale cache in {cache / corpus}: delete it")
-    return Corpus(corpus, fz["ids"], fz["labels"], fz["speakers"], fz["split"], fz["X"], wz["X"])
+    return Corpus(corpus, fz["ids"], fz["labels"], fz["speakers"], fz["split"], fz["X"], wz["X"], variant)
 
 
 def targets(c: Corpus) -> tuple[np.ndarray, np.ndarray]:
@@ -233,14 +246,20 @@ def av_targets(c: Corpus) -> np.ndarray:
 
 
 def _weights(parts: list[Corpus], corpus_weight: dict[str, float]) -> np.ndarray:
-    """Every corpus weighs ``corpus_weight`` (default 1), every label within a corpus the same."""
+    """Every corpus weighs ``corpus_weight`` (default 1), every label within a corpus the same; a corpus with
+    augmented copies in ``parts`` gives them :data:`AUG_WEIGHT` of its weight together (the clean clips the rest)."""
+    augmented = {c.name for c in parts if c.variant != "clean"}
+    n_aug = {n: sum(c.name == n and c.variant != "clean" for c in parts) for n in augmented}
     ws = []
     for c in parts:
         w = np.ones(len(c))
         for lab in np.unique(c.labels):
             m = c.labels == lab
             w[m] = 1.0 / m.sum()
-        ws.append(w * corpus_weight.get(c.name, 1.0) / w.sum())
+        share = 1.0
+        if c.name in augmented:
+            share = AUG_WEIGHT / n_aug[c.name] if c.variant != "clean" else 1.0 - AUG_WEIGHT
+        ws.append(w * share * corpus_weight.get(c.name, 1.0) / w.sum())
     return np.concatenate(ws)
 
 
@@ -374,11 +393,22 @@ def split_dev(c: Corpus) -> tuple[Corpus, Corpus]:
     return c.take(np.flatnonzero(~dev)), c.take(np.flatnonzero(dev))
 
 
-def train(corpora: list[Corpus], **kw) -> ProsodyModel:
-    """Temperature on dev clips, then the same recipe refitted on every clip (the shipped model)."""
+def with_augmented(parts: list[Corpus], augmented: dict[str, list[Corpus]]) -> list[Corpus]:
+    """``parts`` plus, for each clean part, the same clips of each augmented copy in ``augmented[corpus name]``."""
+    out = list(parts)
+    for c in parts:
+        if c.variant == "clean":
+            out += [a.like(c) for a in augmented.get(c.name, [])]
+    return out
+
+
+def train(corpora: list[Corpus], augmented: dict[str, list[Corpus]] | None = None, **kw) -> ProsodyModel:
+    """Temperature on clean dev clips, then the same recipe refitted on every clip (the shipped model); training
+    clips come with their :data:`AUGMENTED` copies."""
+    aug = augmented or {}
     tr, dv = zip(*(split_dev(c) for c in corpora), strict=True)
-    t = fit_temperature(fit(list(tr), **kw), list(dv))
-    return fit(corpora, temperature=t, **kw)
+    t = fit_temperature(fit(with_augmented(list(tr), aug), **kw), list(dv))
+    return fit(with_augmented(corpora, aug), temperature=t, **kw)
 
 
 def save(model: ProsodyModel, path: Path) -> None:
@@ -403,11 +433,14 @@ def main(argv: list[str] | None = None) -> int:
     cache = args.cache or _default_cache()
     t0 = time.time()
     corpora = [load_corpus(args.datasets, cache, n) for n in names]
-    print(f"representations: {sum(len(c) for c in corpora)} clips in {time.time() - t0:.0f}s")
-    model = train(corpora)
+    augmented = {n: [load_corpus(args.datasets, cache, n, v) for v in AUGMENTED] for n in names if n in SPEECH}
+    n_aug = sum(len(a) for v in augmented.values() for a in v)
+    print(f"representations: {sum(len(c) for c in corpora)} clips + {n_aug} augmented in {time.time() - t0:.0f}s")
+    model = train(corpora, augmented)
     out = args.out / (("permissive_" if args.permissive else "") + WEIGHTS_FILE)
     save(model, out)
-    info = {"corpora": list(names), "temperature": model.temperature, "clips": sum(len(c) for c in corpora)}
+    info = {"corpora": list(names), "augmented": {n: list(AUGMENTED) for n in augmented},
+            "temperature": model.temperature, "clips": sum(len(c) for c in corpora), "augmented clips": n_aug}
     (out.with_suffix(".json")).write_text(json.dumps(info, indent=1) + "\n")
     print(f"temperature {model.temperature}; wrote {out}")
     return 0
