@@ -439,8 +439,13 @@ def main(argv: list[str] | None = None) -> int:
     model = train(corpora, augmented)
     out = args.out / (("permissive_" if args.permissive else "") + WEIGHTS_FILE)
     save(model, out)
-    info = {"corpora": list(names), "augmented": {n: list(AUGMENTED) for n in augmented},
-            "temperature": model.temperature, "clips": sum(len(c) for c in corpora), "augmented clips": n_aug}
+    info = {
+        "corpora": list(names),
+        "augmented": {n: list(AUGMENTED) for n in augmented},
+        "temperature": model.temperature,
+        "clips": sum(len(c) for c in corpora),
+        "augmented clips": n_aug,
+    }
     (out.with_suffix(".json")).write_text(json.dumps(info, indent=1) + "\n")
     print(f"temperature {model.temperature}; wrote {out}")
     return 0

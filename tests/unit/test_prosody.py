@@ -97,6 +97,7 @@ def test_derived_names_follow_their_parents(dialogue_rows):
     m2.coef = np.zeros_like(m.coef)
     m2.intercept = np.zeros_like(m.intercept)
     m2.intercept[CLASSES.index("Fear")] = 5.0  # the classifier is sure it hears fear
+    m2.temperature = 1.0  # (the shipped temperature would soften that certainty)
     s = dict(zip(PROSODY_EMOTIONS, m2.scores(dialogue_rows[:1])[0], strict=True))
     assert s["Fear"] > 0.8
     assert s["Anxiety"] > s["Excitement"] and s["Horror"] > s["Love"]  # both have Fear as a parent
@@ -111,8 +112,11 @@ def test_speaker_independent_on_ravdess_subset():
     from emolens.engine.prosody_v1 import MODEL_FEATURES
     from emolens.train.prosody_v1 import RAVDESS_CLASSES, _uar
 
-    rows = [r for r in csv.DictReader(open(RAVDESS / "labels.csv")) if int(r["actor"]) <= 8
-            and r["intensity"] == "strong" and r["statement"].startswith("Kids")]
+    rows = [
+        r
+        for r in csv.DictReader(open(RAVDESS / "labels.csv"))
+        if int(r["actor"]) <= 8 and r["intensity"] == "strong" and r["statement"].startswith("Kids")
+    ]
     cols = [F.FEATURE_NAMES.index(n) for n in MODEL_FEATURES]
     X = np.vstack([F.extract(decode(RAVDESS / r["file"]).samples)[cols] for r in rows])
     y = np.array([r["emotion"] for r in rows])

@@ -5,8 +5,9 @@ options/results/adapter split), with the sample settings of data/samples/manifes
 when the engine's numbers change on purpose. (The two dialogue references were regenerated when the speaker
 stage moved to CAM++ embeddings: same speakers and segments, new speaker_confidence values; all four for
 sentiment v2, where word-level segments take their sentence's sentiment: only the ``sentiment`` lists changed;
-every ``ner`` prediction gained the ``entity_type`` extension, inserted last with no other byte changed; and all
-four again for sentiment v3, stacked word/char/embedding parts: only the ``sentiment`` lists changed.)
+every ``ner`` prediction gained the ``entity_type`` extension, inserted last with no other byte changed; all
+four again for sentiment v3, stacked word/char/embedding parts: only the ``sentiment`` lists changed; and the
+three media references for each prosody v2 retraining: only the ``prosody`` model's predictions changed.)
 
 Whisper's int8 kernels sum in an order that depends on the thread count, so the samples are measured in a
 subprocess with one BLAS/OpenMP thread, as the reference was.
