@@ -153,7 +153,10 @@ def overview_data(data_dir: str, rid: str, model: str, source: int, file: str, s
     return charts.overview_grid(df)
 
 
-@st.cache_data(show_spinner=False, max_entries=32)
+# cache_resource, not cache_data: the cached Figure itself, read-only (st.plotly_chart only serialises it;
+# with_burst_markers copies it). cache_data unpickled a copy on every rerun, and rebuilding a plotly Figure
+# validates every trace: 0.27 s of each click and switch for an hour of words.
+@st.cache_resource(show_spinner=False, max_entries=32)
 def timeline_figure(
     data_dir: str,
     rid: str,

@@ -165,7 +165,7 @@ function setMedia(st, data) {
   }
   const m = document.createElement(data.kind === "video" ? "video" : "audio");
   m.controls = true;
-  m.preload = "auto";
+  m.preload = "metadata"; // seeking needs only the metadata (range requests); "auto" fetched an hour of audio
   m.src = data.src;
   m.className = "emolens-media";
   m.addEventListener("play", () => { cancelAnimationFrame(st.raf); tick(st); });

@@ -25,6 +25,16 @@ _component = st.components.v2.component(
 )
 
 
+def _plotly_chunk() -> str | None:
+    """The file name of Streamlit's plotly.js chunk (named by its build hash), or None when it cannot be found."""
+    js = Path(st.__file__).resolve().parent / "static" / "static" / "js"
+    found = sorted(js.glob("PlotlyChart.*.js"))
+    return found[0].name if len(found) == 1 else None
+
+
+_PLOTLY_CHUNK = _plotly_chunk()
+
+
 def overview_chart(
     grid: dict[str, Any],
     *,
@@ -34,10 +44,11 @@ def overview_chart(
 ) -> Any:
     """Mount the overview of ``grid`` (charts.overview_grid). ``on_pick`` reads ``st.session_state[key]["pick"]``.
     With ``on_drawn``, the chart reports (trigger ``drawn``) once it is painted: a page can send a light first
-    screen and draw the rest after it."""
+    screen and draw the rest after it (the browser then starts loading plotly.js, which the rest needs)."""
+    light = on_drawn is not None
     return _component(
         key=key,
-        data={**grid, "notify": on_drawn is not None},
+        data={**grid, "notify": light, "preload": _PLOTLY_CHUNK if light else None},
         on_pick_change=on_pick or (lambda: None),
         on_drawn_change=on_drawn or (lambda: None),
         height="content",

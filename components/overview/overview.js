@@ -164,6 +164,18 @@ function onMove(st, ev) {
   tip.style.top = `${st.geom.top + st.geom.y0 + h.py + 12}px`;
 }
 
+function preload(name) {
+  // the rest of the page draws plotly charts: fetch and compile Streamlit's plotly chunk (a file next to its main
+  // script) while the server runs the page again, instead of after the first plotly chart has arrived
+  const main = document.querySelector('script[type="module"][src*="/static/js/index."]');
+  if (!name || !main || document.querySelector("link[data-emolens-preload]")) return;
+  const link = document.createElement("link");
+  link.rel = "modulepreload";
+  link.href = new URL(name, main.src).href;
+  link.dataset.emolensPreload = "true";
+  document.head.appendChild(link);
+}
+
 export default function (component) {
   const { data, parentElement, setTriggerValue } = component;
   let st = parentElement.__emolensOverview;
@@ -208,7 +220,7 @@ export default function (component) {
     } finally {
       // a light first page (notify): once this chart is on screen, ask for the rest of the page; after the paint,
       // so the charts that follow (and plotly.js) never delay this one
-      if (g.notify) requestAnimationFrame(() => setTimeout(() => st.setTriggerValue("drawn", true), 0));
+      if (g.notify) requestAnimationFrame(() => setTimeout(() => { st.setTriggerValue("drawn", true); preload(g.preload); }, 0));
     }
   } else {
     st.grid = g;
