@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import os
 import re
+from collections import Counter
 from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from functools import lru_cache
@@ -150,22 +151,27 @@ class TfidfBlock:
         self.idf = idf.astype(np.float32)
         self.analyzer = analyzer
 
-    def rows(self, texts: list[str]) -> list[tuple[np.ndarray, np.ndarray]]:
-        """Sparse rows: (column indices, values) per text."""
+    def rows(self, texts: list[str], counts: list[Counter[str]] | None = None) -> list[tuple[np.ndarray, np.ndarray]]:
+        """Sparse rows: (column indices, values) per text. ``counts``: each text's term counts under this block's
+        analyzer, when already computed (two blocks with the same analyzer share them: see term_counts)."""
         rows = []
-        index = self.index
-        for text in texts:
-            counts: dict[int, int] = {}
-            for term in self.analyzer(text):
-                j = index.get(term)
-                if j is not None:
-                    counts[j] = counts.get(j, 0) + 1
-            cols = np.fromiter(counts.keys(), dtype=np.int64, count=len(counts))
-            tf = np.fromiter(counts.values(), dtype=np.float32, count=len(counts))
-            vals = (1.0 + np.log(tf)) * self.idf[cols]
+        index, idf = self.index, self.idf
+        for k, text in enumerate(texts):
+            c = Counter(self.analyzer(text)) if counts is None else counts[k]
+            # first-occurrence order, as the column order of every earlier version (the sums stay bit-identical)
+            hits = [(j, n) for term, n in c.items() if (j := index.get(term)) is not None]
+            cols = np.fromiter((j for j, _ in hits), dtype=np.int64, count=len(hits))
+            tf = np.fromiter((n for _, n in hits), dtype=np.float32, count=len(hits))
+            vals = (1.0 + np.log(tf)) * idf[cols]
             norm = float(np.linalg.norm(vals))
             rows.append((cols, vals / norm if norm > 0 else vals))
         return rows
+
+
+def term_counts(texts: list[str], analyzer: Any = None) -> list[Counter[str]]:
+    """Each text's term counts (default analyzer: :func:`char_ngrams`), for TfidfBlock.rows(..., counts)."""
+    an = analyzer or char_ngrams
+    return [Counter(an(t)) for t in texts]
 
 
 def sparse_dot(rows: list[tuple[np.ndarray, np.ndarray]], weights: np.ndarray) -> np.ndarray:
@@ -217,10 +223,11 @@ def _sigmoid(z: np.ndarray) -> np.ndarray:
     return 1.0 / (1.0 + np.exp(-np.clip(z, -30, 30)))
 
 
-def emotion_text_logits(texts: list[str]) -> np.ndarray:
-    """The TF-IDF part of :func:`goemotion_probs` (n, 28): needs no embedding, so it can run beside the encoder."""
+def emotion_text_logits(texts: list[str], char_counts: list[Counter[str]] | None = None) -> np.ndarray:
+    """The TF-IDF part of :func:`goemotion_probs` (n, 28): needs no embedding, so it can run beside the encoder.
+    ``char_counts``: :func:`term_counts` of the texts, when already computed."""
     m = _emotion_model()
-    return sparse_dot(m["word"].rows(texts), m["w_word"]) + sparse_dot(m["char"].rows(texts), m["w_char"])
+    return sparse_dot(m["word"].rows(texts), m["w_word"]) + sparse_dot(m["char"].rows(texts, char_counts), m["w_char"])
 
 
 def goemotion_probs(texts: list[str], embeddings: np.ndarray, text_logits: np.ndarray | None = None) -> np.ndarray:

@@ -19,6 +19,7 @@ depend on the other texts of a call.
 from __future__ import annotations
 
 import re
+from collections import Counter
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -80,13 +81,14 @@ def _part(out: np.ndarray) -> np.ndarray:
     return np.hstack([_log_softmax(out[:, :5]), 4.0 * out[:, 5:6]])
 
 
-def sentiment_text_part(texts: list[str]) -> np.ndarray:
-    """The TF-IDF parts' stacker features (n, 12): they need no embedding (run beside the encoder)."""
+def sentiment_text_part(texts: list[str], char_counts: list[Counter[str]] | None = None) -> np.ndarray:
+    """The TF-IDF parts' stacker features (n, 12): they need no embedding (run beside the encoder).
+    ``char_counts``: language.term_counts of the texts (the char analyzer is the emotion model's), when computed."""
     from emolens.engine.language import sparse_dot
 
     m = _model()
     word = _part(sparse_dot(m["word"].rows(texts), m["word_w"]) + m["word_b"])
-    char = _part(sparse_dot(m["char"].rows(texts), m["char_w"]) + m["char_b"])
+    char = _part(sparse_dot(m["char"].rows(texts, char_counts), m["char_w"]) + m["char_b"])
     return np.hstack([word, char])
 
 

@@ -38,8 +38,10 @@ def predict_arrays(
     clean = [language.clean_for_model(t) for t in uniq]
     # The encoder runs on its threads while this thread computes everything that needs no embedding.
     embedding = language.encode_begin(clean)
-    emo_text = language.emotion_text_logits(clean)
-    sent_text = sentiment_text_part(clean) if sentiment and sentiment_texts is None else None
+    same_texts = sentiment and sentiment_texts is None
+    chars = language.term_counts(clean) if same_texts else None  # one char n-gram pass for both models
+    emo_text = language.emotion_text_logits(clean, chars)
+    sent_text = sentiment_text_part(clean, chars) if same_texts else None
     tox = predict_toxicity(clean)[pos] if toxicity else None
     emb = embedding()
     emo = language.emotion_scores(clean, emb, emo_text)[pos]
