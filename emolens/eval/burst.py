@@ -26,7 +26,7 @@ import numpy as np
 from emolens.engine.burst import CATEGORIES, detect, get_model, score_spans
 from emolens.engine.burst_features import clip_span
 from emolens.eval import burst_data as E
-from emolens.train.burst_data import CACHE, emogator, read_audio
+from emolens.train.burst_data import emogator, encoder_table, read_audio
 
 
 def _uar(y: np.ndarray, pred: np.ndarray) -> float:
@@ -52,14 +52,10 @@ def _ece(y: np.ndarray, p: np.ndarray, bins: int = 10) -> float:
 def scores_on_dev() -> dict:
     """Classification figures from the cached dev features (the same features the stage computes)."""
     model = get_model()
-    if model.emb_dim:
-        dev = emogator("dev")
-        emb = dev["emb"].astype(np.float32)
-    else:  # a hand-features-only model needs no shared embeddings
-        dev = dict(np.load(CACHE / "emogator_dev_hand.npz"))
-        dev["y"] = np.array([y for _, _, y, _ in E.emogator_dev()])
-        emb = None
-    z = model.design(dev["hand"], emb)
+    dev = emogator("dev")
+    enc = encoder_table("dev", (model.pool,))
+    assert (enc["group"] == dev["speaker"]).all()
+    z = model.design(dev["hand"], enc[model.pool])
     p = model.categories(z)
     y = dev["y"].astype(int)
     pred = p.argmax(1)
@@ -151,7 +147,7 @@ def robustness(limit: int = 450) -> dict:
         for f, p, y, _ in clips:
             x = E.variant(read_audio(p), var, f)
             b, e = clip_span(x)
-            _, cats = score_spans(x, [(b, e)])
+            _, cats = score_spans(x, [(b, e)], classify_all=True)
             ys.append(y)
             ps.append(cats[0])
         y_arr, p_arr = np.array(ys), np.vstack(ps)

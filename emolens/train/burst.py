@@ -1,14 +1,18 @@
 """Train the burst model: ``python -m emolens.train.burst`` -> ``emolens/weights/burst/burst_model.npz``.
 
 Reproducible (fixed seeds; features cached by :mod:`emolens.train.burst_data`). Uses EmoGator *train* only for
-fitting; a speaker-disjoint 20 % of the train speakers ("tune") picks the ensemble weight, the calibration
-temperature and the detector threshold, then everything is refit on all train speakers. EmoGator dev is never
+fitting; a speaker-disjoint 20 % of the train speakers ("tune") picks the ensemble weights, the calibration
+temperature and the detector thresholds, then everything is refit on all train speakers. EmoGator dev is never
 used here: :mod:`emolens.eval.burst` reports it.
 
-- Input: hand features (all but ``loud_mean_db``, which depends on recording gain) ++ Whisper-base embedding,
-  standardised; the classifier works on the first 256 principal components.
-- Classifier: multinomial logistic regression + 3 ReLU MLPs (256 hidden, different seeds), probabilities averaged.
-- Detector: logistic regression, EmoGator bursts vs. plain speech excerpts (EmoDB, ASED, BAVED).
+- Pre-detector: a 64-unit MLP on Whisper log-mel statistics (241 values, no encoder work), EmoGator bursts vs.
+  plain speech excerpts (EmoDB, ASED, BAVED); threshold: :data:`PRE_RECALL` of held-out bursts pass.
+- Detector: logistic regression on mel statistics ++ Whisper-encoder mean/std; threshold: :data:`DET_RECALL`.
+- Classifier on hand features (all but ``loud_mean_db``, which depends on recording gain) ++ pooled Whisper-encoder
+  states (:data:`POOL`), standardised; the embedding block is projected on its first :data:`PCA_K` principal
+  components. Two multinomial logistic regressions (hand block; components) and an ensemble of ReLU MLPs on both
+  (torch, dropout, label smoothing, class-balanced cross-entropy; exported as numpy arrays), probabilities mixed
+  with weights chosen on the tune speakers.
 """
 
 from __future__ import annotations
@@ -22,15 +26,20 @@ import numpy as np
 
 from emolens.engine.burst import CATEGORIES, WEIGHTS_DIR, WEIGHTS_FILE, BurstModel
 from emolens.engine.burst_features import hand_feature_names
-from emolens.train.burst_data import emogator, speech_negatives
+from emolens.train.burst_data import emogator, encoder_table
 
 SEED = 0
+POOL = "meanstd"
 PCA_K = 256
+C_LR_HAND = 0.01
+C_LR_EMB = 0.003
+J_SCALE = 1 / 3  # the components' scale in the MLPs' input (the hand block has unit variance per feature)
 MLP_HIDDEN = 256
 MLP_SEEDS = (0, 1, 2)
+MLP_EPOCHS = 40
 TUNE_FRACTION = 0.2
 DET_RECALL = 0.985  # detector threshold: this share of held-out bursts pass
-PRE_RECALL = 0.995  # hand-feature pre-detector (skips the embedding for clear speech): this share pass
+PRE_RECALL = 0.995  # pre-detector (skips the encoder for clear speech): this share pass
 
 
 def _log(msg: str) -> None:
@@ -41,34 +50,43 @@ def _uar(y: np.ndarray, pred: np.ndarray, n: int = len(CATEGORIES)) -> float:
     return float(np.mean([np.mean(pred[y == c] == c) for c in range(n) if np.any(y == c)]))
 
 
-def _fit_classifier(z: np.ndarray, y: np.ndarray, c_lr: float, alpha: float) -> dict[str, np.ndarray]:
-    from sklearn.decomposition import PCA
-    from sklearn.linear_model import LogisticRegression
-    from sklearn.neural_network import MLPClassifier
+def _top5(y: np.ndarray, p: np.ndarray) -> float:
+    top = np.argsort(-p, axis=1)[:, :5]
+    return float(np.mean([y[i] in top[i] for i in range(len(y))]))
 
-    pca = PCA(n_components=min(PCA_K, z.shape[1]), random_state=SEED).fit(z)
-    k = pca.transform(z)
-    lr = LogisticRegression(C=c_lr, max_iter=2000).fit(k, y)
+
+def _mlps(k: np.ndarray, y: np.ndarray) -> dict[str, np.ndarray]:
+    """ReLU MLPs (one hidden layer, dropout, label smoothing, class-balanced loss), one per seed, as arrays."""
+    import torch
+
+    torch.set_num_threads(1)
+    counts = np.bincount(y, minlength=len(CATEGORIES)).astype(np.float64)
+    weight = torch.tensor(len(y) / (len(CATEGORIES) * np.maximum(counts, 1.0)), dtype=torch.float32)
+    xt, yt = torch.tensor(k, dtype=torch.float32), torch.tensor(y)
     w1, b1, w2, b2 = [], [], [], []
     for s in MLP_SEEDS:
-        m = MLPClassifier(
-            hidden_layer_sizes=(MLP_HIDDEN,),
-            alpha=alpha,
-            max_iter=200,
-            early_stopping=True,
-            validation_fraction=0.1,
-            n_iter_no_change=15,
-            random_state=s,
-        ).fit(k, y)
-        w1.append(m.coefs_[0])
-        b1.append(m.intercepts_[0])
-        w2.append(m.coefs_[1])
-        b2.append(m.intercepts_[1])
+        torch.manual_seed(s)
+        lin1, lin2 = torch.nn.Linear(k.shape[1], MLP_HIDDEN), torch.nn.Linear(MLP_HIDDEN, len(CATEGORIES))
+        net = torch.nn.Sequential(torch.nn.Dropout(0.3), lin1, torch.nn.ReLU(), torch.nn.Dropout(0.5), lin2)
+        opt = torch.optim.AdamW(net.parameters(), lr=2e-3, weight_decay=0.05)
+        steps = (len(y) + 255) // 256
+        sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=2e-3, total_steps=MLP_EPOCHS * steps)
+        loss = torch.nn.CrossEntropyLoss(weight=weight, label_smoothing=0.1)
+        gen = torch.Generator().manual_seed(s)
+        for _ in range(MLP_EPOCHS):
+            net.train()
+            idx = torch.randperm(len(y), generator=gen)
+            for i in range(0, len(y), 256):
+                b = idx[i : i + 256]
+                opt.zero_grad()
+                loss(net(xt[b]), yt[b]).backward()
+                opt.step()
+                sched.step()
+        w1.append(lin1.weight.detach().numpy().T)
+        b1.append(lin1.bias.detach().numpy())
+        w2.append(lin2.weight.detach().numpy().T)
+        b2.append(lin2.bias.detach().numpy())
     return {
-        "pca": pca.components_.T.astype(np.float32),
-        "pca_mean": pca.mean_.astype(np.float32),
-        "lr_coef": lr.coef_.astype(np.float32),
-        "lr_intercept": lr.intercept_.astype(np.float32),
         "mlp_w1": np.stack(w1).astype(np.float32),
         "mlp_b1": np.stack(b1).astype(np.float32),
         "mlp_w2": np.stack(w2).astype(np.float32),
@@ -76,14 +94,57 @@ def _fit_classifier(z: np.ndarray, y: np.ndarray, c_lr: float, alpha: float) -> 
     }
 
 
-def _fit_detector(zp: np.ndarray, zn: np.ndarray, c: float) -> tuple[np.ndarray, float]:
+def _fit_classifier(z: np.ndarray, y: np.ndarray, n_hand: int) -> dict[str, np.ndarray]:
+    """The classifier's arrays (see :class:`~emolens.engine.burst.BurstModel`) fitted on standardised rows z."""
+    from sklearn.decomposition import PCA
     from sklearn.linear_model import LogisticRegression
 
-    x = np.vstack([zp, zn])
-    t = np.r_[np.ones(len(zp)), np.zeros(len(zn))]
-    # Balanced: bursts outnumber speech excerpts; the threshold is set on held-out bursts afterwards anyway.
-    m = LogisticRegression(C=c, max_iter=3000, class_weight="balanced").fit(x, t)
-    return m.coef_[0].astype(np.float64), float(m.intercept_[0])
+    zh, ze = z[:, :n_hand], z[:, n_hand:]
+    pca = PCA(n_components=PCA_K, random_state=SEED).fit(ze)
+    k = pca.transform(ze)
+    h_lr = LogisticRegression(C=C_LR_HAND, max_iter=2000).fit(zh, y)
+    e_lr = LogisticRegression(C=C_LR_EMB, max_iter=2000).fit(k, y)
+    return {
+        "e_pca": pca.components_.T.astype(np.float32),
+        "e_pca_mean": pca.mean_.astype(np.float32),
+        "h_lr_coef": h_lr.coef_.astype(np.float32),
+        "h_lr_intercept": h_lr.intercept_.astype(np.float32),
+        "e_lr_coef": e_lr.coef_.astype(np.float32),
+        "e_lr_intercept": e_lr.intercept_.astype(np.float32),
+        "j_scale": np.float64(J_SCALE),
+        **_mlps(np.hstack([zh, k * J_SCALE]), y),
+    }
+
+
+def _fit_logistic(xp: np.ndarray, xn: np.ndarray, c: float) -> dict[str, np.ndarray]:
+    """Standardisation + balanced logistic regression, bursts (xp) vs speech (xn)."""
+    from sklearn.linear_model import LogisticRegression
+
+    x = np.vstack([xp, xn])
+    mean, scale = x.mean(0), x.std(0) + 1e-6
+    z = np.clip((x - mean) / scale, -8.0, 8.0)
+    t = np.r_[np.ones(len(xp)), np.zeros(len(xn))]
+    m = LogisticRegression(C=c, max_iter=3000, class_weight="balanced").fit(z, t)
+    return {"mean": mean, "scale": scale, "coef": m.coef_[0].astype(np.float64), "intercept": float(m.intercept_[0])}
+
+
+def _fit_pre(xp: np.ndarray, xn: np.ndarray) -> dict[str, np.ndarray]:
+    """Standardisation + a 64-unit ReLU MLP, bursts (xp) vs speech (xn): the pre-detector."""
+    from sklearn.neural_network import MLPClassifier
+
+    x = np.vstack([xp, xn])
+    mean, scale = x.mean(0), x.std(0) + 1e-6
+    z = np.clip((x - mean) / scale, -8.0, 8.0)
+    t = np.r_[np.ones(len(xp)), np.zeros(len(xn))]
+    m = MLPClassifier(hidden_layer_sizes=(64,), alpha=1.0, max_iter=300, random_state=SEED).fit(z, t)
+    return {
+        "mean": mean,
+        "scale": scale,
+        "w1": m.coefs_[0],
+        "b1": m.intercepts_[0],
+        "w2": m.coefs_[1][:, 0],
+        "b2": float(m.intercepts_[1][0]),
+    }
 
 
 def _nll(logp: np.ndarray, y: np.ndarray, temp: float) -> float:
@@ -93,42 +154,21 @@ def _nll(logp: np.ndarray, y: np.ndarray, temp: float) -> float:
     return float(np.mean(lse - z[np.arange(len(y)), y]))
 
 
-def _data(hand_only: bool) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray]]:
-    if not hand_only:
-        return emogator("train"), speech_negatives()
-    from emolens.train.burst_data import CACHE
-
-    h = dict(np.load(CACHE / "emogator_train_hand.npz"))
-    import csv
-
-    from emolens.train.burst_data import DATASETS
-
-    with open(DATASETS / "emogator" / "labels.csv", newline="") as f:
-        rows = [r for r in csv.DictReader(f) if r["split"] == "train"]
-    h["y"] = np.array([int(r["category"]) - 1 for r in rows])
-    h["speaker"] = np.array([r["speaker"] for r in rows])
-    return h, dict(np.load(CACHE / "speech_neg_hand.npz"))
-
-
-def build(
-    c_lr: float = 0.01, alpha: float = 1.0, c_det: float = 0.01, hand_only: bool = False, c_lr_emb: float = 0.003
-) -> tuple[dict[str, np.ndarray], dict]:
-    """Fit the model (tune split for weights/temperature/threshold, then refit on all train); arrays + report."""
+def build(c_det: float = 0.01) -> tuple[dict[str, np.ndarray], dict]:
+    """Fit the model (tune split for weights/temperature/thresholds, then refit on all train); arrays + report."""
     t0 = time.time()
-    tr, neg = _data(hand_only)
+    tr = emogator("train")
+    enc = encoder_table("train", ("meanstd", POOL))
+    neg = encoder_table("neg")
     names = hand_feature_names()
     hand_cols = np.array([i for i, n in enumerate(names) if n != "loud_mean_db"])
-    if hand_only:
-        x_b = tr["hand"][:, hand_cols].astype(np.float64)
-        x_n = neg["hand"][:, hand_cols].astype(np.float64)
-    else:
-        x_b = np.hstack([tr["hand"][:, hand_cols], tr["emb"]]).astype(np.float64)
-        x_n = np.hstack([neg["hand"][:, hand_cols], neg["emb"]]).astype(np.float64)
     y = tr["y"].astype(int)
-    mean = np.vstack([x_b, x_n]).mean(0)
-    scale = np.vstack([x_b, x_n]).std(0) + 1e-6
-    z_b = np.clip((x_b - mean) / scale, -8.0, 8.0)
-    z_n = np.clip((x_n - mean) / scale, -8.0, 8.0)
+    assert (enc["group"] == tr["speaker"]).all(), "encoder table rows must follow labels.csv"
+    x_cls = np.hstack([tr["hand"][:, hand_cols], enc[POOL]]).astype(np.float64)
+    mean, scale = x_cls.mean(0), x_cls.std(0) + 1e-6
+    z = np.clip((x_cls - mean) / scale, -8.0, 8.0)
+    pre_b, pre_n = enc["mel"], neg["mel"]
+    det_b, det_n = np.hstack([enc["mel"], enc["meanstd"]]), np.hstack([neg["mel"], neg["meanstd"]])
 
     rng = np.random.default_rng(SEED)
     spk = np.unique(tr["speaker"])
@@ -139,70 +179,65 @@ def build(
     tune_n = np.array([g in tune_g for g in neg["group"]])
 
     n_hand = len(hand_cols)
-    arrays = {
+    arrays: dict = {
         "mean": mean,
         "scale": scale,
         "hand_cols": hand_cols,
-        "emb_dim": 0 if hand_only else tr["emb"].shape[1],
+        "emb_dim": enc[POOL].shape[1],
+        "pool": np.array(POOL),
         "det_threshold": 0.5,
+        "pre_threshold": 0.0,
         "temperature": 1.0,
         "lr_weight": 0.5,
-        "head_weight": 1.0,
+        "head_weight": 0.5,
     }
 
-    def fit_heads(rows: np.ndarray) -> dict[str, np.ndarray]:
-        heads = {"h_" + k: v for k, v in _fit_classifier(z_b[rows, :n_hand], y[rows], c_lr, alpha).items()}
-        if not hand_only:
-            e = _fit_classifier(z_b[rows, n_hand:], y[rows], c_lr_emb, alpha)
-            heads.update({"e_" + k: v for k, v in e.items()})
-        return heads
+    def fit_all(rows: np.ndarray, rows_n: np.ndarray) -> dict[str, np.ndarray]:
+        out = _fit_classifier(z[rows], y[rows], n_hand)
+        out.update({"pre_" + k: v for k, v in _fit_pre(pre_b[rows], pre_n[rows_n]).items()})
+        out.update({"det_" + k: v for k, v in _fit_logistic(det_b[rows], det_n[rows_n], c_det).items()})
+        return out
 
     # 1. tune: fit on 80 % of the train speakers, evaluate on the rest
-    det_w, det_b = _fit_detector(z_b[~tune], z_n[~tune_n], c_det)
-    probe = BurstModel({**arrays, **fit_heads(~tune), "det_coef": det_w, "det_intercept": det_b})
-    report: dict = {"tune_speakers": len(tune_spk)}
-    best = (-1.0, 0.5, 1.0)
-    for w in (0.0, 0.5, 1.0):
-        for hw in (1.0,) if hand_only else (0.3, 0.4, 0.5, 0.6, 0.7, 1.0, 0.0):
+    probe = BurstModel({**arrays, **fit_all(~tune, ~tune_n)})
+    report: dict = {"tune_speakers": len(tune_spk), "pool": POOL}
+    best = (-1.0, 0.0, 0.0, 0.5, 1.0)
+    for w in (0.0, 0.25, 0.5, 0.75, 1.0):
+        for hw in (0.0, 0.2, 0.3, 0.4, 0.5, 0.6, 1.0):
             probe.lr_weight, probe.head_weight = w, hw
-            uar = _uar(y[tune], probe.logits(z_b[tune]).argmax(1))
-            report[f"tune_uar_lr{w}_hand{hw}"] = round(uar, 4)
-            best = max(best, (uar, w, hw))
-    probe.lr_weight, probe.head_weight = best[1], best[2]
-    logp = probe.logits(z_b[tune])
+            p = probe.logits(z[tune])
+            uar, t5 = _uar(y[tune], p.argmax(1)), _top5(y[tune], p)
+            report[f"tune_lr{w}_hand{hw}"] = [round(uar, 4), round(t5, 4)]
+            best = max(best, (uar + t5, uar, t5, w, hw))
+    probe.lr_weight, probe.head_weight = best[3], best[4]
+    logp = probe.logits(z[tune])
     temps = np.exp(np.linspace(np.log(0.3), np.log(3.0), 41))
     temp = float(temps[np.argmin([_nll(logp, y[tune], t) for t in temps])])
-    p_tune = probe.detect_proba(z_b[tune])
-    thr = float(np.quantile(p_tune, 1 - DET_RECALL))
-    # pre-detector on hand features only: lets 99.5 % of held-out bursts through to the full detector
-    pre_w, pre_b = _fit_detector(z_b[~tune, :n_hand], z_n[~tune_n, :n_hand], c_det)
-    p_pre = 1.0 / (1.0 + np.exp(-(z_b[tune, :n_hand] @ pre_w + pre_b)))
-    pre_thr = float(np.quantile(p_pre, 1 - PRE_RECALL))
-    pre_pass_speech = float(np.mean(1.0 / (1.0 + np.exp(-(z_n[tune_n, :n_hand] @ pre_w + pre_b))) >= pre_thr))
-    report.update(pre_threshold=round(pre_thr, 4), tune_speech_passing_pre=round(pre_pass_speech, 4))
-    fa = float(np.mean(probe.detect_proba(z_n[tune_n]) >= thr))
+    pre_thr = float(np.quantile(probe.pre_proba(pre_b[tune]), 1 - PRE_RECALL))
+    det_thr = float(np.quantile(probe.detect_proba(enc["mel"][tune], enc["meanstd"][tune]), 1 - DET_RECALL))
     report.update(
-        lr_weight=best[1],
-        head_weight=best[2],
-        tune_uar=round(best[0], 4),
+        lr_weight=best[3],
+        head_weight=best[4],
+        tune_uar=round(best[1], 4),
+        tune_top5=round(best[2], 4),
         temperature=round(temp, 3),
-        det_threshold=round(thr, 4),
-        tune_speech_excerpts_flagged=round(fa, 4),
+        pre_threshold=round(pre_thr, 4),
+        det_threshold=round(det_thr, 4),
+        tune_speech_passing_pre=round(float(np.mean(probe.pre_proba(pre_n[tune_n]) >= pre_thr)), 4),
+        tune_speech_excerpts_flagged=round(
+            float(np.mean(probe.detect_proba(neg["mel"][tune_n], neg["meanstd"][tune_n]) >= det_thr)), 4
+        ),
         tune_s=round(time.time() - t0),
     )
     _log(json.dumps(report))
     # 2. refit on all train speakers with the tuned settings
-    det_w, det_b = _fit_detector(z_b, z_n, c_det)
-    pre_w, pre_b = _fit_detector(z_b[:, :n_hand], z_n[:, :n_hand], c_det)
-    arrays.update(pre_coef=pre_w, pre_intercept=np.float64(pre_b), pre_threshold=np.float64(pre_thr))
-    arrays.update(fit_heads(np.ones(len(y), dtype=bool)))
+    arrays.update(fit_all(np.ones(len(y), dtype=bool), np.ones(len(tune_n), dtype=bool)))
     arrays.update(
-        lr_weight=np.float64(best[1]),
-        head_weight=np.float64(best[2]),
+        lr_weight=np.float64(best[3]),
+        head_weight=np.float64(best[4]),
         temperature=np.float64(temp),
-        det_coef=det_w,
-        det_intercept=np.float64(det_b),
-        det_threshold=np.float64(thr),
+        det_threshold=np.float64(det_thr),
+        pre_threshold=np.float64(pre_thr),
     )
     report["total_s"] = round(time.time() - t0)
     return {k: np.asarray(v) for k, v in arrays.items()}, report
@@ -212,15 +247,11 @@ def main() -> None:
     """Train and write the weights plus a small JSON report of the tuning figures."""
     import argparse
 
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
     ap.add_argument("--out", type=Path, default=WEIGHTS_DIR)
-    ap.add_argument("--c-lr", type=float, default=0.01)
-    ap.add_argument("--alpha", type=float, default=1.0)
     ap.add_argument("--c-det", type=float, default=0.01)
-    ap.add_argument("--c-lr-emb", type=float, default=0.003)
-    ap.add_argument("--hand-only", action="store_true", help="no Whisper embedding (faster, less accurate)")
     args = ap.parse_args()
-    arrays, report = build(args.c_lr, args.alpha, args.c_det, args.hand_only, args.c_lr_emb)
+    arrays, report = build(args.c_det)
     args.out.mkdir(parents=True, exist_ok=True)
     np.savez_compressed(args.out / WEIGHTS_FILE, **arrays)
     (args.out / "train_report.json").write_text(json.dumps(report, indent=1) + "\n")

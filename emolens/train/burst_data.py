@@ -21,7 +21,17 @@ from pathlib import Path
 
 import numpy as np
 
-from emolens.engine.burst_features import SR, clip_span, embed, excerpt, hand_features
+from emolens.engine.burst_features import (
+    SR,
+    clip_span,
+    embed,
+    encode,
+    excerpt,
+    hand_features,
+    mel_stats,
+    pool,
+    whisper_mel,
+)
 
 DATASETS = Path(os.environ.get("EMOLENS_DATASETS", Path(__file__).resolve().parents[3] / "shared" / "datasets"))
 if not DATASETS.is_dir():
@@ -171,6 +181,71 @@ def speech_negatives() -> dict[str, np.ndarray]:
     out = {"hand": hand, "emb": np.vstack(emb_w + [emb_c]), "group": np.array(groups + groups), "kind": np.array(kinds)}
     np.savez(path, **out)
     return out
+
+
+def _encoder_rows(split: str) -> list[tuple[Path, tuple[float, float] | None, str]]:
+    """(audio path, span or None for the clip's own active span, group) of each row of an encoder table: the
+    EmoGator split in labels.csv order, or ``neg``: the speech negatives (whole utterances, then crops)."""
+    if split != "neg":
+        with open(DATASETS / "emogator" / "labels.csv", newline="") as f:
+            return [
+                (DATASETS / "emogator" / r["file"], None, r["speaker"])
+                for r in csv.DictReader(f)
+                if r["split"] == split
+            ]
+    rng = np.random.default_rng(SEED + 1)  # the crops of speech_negatives(), drawn the same way
+    whole, crops = [], []
+    for corpus, spk, f in _speech_files():
+        x = read_audio(DATASETS / corpus / f)
+        b, e = clip_span(x)
+        if e - b < 0.3:
+            continue
+        ln = float(rng.uniform(0.3, min(2.0, e - b)))
+        s = float(rng.uniform(b, e - ln))
+        whole.append((DATASETS / corpus / f, (b, min(e, b + 3.0)), f"{corpus}:{spk}"))
+        crops.append((DATASETS / corpus / f, (s, s + ln), f"{corpus}:{spk}"))
+    return whole + crops
+
+
+CHUNK = 500
+
+
+def encoder_table(split: str, kinds: tuple[str, ...] = ("meanstd",)) -> dict[str, np.ndarray]:
+    """Per row of ``split`` (``train``, ``dev`` or ``neg``): ``mel`` (:func:`mel_stats`), one array per pooling
+    kind of the Whisper encoder states (:func:`pool`), ``group`` (speaker). Computed exactly as the burst stage
+    does on a span (excerpt, :func:`whisper_mel`, :func:`encode`); the encoder states are cached as float16 in
+    chunks of 500 rows under ``CACHE/frames`` (about 0.1 s a clip on one core, once)."""
+    rows = _encoder_rows(split)
+    out_dir = CACHE / "frames"
+    out_dir.mkdir(parents=True, exist_ok=True)
+    t0 = time.time()
+    mel, pooled = [], {k: [] for k in dict.fromkeys(kinds)}
+    for c0 in range(0, len(rows), CHUNK):
+        path = out_dir / f"{split}_clean_{c0:05d}.npz"
+        if not path.is_file():
+            fr, off, stats = [], [0], []
+            for p, span, _ in rows[c0 : c0 + CHUNK]:
+                x = read_audio(p)
+                b, e = span or clip_span(x)
+                m = whisper_mel(excerpt(x, b, e))
+                h = encode(m).astype(np.float16)
+                fr.append(h)
+                off.append(off[-1] + len(h))
+                stats.append(mel_stats(m))
+            tmp = out_dir / f"{path.stem}.tmp.npz"
+            np.savez(tmp, frames=np.vstack(fr), offsets=np.array(off), mel=np.array(stats, np.float32))
+            tmp.rename(path)
+            print(f"{split}: encoded {c0 + len(fr)}/{len(rows)} {time.time() - t0:.0f}s", file=sys.stderr, flush=True)
+        z = np.load(path)
+        frames, off = z["frames"], z["offsets"]
+        mel.append(z["mel"])
+        for k in pooled:
+            pooled[k].append(np.array([pool(frames[off[i] : off[i + 1]], k) for i in range(len(off) - 1)]))
+    return {
+        "mel": np.vstack(mel).astype(np.float64),
+        "group": np.array([g for _, _, g in rows]),
+        **{k: np.vstack(v) for k, v in pooled.items()},
+    }
 
 
 def main() -> None:

@@ -13,6 +13,7 @@ from emolens.engine.burst import (
     CATEGORIES,
     DERIVED,
     DESCRIPTIONS,
+    MAX_STRETCH,
     WEIGHTS_DIR,
     WEIGHTS_FILE,
     BurstModel,
@@ -20,7 +21,7 @@ from emolens.engine.burst import (
     detect,
     hume_scores,
 )
-from emolens.engine.burst_features import hand_feature_names
+from emolens.engine.burst_features import MEL_STATS_DIM, hand_feature_names, pool
 from emolens.engine.types import Word
 from emolens.errors import EngineError
 
@@ -57,8 +58,10 @@ def test_mapping_covers_the_48_names_and_categories():
 def test_weights_are_plain_npz_with_recorded_figures():
     z = np.load(WEIGHTS_DIR / WEIGHTS_FILE, allow_pickle=False)
     m = BurstModel({k: z[k] for k in z.files})
-    assert m.a["h_lr_coef"].shape[0] == 30 and m.a["e_lr_coef"].shape[0] == 30 and m.emb_dim == 1024
-    assert 0 < m.threshold < 1 and m.temperature > 0 and 0 <= m.head_weight <= 1
+    assert m.a["h_lr_coef"].shape[0] == 30 and m.a["e_lr_coef"].shape[0] == 30
+    assert m.emb_dim == len(pool(np.zeros((10, 512), np.float32), m.pool))
+    assert m.a["pre_w1"].shape[0] == MEL_STATS_DIM and m.a["det_coef"].shape == (MEL_STATS_DIM + 1024,)
+    assert 0 < m.threshold < 1 and 0 < m.pre_threshold < 1 and m.temperature > 0 and 0 <= m.head_weight <= 1
     assert "loud_mean_db" not in [hand_feature_names()[i] for i in m.hand_cols]  # depends on recording gain
     report = json.loads((WEIGHTS_DIR / "metrics.json").read_text())
     # dev figures of `python -m emolens.eval.burst` (speaker-disjoint from train); chance UAR is 1/30
@@ -98,6 +101,15 @@ def test_words_remove_speech_but_not_interjections(clips):
     for token in ("haha", "Aaah!", "Eeeh!", "hmmm...", "아..."):  # interjections (stretched, other scripts)
         assert candidates(x, [Word(token, b, e, 0.9, 0, len(token))]) != [], token
     assert candidates(x, [Word("hello", b, e, 0.2, 0, 5)]) != []  # a word Whisper doubts does not count
+
+
+def test_an_unbroken_voiced_stretch_longer_than_max_stretch_is_not_a_candidate():
+    t = np.arange(int(16000 * (MAX_STRETCH + 1))) / 16000
+    voice = (0.1 * np.sin(2 * np.pi * 150 * t) * (1 + 0.5 * np.sin(2 * np.pi * 4 * t))).astype(np.float32)
+    gap = np.zeros(16000, dtype=np.float32)
+    assert candidates(np.concatenate([gap, voice, gap]), None) == []  # speech the transcript missed, not a burst
+    short = np.concatenate([gap, voice[: 16000 * 3], gap])
+    assert len(candidates(short, None)) == 2  # 3 s: two pieces of at most MAX_BURST s
 
 
 def test_gain_does_not_change_detection(clips):
