@@ -302,12 +302,24 @@ def score_spans(
     Whisper encoder for spans the pre-detector passes (the detector), hand features for spans the detector keeps
     (the classifier). Spans rejected early get p(burst) 0 (pre-detector) or the detector's, and uniform categories
     (they are not bursts). ``classify_all`` scores every span whatever the detectors say (evaluation)."""
-    from emolens.engine.burst_features import encode, excerpt, hand_features, mel_stats, pool, whisper_mel
+    from threadpoolctl import threadpool_limits
 
     n = len(spans)
     cats = np.full((n, len(CATEGORIES)), 1.0 / len(CATEGORIES))
     if not spans:
         return np.zeros(0), cats
+    # One BLAS thread: the products here are tiny (an 80 x 201 mel filterbank per piece), and threaded BLAS on a
+    # busy machine made the log-mel 6x slower; the training tables were computed on one thread as well.
+    with threadpool_limits(limits=1, user_api="blas"):
+        return _score(samples, spans, classify_all, cats)
+
+
+def _score(
+    samples: np.ndarray, spans: list[tuple[float, float]], classify_all: bool, cats: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    from emolens.engine.burst_features import encode, excerpt, hand_features, mel_stats, pool, whisper_mel
+
+    n = len(spans)
     model = get_model()
     ex = [excerpt(samples, b, e) for b, e in spans]
     mels = [whisper_mel(x) for x in ex]
