@@ -80,12 +80,12 @@ def bench_speed(asr_models: list[str], minutes: float) -> None:
         for asr in asr_models:
             transcribe(audio[: 10 * 16000], model=asr)
             measure_media([warm], cfg, asr=asr)
-            t = time.perf_counter()
+            t, c = time.perf_counter(), time.process_time()
             tr = transcribe(audio, model=asr, confidence_threshold=0.5)
-            t_asr = time.perf_counter() - t
-            t = time.perf_counter()
+            t_asr, c_asr = time.perf_counter() - t, time.process_time() - c
+            t, c = time.perf_counter(), time.process_time()
             (res,) = measure_media([path], cfg, asr=asr)
-            t_all = time.perf_counter() - t
+            t_all, c_all = time.perf_counter() - t, time.process_time() - c
             errors = res["results"]["errors"]
             models = res["results"]["predictions"][0]["models"] if res["results"]["predictions"] else {}
             n_spk = len(models.get("prosody", {}).get("grouped_predictions", []))
@@ -93,6 +93,10 @@ def bench_speed(asr_models: list[str], minutes: float) -> None:
             print(f"  transcription alone: {t_asr:7.1f} s  RTF {t_asr / dur:.3f}")
             print(f"  whole pipeline     : {t_all:7.1f} s  RTF {t_all / dur:.3f}")
             print(f"  ratio pipeline / transcription: {t_all / t_asr:.2f}x")
+            # CPU seconds of all the process's threads: steadier than wall time on a shared machine, but blind to
+            # the stages that overlap transcription (the speaker stage runs beside Whisper)
+            print(f"  CPU seconds: transcription {c_asr:.1f}, pipeline {c_all:.1f} = {c_all / c_asr:.2f}x;"
+                  f" load average {os.getloadavg()[0]:.1f}")
             # The burst stage (detection + scoring) on the same audio and words, vs the pipeline without it.
             from emolens.engine.burst import candidates, detect
 
