@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from pathlib import Path
 from typing import Any, get_args
@@ -121,6 +120,7 @@ def cmd_export(args: argparse.Namespace) -> int:
 
 
 def cmd_list(args: argparse.Namespace) -> int:
+    import json  # here, not at the top: `frame` on a large archive starts faster without it
     from datetime import datetime
 
     rows = _store(args).list_results()
