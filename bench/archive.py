@@ -110,7 +110,7 @@ def main() -> None:
     print(f"  emolens frame --model language --wide -o FILE (validated):           {t_cli:.3f} s")
     print(f"  emolens frame --model language -o FILE (long, 530k rows, validated):  {t_cli_long:.3f} s")
     print(f"  bare interpreter + numpy import (floor):                             {t_bare:.3f} s")
-    print(f"ratio emolens frame / baseline: {t_cli / t_naive:.2f}x (goal <= 0.33x)")
+    print(f"ratio emolens frame / baseline: {t_cli / t_naive:.3f}x (goal <= 0.33x)")
     cpu_naive = CPU[" ".join(["-c", NAIVE, str(path)])]
     cpu_cli = CPU[" ".join(["-m", "emolens", "frame", str(path), "--model", "language", "--wide", "-o", str(out)])]
     print(
