@@ -6,7 +6,8 @@
         -> prosody scorer / burst detector / language / ner
 
 With the default diarizer, who-speaks-when needs only the samples, so it runs in a worker thread while Whisper
-transcribes (see :func:`_speaker_pool`); the words are labelled with its turns once both are done.
+transcribes (see :func:`_speaker_pool`); the words are labelled with its turns once both are done. Language and
+ner need only the words: they run in that thread while prosody and bursts are measured.
 
 Each stage is a plain function over arrays and dataclasses (see :class:`Stages`); pass ``stages=`` to swap one
 (a new prosody scorer, burst detector or diarizer) without touching the rest. Nothing here knows HTTP, job
@@ -89,7 +90,8 @@ _POOL_LOCK = threading.Lock()
 
 
 def _speaker_pool() -> ThreadPoolExecutor:
-    """One worker thread per process for the speaker stage, so it overlaps transcription.
+    """One worker thread per process for stages that overlap the main line: the speaker stage (beside
+    transcription), then language + ner (beside prosody and bursts).
 
     Whisper's decoder leaves the cores partly idle (beam search between batched matrix products), and the speaker
     networks run on one torch thread; on the 2-core bench machine the overlap hides most of the speaker stage.
