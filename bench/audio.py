@@ -43,7 +43,8 @@ def machine() -> str:
                 break
     except OSError:
         pass
-    return f"{platform.system()} {platform.machine()}, {cpu}, {os.cpu_count()} cores, Python {platform.python_version()}"
+    system = f"{platform.system()} {platform.machine()}"
+    return f"{system}, {cpu}, {os.cpu_count()} cores, Python {platform.python_version()}"
 
 
 def peak_mb() -> float:

@@ -152,7 +152,8 @@ def main() -> None:
     print(f"  in-process, one call for all texts: {batch_s:.2f} s = {n / batch_s * 60:.0f} texts/min "
           "(the floor the worker's micro-batching approaches)")
     for batching, (svc_s, loaded_s, lat) in runs.items():
-        label = "service, micro-batching ON (default)" if batching else "service, micro-batching OFF (one job at a time)"
+        mode = "ON (default)" if batching else "OFF (one job at a time)"
+        label = f"service, micro-batching {mode}"
         print(f"  {label}: {svc_s:.2f} s = {n / svc_s * 60:.0f} jobs/min (first job created -> last job ended); "
               f"ratio to in-process per text: {svc_s / base_s:.2f}x")
         print(f"      under load ({a.pollers} pollers x ~10 status requests/s): {loaded_s:.2f} s = "

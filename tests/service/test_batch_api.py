@@ -8,11 +8,10 @@ import zipfile
 
 import httpx
 import pytest
+from svc_helpers import wait_job
 
 from emolens.emotions import LANGUAGE_EMOTIONS
 from emolens.schema import JobDetails, parse_predictions
-
-from svc_helpers import wait_job
 
 pytestmark = pytest.mark.timeout(300)
 
@@ -110,7 +109,7 @@ def test_multipart_json_as_file_part_like_hume_sdk(service):
     """Hume's Python SDK sends the json part as a file part with a filename."""
     cfg = {"models": {"language": {}}}
     files = [("json", ("json", json.dumps(cfg).encode(), "application/json")),
-             ("file", ("note.txt", "What a lovely surprise, thank you!".encode(), "text/plain"))]
+             ("file", ("note.txt", b"What a lovely surprise, thank you!", "text/plain"))]
     r = _post(service.url, files=files)
     assert r.status_code == 200, r.text
     d = wait_job(service.url, r.json()["job_id"])

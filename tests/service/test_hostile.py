@@ -16,8 +16,8 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests import synth
 from emolens.schema import LIMITS
+from tests import synth
 
 pytestmark = pytest.mark.timeout(300)
 

@@ -83,9 +83,9 @@ def test_50_submissions_and_200_polls(service, capsys):
 def test_micro_batching_keeps_jobs_apart(tmp_path):
     """With EMOLENS_BATCH_TEXT_JOBS=1 queued text jobs share engine calls; each job still gets exactly its own
     texts back, indexed from "0", with its own result and state, and the very scores it would get alone."""
-    from emolens.engine import measure_text
-
     from svc_helpers import ServerProcess, wait_job
+
+    from emolens.engine import measure_text
 
     srv = ServerProcess(tmp_path / "data", env={"EMOLENS_BATCH_TEXT_JOBS": "1"}).start()
     try:

@@ -14,8 +14,8 @@ import websockets.sync.client as wsc
 from websockets.exceptions import ConnectionClosed
 
 from emolens.client import Client
-from emolens.engine.audio import audio_chunks
 from emolens.emotions import LANGUAGE_EMOTIONS, PROSODY_EMOTIONS
+from emolens.engine.audio import audio_chunks
 from emolens.errors import APIError
 
 pytestmark = pytest.mark.timeout(300)
@@ -78,7 +78,10 @@ def test_audio_payload_prosody_and_context_window(service, speech_wav):
         assert len(preds) == 1
         assert {e.name for e in preds[0].emotions} == set(PROSODY_EMOTIONS)
         assert preds[0].time.begin == 0.0 and 2.5 < preds[0].time.end <= 3.1
-    score = lambda r: np.array([e.score for e in sorted(r.prosody.predictions[0].emotions, key=lambda e: e.name)])
+
+    def score(r):
+        return np.array([e.score for e in sorted(r.prosody.predictions[0].emotions, key=lambda e: e.name)])
+
     # the second payload was measured with the first as context; after a reset it is measured alone again
     assert np.allclose(score(first), score(reset), atol=1e-4)
     assert not np.allclose(score(first), score(second), atol=1e-4)

@@ -7,7 +7,6 @@ import json
 
 import httpx
 import pytest
-
 from svc_helpers import ServerProcess
 
 pytestmark = pytest.mark.timeout(120)

@@ -9,7 +9,6 @@ import zipfile
 import pandas as pd
 import pytest
 
-from tests import synth
 from emolens.archive import (
     export,
     export_artifacts_zip,
@@ -20,6 +19,7 @@ from emolens.archive import (
 )
 from emolens.artifacts import csvs_to_predictions, predictions_to_csvs
 from emolens.errors import ArchiveError
+from tests import synth
 
 
 @pytest.fixture(params=["awkward", "word-level"])

@@ -7,8 +7,8 @@ import base64
 import numpy as np
 
 from emolens import charts
-from tests import synth
 from emolens.frames import wide_frame
+from tests import synth
 
 
 def vals(x):

@@ -17,8 +17,8 @@ from pathlib import Path
 
 import pytest
 
-from tests import synth
 from emolens.cli import main
+from tests import synth
 
 pytestmark = pytest.mark.timeout(300)
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from tests import synth
 from emolens.emotions import LANGUAGE_EMOTIONS, PROSODY_EMOTIONS, SENTIMENT_COLUMNS, TOXICITY_CATEGORIES
 from emolens.frames import (
     SEGMENT_COLUMNS,
@@ -22,6 +21,7 @@ from emolens.frames import (
     wide_csv,
     wide_frame,
 )
+from tests import synth
 
 
 def test_wide_layout_per_model():
@@ -156,9 +156,9 @@ def test_weighted_means_resample_bins_and_projection():
 
 
 def test_settings_labels_unique_names_content_keys_and_text_labels():
-    from tests import synth
     from emolens.frames import file_labels
     from emolens.summary import content_keys, settings_label, unique_name
+    from tests import synth
 
     cfg = {
         "models": {

@@ -112,7 +112,7 @@ def test_bad_files_do_not_stop_good_ones(tmp_path):
     out = av.open(str(novid), "w")
     vs = out.add_stream("mpeg4", rate=10)
     vs.width, vs.height, vs.pix_fmt = 32, 32, "yuv420p"
-    for i in range(5):
+    for _ in range(5):
         for pkt in vs.encode(av.VideoFrame.from_ndarray(np.zeros((32, 32, 3), np.uint8), format="rgb24")):
             out.mux(pkt)
     for pkt in vs.encode(None):

@@ -6,7 +6,6 @@ import json
 
 import pytest
 
-from tests import synth
 from emolens.emotions import LANGUAGE_EMOTIONS, PROSODY_EMOTIONS, SENTIMENT_LEVELS, TOXICITY_CATEGORIES
 from emolens.errors import ConfigError
 from emolens.schema import (
@@ -18,6 +17,7 @@ from emolens.schema import (
     parse_predictions,
     parse_stream_payload,
 )
+from tests import synth
 
 
 def test_name_lists():

@@ -7,9 +7,9 @@ import threading
 
 import pytest
 
-from tests import synth
 from emolens.errors import StoreError
 from emolens.store import SCHEMA_VERSION, Store
+from tests import synth
 
 
 def test_results_survive_restart(tmp_path):

@@ -54,7 +54,8 @@ def test_conversational_turns_and_speakers() -> None:
     assert [(s.speaker, s.text) for s in turns] == [
         ("Alice", "Hi Bob."), ("Bob", "Hello!\nHow are you?"), ("Alice", "Good 🙂")]
     sents = segment_text(text, "sentence", identify_speakers=True)
-    assert [(s.speaker, s.text) for s in sents][:3] == [("Alice", "Hi Bob."), ("Bob", "Hello!"), ("Bob", "How are you?")]
+    expected = [("Alice", "Hi Bob."), ("Bob", "Hello!"), ("Bob", "How are you?")]
+    assert [(s.speaker, s.text) for s in sents][:3] == expected
     assert {s.speaker for s in segment_text(text, "sentence")} == {"unknown"}
 
 
