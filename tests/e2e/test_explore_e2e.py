@@ -80,9 +80,23 @@ def test_deep_link_restores_the_selection(app_server, page, artifacts_dir, tmp_p
     # clicking a point of the timeline opens that segment in the card and records it in the URL
     timeline = page.locator(".st-key-explore_timeline .js-plotly-plot .scatterlayer .trace").first
     timeline.locator(".points path").nth(3).click(force=True)
-    page.wait_for_function("() => window.location.search.includes('segment=3')", timeout=30_000)
-    wait_for_app(page)
-    assert "Segment 4 of 120" in page.get_by_test_id("emolens-segment-card").inner_text()
+    _wait_card(page, "Segment 4 of 120", "segment=3")
+    # clicking a cell of the overview opens its segment: the last cell, the last segment
+    overview = page.locator(".st-key-explore_overview .emolens-overview[data-drawn='true']")
+    overview.scroll_into_view_if_needed()
+    box = overview.bounding_box()
+    geo = overview.evaluate("e => [e.dataset.left, e.dataset.width, e.dataset.top, e.dataset.height].map(Number)")
+    page.mouse.click(box["x"] + geo[0] + geo[1] - 2, box["y"] + geo[2] + geo[3] / 2)
+    _wait_card(page, "Segment 120 of 120", "segment=119")
+
+
+def _wait_card(page, text: str, url_part: str) -> None:
+    """Wait until the card shows ``text`` and the URL names ``url_part`` (the URL alone is written mid-run)."""
+    page.wait_for_function(
+        "([t, u]) => (document.querySelector('[data-testid=\"emolens-segment-card\"]') || {}).innerText"
+        "?.includes(t) && window.location.search.includes(u)",
+        arg=[text, url_part],
+    )
 
 
 def test_segment_card_keyboard_and_synced_playback(app_server, page, artifacts_dir, tmp_path):
@@ -131,9 +145,11 @@ def test_segment_card_keyboard_and_synced_playback(app_server, page, artifacts_d
 
     # space plays the segment, then pauses at its end: the media element's own events say so (a short word can
     # start and end between two polls of the page)
-    page.evaluate("""() => { const m = document.querySelector('.emolens-media-sync audio'); window.__plays = 0;
-                             window.__pauses = 0; m.addEventListener('play', () => window.__plays++);
-                             m.addEventListener('pause', () => window.__pauses++); }""")
+    # (media events do not bubble: listened to in the capture phase, they are seen from whichever media element
+    # the player holds, even one a rerun put in place meanwhile)
+    page.evaluate("""() => { window.__plays = 0; window.__pauses = 0;
+                             document.addEventListener('play', () => window.__plays++, true);
+                             document.addEventListener('pause', () => window.__pauses++, true); }""")
     page.keyboard.press("Space")
     page.wait_for_function("() => window.__plays > 0 && window.__pauses > 0"
                            " && document.querySelector('.emolens-media-sync').dataset.playing === 'false'")
