@@ -162,8 +162,8 @@ def main() -> None:
     args = ap.parse_args()
     from playwright.sync_api import sync_playwright
 
-    from tests import synth
     from emolens.store import Store
+    from tests import synth
 
     exe = shutil.which("chromium") or shutil.which("chromium-browser")
     if not exe:

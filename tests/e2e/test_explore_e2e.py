@@ -4,16 +4,17 @@ from __future__ import annotations
 
 import json
 
-from tests import synth
-
 from bench.dashboard import DRAWN
+from tests import synth
 
 from .conftest import wait_for_app
 
 
 def _plot_titles(page) -> list[str]:
     return page.eval_on_selector_all(
-        ".js-plotly-plot", "els => els.map(e => ((e.layout && e.layout.title && e.layout.title.text) || '').replace(/<[^>]+>/g, ''))")
+        ".js-plotly-plot",
+        "els => els.map(e => ((e.layout && e.layout.title && e.layout.title.text) || '').replace(/<[^>]+>/g, ''))",
+    )
 
 
 def test_import_then_explore(app_server, page, artifacts_dir, tmp_path):

@@ -7,8 +7,8 @@ import json
 import os
 
 from bench.dashboard import open_explore, switch
-from tests import synth
 from emolens.store import Store
+from tests import synth
 
 
 def test_explore_one_hour_result_speed_is_recorded(app_server, chromium_browser, artifacts_dir, tmp_path):
