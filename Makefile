@@ -15,8 +15,8 @@ run: setup
 
 test:
 	@scripts/setup.sh --dev
-	@echo "==> ruff check, ruff format --check, mypy (emolens/)"
-	@.venv/bin/ruff check emolens && .venv/bin/ruff format --check emolens && .venv/bin/python -m mypy emolens
+	@echo "==> ruff check (all Python), ruff format --check and mypy (emolens/)"
+	@.venv/bin/ruff check emolens bench tests app.py app_pages components scripts && .venv/bin/ruff format --check emolens && .venv/bin/python -m mypy emolens
 	@HF_HUB_OFFLINE=1 STREAMLIT_BROWSER_GATHER_USAGE_STATS=false .venv/bin/python -m pytest tests
 
 bench: setup

@@ -1,4 +1,5 @@
-"""Real-browser fixtures: Debian's Chromium driven by Playwright (never Playwright's own browser download), the real app.
+"""Real-browser fixtures: Debian's Chromium driven by Playwright (never Playwright's own browser download) and
+the real app.
 
 Fixtures:
 - ``chromium_browser``: one headless Chromium per session.
