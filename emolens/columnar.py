@@ -40,7 +40,7 @@ from emolens.emotions import (
     TOXICITY_CATEGORIES,
     emotions_for,
 )
-from emolens.frame_columns import SEGMENT_COLUMNS
+from emolens.frame_columns import SEGMENT_COLUMNS, LineSink
 
 #: Models whose wide CSV this path writes (the others read keys outside the schema, or NER's extra columns).
 FAST_MODELS = ("language", "prosody")
@@ -308,7 +308,7 @@ def _wide_csv(data: bytes, model: str) -> bytes | None:
     emos: list[list[Score]] = []
     sents: list[list[Score] | None] = []
     toxs: list[list[Score] | None] = []
-    head_sink = _Lines()
+    head_sink = LineSink()
     head_writer = csv.writer(head_sink, lineterminator="")
     for si, src in enumerate(sources):
         for pred in src.results.predictions:  # type: ignore[union-attr]
@@ -370,7 +370,7 @@ def _wide_csv(data: bytes, model: str) -> bytes | None:
     flat = list(map(_score_of, chain.from_iterable(chain.from_iterable(zip(*blocks)))))
     # floats as repr writes them, ints (positions) as str does, None empty: what the general path writes
     rows = repr_floats([num + flat[i : i + k] for num, i in zip(nums, range(0, n * k, k), strict=True)])
-    sink = _Lines()
+    sink = LineSink()
     csv.writer(sink, lineterminator="\n").writerow([*SEGMENT_COLUMNS, *names, *tail])
     header = sink.lines[0].encode()
     sink.lines.clear()
@@ -415,14 +415,3 @@ def repr_floats(rows: list[list[Any]]) -> list[bytes]:
     if b"null" in text:
         text = text.replace(b"null", b"")
     return text[2:-2].split(b"],[") if rows else []
-
-
-class _Lines:
-    """A file-like sink keeping each ``csv.writer.writerow`` line."""
-
-    def __init__(self) -> None:
-        self.lines: list[str] = []
-
-    def write(self, s: str) -> int:
-        self.lines.append(s)
-        return len(s)

@@ -24,7 +24,7 @@ from emolens.emotions import (
     emotions_for,
     sentiment_expected_value,
 )
-from emolens.frame_columns import NER_COLUMNS, SEGMENT_COLUMNS
+from emolens.frame_columns import NER_COLUMNS, SEGMENT_COLUMNS, LineSink
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -410,7 +410,7 @@ def wide_csv(predictions: list[dict[str, Any]], model: str | None = None) -> byt
         if any(c in part and not isinstance(part[c], np.ndarray) for c in header[first:]):
             first = len(header)  # unusual layout: every column through the csv writer
         empty = [None] * n
-        prefix = _Lines()
+        prefix = LineSink()
         pw = csv.writer(prefix, lineterminator="")
         pw.writerows(zip(*[_column_cells(c, part[c]) if c in part else empty for c in header[:first]], strict=True))
         if first == len(header):
@@ -427,17 +427,6 @@ def wide_csv(predictions: list[dict[str, Any]], model: str | None = None) -> byt
     return "".join(out).encode()
 
 
-class _Lines:
-    """A file-like sink keeping each ``csv.writer.writerow`` line (the writer writes one string per row)."""
-
-    def __init__(self) -> None:
-        self.lines: list[str] = []
-
-    def write(self, s: str) -> int:
-        self.lines.append(s)
-        return len(s)
-
-
 def long_csv(predictions: list[dict[str, Any]], model: str | None = None) -> bytes:
     """The long frame as CSV: the same bytes as ``long_frame(wide_frame(...)).to_csv(index=False)``, no pandas.
 
@@ -450,10 +439,10 @@ def long_csv(predictions: list[dict[str, Any]], model: str | None = None) -> byt
     fixed = set(SEGMENT_COLUMNS) | set(NER_COLUMNS) | set(SENTIMENT_COLUMNS) | set(TOXICITY_CATEGORIES)
     emos = [c for c in header if c not in fixed]
     seg_cols = list(SEGMENT_COLUMNS)
-    sink = _Lines()
+    sink = LineSink()
     writer = csv.writer(sink, lineterminator="\n")
     writer.writerow([*seg_cols, "emotion", "score"])
-    names = _Lines()
+    names = LineSink()
     csv.writer(names, lineterminator="").writerows([e] for e in emos)
     quoted = names.lines  # each emotion name as a CSV cell
     out = ["".join(sink.lines)]
@@ -462,7 +451,7 @@ def long_csv(predictions: list[dict[str, Any]], model: str | None = None) -> byt
     for part in parts:
         n = len(part["source"])
         cells = [_number_cells(part[c]) if c in as_float else _column_cells(c, part[c]) for c in seg_cols]
-        prefixes = _Lines()
+        prefixes = LineSink()
         pw = csv.writer(prefixes, lineterminator=",")
         pw.writerows(zip(*cells, strict=True))
         pre = prefixes.lines
