@@ -13,8 +13,9 @@ ROOT = Path(__file__).resolve().parents[2]
 
 def test_readme_table_lists_every_setting():
     table = ROOT.joinpath("README.md").read_text().split("## Configuration", 1)[1].split("\n## ", 1)[0]
-    listed = set(re.findall(r"^\| `EMOLENS_([A-Z_]+)`", table, flags=re.M))
-    assert listed == {name.upper() for name in Settings.model_fields}
+    rows = re.findall(r"^\| `EMOLENS_([A-Z_]+)`", table, flags=re.M)
+    assert set(rows) == {name.upper() for name in Settings.model_fields}
+    assert sorted(rows) == sorted(set(rows)), "a variable is listed twice"
 
 
 def test_only_settings_reads_the_environment():
