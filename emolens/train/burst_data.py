@@ -17,6 +17,7 @@ import csv
 import os
 import sys
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
@@ -126,6 +127,21 @@ def _speech_files() -> list[tuple[str, str, str]]:
     return out
 
 
+def _speech_spans() -> Iterator[tuple[str, str, str, np.ndarray, tuple[float, float], tuple[float, float]]]:
+    """(corpus, speaker, file, samples, whole span, crop span) of each plain-speech negative: the utterance's active
+    span (at most 3 s) and one random crop of 0.3-2 s inside it, drawn from one seeded generator in file order (so
+    every caller sees the same crops)."""
+    rng = np.random.default_rng(SEED + 1)
+    for corpus, spk, f in _speech_files():
+        x = read_audio(DATASETS / corpus / f)
+        b, e = clip_span(x)
+        if e - b < 0.3:
+            continue
+        ln = float(rng.uniform(0.3, min(2.0, e - b)))
+        s = float(rng.uniform(b, e - ln))
+        yield corpus, spk, f, x, (b, min(e, b + 3.0)), (s, s + ln)
+
+
 def speech_negatives() -> dict[str, np.ndarray]:
     """Plain-speech excerpts for the detector's negative class (cached): whole utterances and random crops."""
     path = CACHE / "speech_neg.npz"
@@ -137,17 +153,10 @@ def speech_negatives() -> dict[str, np.ndarray]:
         hand, emb_c, groups = z["hand"], z["emb_crops"], list(z["group"])
         files = [tuple(f.split("|", 1)) for f in z["files"]]
     else:
-        rng = np.random.default_rng(SEED + 1)
         whole, crops, groups, files = [], [], [], []
-        for corpus, spk, f in _speech_files():
-            x = read_audio(DATASETS / corpus / f)
-            b, e = clip_span(x)
-            if e - b < 0.3:
-                continue
-            ln = float(rng.uniform(0.3, min(2.0, e - b)))
-            s = float(rng.uniform(b, e - ln))
-            whole.append((x, b, min(e, b + 3.0)))
-            crops.append((x, s, s + ln))
+        for corpus, spk, f, x, (wb, we), (cb, ce) in _speech_spans():
+            whole.append((x, wb, we))
+            crops.append((x, cb, ce))
             groups.append(f"{corpus}:{spk}")
             files.append((corpus, f))
         hpath = CACHE / "speech_neg_hand.npz"
@@ -193,17 +202,10 @@ def _encoder_rows(split: str) -> list[tuple[Path, tuple[float, float] | None, st
                 for r in csv.DictReader(f)
                 if r["split"] == split
             ]
-    rng = np.random.default_rng(SEED + 1)  # the crops of speech_negatives(), drawn the same way
     whole, crops = [], []
-    for corpus, spk, f in _speech_files():
-        x = read_audio(DATASETS / corpus / f)
-        b, e = clip_span(x)
-        if e - b < 0.3:
-            continue
-        ln = float(rng.uniform(0.3, min(2.0, e - b)))
-        s = float(rng.uniform(b, e - ln))
-        whole.append((DATASETS / corpus / f, (b, min(e, b + 3.0)), f"{corpus}:{spk}"))
-        crops.append((DATASETS / corpus / f, (s, s + ln), f"{corpus}:{spk}"))
+    for corpus, spk, f, _x, whole_span, crop_span in _speech_spans():  # the rows of speech_negatives()
+        whole.append((DATASETS / corpus / f, whole_span, f"{corpus}:{spk}"))
+        crops.append((DATASETS / corpus / f, crop_span, f"{corpus}:{spk}"))
     return whole + crops
 
 
