@@ -36,10 +36,10 @@ from pathlib import Path
 import numpy as np
 
 from emolens.emotions import PROSODY_EMOTIONS
+from emolens.engine.npz import read_npz
 from emolens.engine.options import BurstOptions
 from emolens.engine.results import ModelOutput, ScoredSegment
 from emolens.engine.types import Word
-from emolens.errors import EngineError
 
 WEIGHTS_DIR = Path(__file__).resolve().parents[1] / "weights" / "burst"
 WEIGHTS_FILE = "burst_model.npz"
@@ -183,11 +183,7 @@ class BurstModel:
     @classmethod
     def load(cls, path: Path) -> BurstModel:
         """Read weights from a plain ``.npz`` (no pickles)."""
-        try:
-            with np.load(path, allow_pickle=False) as z:
-                return cls({k: z[k] for k in z.files})
-        except (OSError, ValueError, KeyError) as e:
-            raise EngineError(f"burst model weights unreadable at {path}: {e}") from e
+        return cls(read_npz(path, "burst model", "run python -m emolens.train.burst"))
 
     def _logistic(self, pre: str, x: np.ndarray) -> np.ndarray:
         a = self.a
@@ -240,10 +236,7 @@ class BurstModel:
 @lru_cache(maxsize=1)
 def get_model() -> BurstModel:
     """The shipped burst model, loaded once per process."""
-    path = WEIGHTS_DIR / WEIGHTS_FILE
-    if not path.is_file():
-        raise EngineError(f"burst model weights missing at {path}: run python -m emolens.train.burst")
-    return BurstModel.load(path)
+    return BurstModel.load(WEIGHTS_DIR / WEIGHTS_FILE)
 
 
 def _interjection(token: str) -> bool:

@@ -26,6 +26,7 @@ from typing import Any
 
 import numpy as np
 
+from emolens.engine.npz import read_npz
 from emolens.errors import EngineError
 
 WEIGHTS = Path(__file__).resolve().parents[1] / "weights" / "language"
@@ -193,10 +194,7 @@ def _emotion_model() -> dict[str, Any]:
     from emolens.engine.emotion_map import MAPPING
 
     path = WEIGHTS / "emotions.npz"
-    if not path.exists():
-        raise EngineError(f"missing {path}: run python -m emolens.train.text_emotions")
-    with np.load(path) as z:
-        m = {k: z[k] for k in z.files}
+    m: dict[str, Any] = read_npz(path, "language emotion", "run python -m emolens.train.text_emotions")
     m["word"] = TfidfBlock(str(m.pop("word_vocab")).split("\n"), m.pop("word_idf"), word_ngrams)
     m["char"] = TfidfBlock(str(m.pop("char_vocab")).split("\n"), m.pop("char_idf"), char_ngrams)
     n_word = len(m["word"].idf)

@@ -30,6 +30,7 @@ import numpy as np
 from emolens.emotions import PROSODY_EMOTIONS
 from emolens.engine.embed import DIM as EMBED_DIM
 from emolens.engine.features import FEATURE_NAMES
+from emolens.engine.npz import read_npz
 from emolens.engine.prosody_v1 import NAME_AV
 from emolens.errors import EngineError
 
@@ -105,13 +106,7 @@ class ProsodyModel:
     @classmethod
     def load(cls, path: Path) -> ProsodyModel:
         """Read weights from a plain ``.npz`` (no pickles)."""
-        try:
-            with np.load(path, allow_pickle=False) as z:
-                return cls({k: z[k] for k in z.files})
-        except (OSError, ValueError, KeyError) as e:
-            raise EngineError(
-                f"prosody weights missing or unreadable at {path}: run python -m emolens.train.prosody"
-            ) from e
+        return cls(read_npz(path, "prosody", "run python -m emolens.train.prosody"))
 
     def arrays(self) -> dict[str, np.ndarray]:
         """The weights as saved (inverse of the constructor)."""

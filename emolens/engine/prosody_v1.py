@@ -27,7 +27,7 @@ import numpy as np
 
 from emolens.emotions import PROSODY_EMOTIONS
 from emolens.engine.features import FEATURE_NAMES
-from emolens.errors import EngineError
+from emolens.engine.npz import read_npz
 
 WEIGHTS_DIR = Path(__file__).resolve().parents[1] / "weights" / "prosody"
 
@@ -148,13 +148,7 @@ class ProsodyModel:
     @classmethod
     def load(cls, path: Path) -> ProsodyModel:
         """Read weights from a plain ``.npz`` (no pickles)."""
-        try:
-            with np.load(path, allow_pickle=False) as z:
-                return cls({k: z[k] for k in z.files})
-        except (OSError, ValueError, KeyError) as e:
-            raise EngineError(
-                f"prosody weights missing or unreadable at {path}: run python -m emolens.train.prosody_v1"
-            ) from e
+        return cls(read_npz(path, "prosody", "run python -m emolens.train.prosody_v1"))
 
     def class_probs_and_av(self, X: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Class probabilities (n, classes) and (valence, arousal) (n, 2) for full feature rows ``X``."""

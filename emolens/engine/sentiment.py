@@ -26,6 +26,7 @@ from typing import Any
 
 import numpy as np
 
+from emolens.engine.npz import read_npz
 from emolens.errors import EngineError
 
 WEIGHTS = Path(__file__).resolve().parents[1] / "weights" / "language" / "sentiment.npz"
@@ -55,10 +56,7 @@ PARTS = ("word", "char", "mlp")
 def _model() -> dict[str, Any]:
     from emolens.engine.language import TfidfBlock
 
-    if not WEIGHTS.exists():
-        raise EngineError(f"missing {WEIGHTS}: run python -m emolens.train.sentiment")
-    with np.load(WEIGHTS) as z:
-        m = {k: z[k] for k in z.files}
+    m: dict[str, Any] = read_npz(WEIGHTS, "sentiment", "run python -m emolens.train.sentiment")
     if "char_vocab" not in m:
         raise EngineError(f"{WEIGHTS} is an older sentiment model: run python -m emolens.train.sentiment")
     m["word"] = TfidfBlock(str(m.pop("word_vocab")).split("\n"), m.pop("word_idf"), ngrams)

@@ -16,17 +16,14 @@ from typing import Any
 
 import numpy as np
 
-from emolens.errors import EngineError
+from emolens.engine.npz import read_npz
 
 WEIGHTS = Path(__file__).resolve().parents[1] / "weights" / "language" / "toxicity.npz"
 
 
 @lru_cache(maxsize=1)
 def _model() -> dict[str, Any]:
-    if not WEIGHTS.exists():
-        raise EngineError(f"missing {WEIGHTS}: run python -m emolens.train.toxicity")
-    with np.load(WEIGHTS) as z:
-        m = {k: z[k] for k in z.files}
+    m: dict[str, Any] = read_npz(WEIGHTS, "toxicity", "run python -m emolens.train.toxicity")
     words = str(m.pop("words")).split("\n")
     m["index"] = {w: i + 1 for i, w in enumerate(words)}
     m["table"] = str.maketrans({c: " " for c in str(m.pop("filters"))})
