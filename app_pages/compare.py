@@ -176,32 +176,21 @@ def main() -> None:
         p1, p2 = st.columns(2)
         raw_max = float(np.nanmax([a[chosen].max().max(), b[chosen].max().max(), 0.05])) if chosen else 1.0
         ya = (0.0, min(1.0, raw_max * 1.05))  # one score axis for both sides
-        p1.plotly_chart(
-            charts.emotion_timeline(
-                a,
-                chosen,
-                title=f"A: {name_a}",
-                x_range=rng,
-                height=340,
-                smooth=smooth_n,
-                y_range=ya,
-                colors={e: charts.emotion_color(e) for e in chosen},
-            ),
-            key="compare_timeline_a",
-        )
-        p2.plotly_chart(
-            charts.emotion_timeline(
-                b,
-                chosen,
-                title=f"B: {name_b}",
-                x_range=rng,
-                height=340,
-                smooth=smooth_n,
-                y_range=ya,
-                colors={e: charts.emotion_color(e) for e in chosen},
-            ),
-            key="compare_timeline_b",
-        )
+        colors = {e: charts.emotion_color(e) for e in chosen}
+        for col, letter, frame, name in ((p1, "A", a, name_a), (p2, "B", b, name_b)):
+            col.plotly_chart(
+                charts.emotion_timeline(
+                    frame,
+                    chosen,
+                    title=f"{letter}: {name}",
+                    x_range=rng,
+                    height=340,
+                    smooth=smooth_n,
+                    y_range=ya,
+                    colors=colors,
+                ),
+                key=f"compare_timeline_{letter.lower()}",
+            )
     elif mode == "Overlay":
         st.plotly_chart(
             charts.compare_overlay(

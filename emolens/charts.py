@@ -694,6 +694,19 @@ def shared_range(*frames: pd.DataFrame) -> tuple[float, float] | None:
     return float(min(s[0] for s in spans)), float(max(s[1] for s in spans))
 
 
+def _time_series_layout(fig: go.Figure, title: str, height: int, y_title: str) -> None:
+    """The Compare charts' shared frame: seconds on x, legend beside the plot, one unified hover per time."""
+    fig.update_layout(
+        title=title,
+        height=height,
+        xaxis_title="time (s)",
+        yaxis_title=y_title,
+        legend={"orientation": "v", "x": 1.01, "y": 1, "font": {"size": 11}},
+        margin={"l": 50, "r": 10, "t": 50, "b": 40},
+        hovermode="x unified",
+    )
+
+
 def compare_overlay(
     a: pd.DataFrame,
     b: pd.DataFrame,
@@ -724,15 +737,7 @@ def compare_overlay(
                     hovertemplate=f"{emo} · {side}: " + "%{y:.3f} @ %{x:.1f}s<extra></extra>",
                 )
             )
-    fig.update_layout(
-        title=title,
-        height=380,
-        xaxis_title="time (s)",
-        yaxis_title="score",
-        legend={"orientation": "v", "x": 1.01, "y": 1, "font": {"size": 11}},
-        margin={"l": 50, "r": 10, "t": 50, "b": 40},
-        hovermode="x unified",
-    )
+    _time_series_layout(fig, title, 380, "score")
     if y_range is not None:
         fig.update_yaxes(range=list(y_range))
     return fig
@@ -759,15 +764,7 @@ def difference_curve(
             )
         )
     fig.add_hline(y=0, line_color="black", line_width=1)
-    fig.update_layout(
-        title=title,
-        height=320,
-        xaxis_title="time (s)",
-        yaxis_title="B - A",
-        legend={"orientation": "v", "x": 1.01, "y": 1, "font": {"size": 11}},
-        margin={"l": 50, "r": 10, "t": 50, "b": 40},
-        hovermode="x unified",
-    )
+    _time_series_layout(fig, title, 320, "B - A")
     return fig
 
 
