@@ -27,7 +27,9 @@ class DaskCluster:
     ) -> None:
         self.root = root
         self.host = host
-        self.port = port or free_port()
+        #: a port we drew ourselves may be redrawn if something else binds it first
+        self._own_port = port is None
+        self.port = port or free_port(host)
         self.address = f"tcp://{host}:{self.port}"
         #: per role ("scheduler" or a worker name): a command prefix, e.g. ["ip", "netns", "exec", "ns1"]
         self.prefix = prefix or {}
@@ -48,11 +50,26 @@ class DaskCluster:
             start_new_session=True,
         )
 
-    def start_scheduler(self) -> DaskCluster:
-        self.scheduler = self._popen(
-            "scheduler", ["scheduler", "--host", self.host, "--port", str(self.port), "--no-dashboard"]
-        )
-        return self
+    def start_scheduler(self, timeout: float = 60.0) -> DaskCluster:
+        """Start the scheduler and wait until it listens; a port we drew that got taken meanwhile is redrawn."""
+        for attempt in range(4):
+            self.scheduler = self._popen(
+                "scheduler", ["scheduler", "--host", self.host, "--port", str(self.port), "--no-dashboard"]
+            )
+            deadline = time.monotonic() + timeout
+            while time.monotonic() < deadline and self.scheduler.poll() is None:
+                if "Scheduler at:" in self.log("scheduler"):
+                    return self
+                time.sleep(0.1)
+            if self.scheduler.poll() is None:
+                raise RuntimeError(f"the Dask scheduler did not listen within {timeout} s: {self.log('scheduler')}")
+            log = self.log("scheduler")
+            if not (self._own_port and "Address already in use" in log and attempt < 3):
+                raise RuntimeError(f"the Dask scheduler exited: {log[-3000:]}")
+            (self.root / "scheduler.log").rename(self.root / f"scheduler-eaddrinuse-{attempt}.log")
+            self.port = free_port(self.host)
+            self.address = f"tcp://{self.host}:{self.port}"
+        raise AssertionError("unreachable")
 
     def add_worker(self, name: str, host: str | None = None) -> None:
         self.workers[name] = self._popen(
