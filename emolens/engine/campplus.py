@@ -239,23 +239,36 @@ def fbank(samples: np.ndarray, rows: np.ndarray | None = None):
     return torch.clamp(mel, min=float(np.finfo(np.float32).eps)).log()
 
 
-def embed(feats: list, *, batch: int = 16) -> np.ndarray:
+def embed(feats: list, *, batch: int = 16, backend: str = "auto") -> np.ndarray:
     """L2-normalised CAM++ embeddings (n, 192) of filterbank arrays ``feats`` (each (frames, 80), mean removed).
 
-    Items of equal length are batched together; each is analysed on its own frames only (no padding).
+    Each item is analysed on its own frames only (no padding). ``backend``: "onnx" (ONNX Runtime, one item per
+    run; :mod:`emolens.engine.speaker_onnx`), "torch" (items of equal length batched), or "auto" (ONNX when it
+    can be exported).
     """
-    import torch
-
-    net = get_model()
     out = np.zeros((len(feats), EMBED_DIM), np.float32)
-    by_len: dict[int, list[int]] = {}
-    for i, f in enumerate(feats):
-        by_len.setdefault(int(f.shape[0]), []).append(i)
-    with torch.inference_mode():
-        for idx_all in by_len.values():
-            for k in range(0, len(idx_all), batch):
-                idx = idx_all[k : k + batch]
-                x = torch.stack([torch.as_tensor(feats[i]) for i in idx])
-                out[idx] = net(x).numpy()
+    sess = None
+    if backend != "torch":
+        from emolens.engine import speaker_onnx
+
+        sess = speaker_onnx.session("campplus")
+        if sess is None and backend == "onnx":
+            raise EngineError("the CAM++ speaker embedding network could not be exported to ONNX")
+    if sess is not None:
+        for i, f in enumerate(feats):
+            out[i] = sess.run(None, {"x": np.ascontiguousarray(f, np.float32)[None]})[0][0]
+    else:
+        import torch
+
+        net = get_model()
+        by_len: dict[int, list[int]] = {}
+        for i, f in enumerate(feats):
+            by_len.setdefault(int(f.shape[0]), []).append(i)
+        with torch.inference_mode():
+            for idx_all in by_len.values():
+                for k in range(0, len(idx_all), batch):
+                    idx = idx_all[k : k + batch]
+                    x = torch.stack([torch.as_tensor(feats[i]) for i in idx])
+                    out[idx] = net(x).numpy()
     out /= np.linalg.norm(out, axis=1, keepdims=True) + 1e-9
     return out

@@ -155,11 +155,14 @@ def diarize(
     step: float = STEP,
     reliable_s: float = RELIABLE_S,
     piece_s: float = PIECE_S,
+    backend: str = "auto",
 ) -> list[Turn]:
     """Who speaks when in 16 kHz mono ``samples``: speaker turns sorted by begin (overlapping where people overlap).
 
     ``num_speakers`` fixes the number of speakers; ``min_speakers`` / ``max_speakers`` bound the estimate.
-    Silence (and audio without speech) gives no turns.
+    Silence (and audio without speech) gives no turns. ``backend`` runs the networks in "onnx" (ONNX Runtime),
+    "torch", or "auto" (ONNX when the export works; :mod:`emolens.engine.speaker_onnx`): the same turns within
+    float rounding.
 
     >>> diarize(decode("call.wav").samples, max_speakers=2)  # doctest: +SKIP
     [Turn(begin=0.52, end=3.91, speaker='spk_0', confidence=0.97), ...]
@@ -171,7 +174,7 @@ def diarize(
     samples = np.asarray(samples, np.float32)
     if len(samples) < int(0.1 * SR):
         return []
-    seg = segment(samples, step=step)
+    seg = segment(samples, step=step, backend=backend)
     act = seg.activity  # (C, F, 3)
     n_frames = seg.num_frames
     zones = _zones(seg.starts, seg.duration)
@@ -214,7 +217,7 @@ def diarize(
     for fidx in rows:
         f = fb[np.searchsorted(needed, fidx)]
         feats.append(f - f.mean(0, keepdims=True))
-    emb = campplus.embed(feats)
+    emb = campplus.embed(feats, backend=backend)
     weight = np.array([it.seconds for it in items])
     lo = num_speakers or min_speakers or 1
     hi = num_speakers or max_speakers

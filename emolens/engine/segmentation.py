@@ -27,6 +27,8 @@ CHUNK_S = 10.0
 FRAME_STEP = 0.016875  # 270 samples: the SincNet strides 10 * 3 * 3 * 3
 FRAME_DURATION = 0.0619375  # receptive field of one output frame (991 samples)
 LOCAL_SPEAKERS = 3
+SINC_TAPS, SINC_STRIDE = 251, 10
+SINC_FRAMES = (int(CHUNK_S * SR) - SINC_TAPS) // SINC_STRIDE + 1  # sinc filter outputs per chunk
 TORCH_THREADS = 1
 
 
@@ -181,17 +183,112 @@ def chunk_starts(duration: float, step: float) -> np.ndarray:
     return np.round(np.array(starts), 6)
 
 
-def segment(samples: np.ndarray, *, step: float = 2.5, batch: int = 32) -> Segmentation:
+def sinc_front(net):
+    """The first layer of ``net`` alone: the sinc band-pass filters over raw (not normalised) samples.
+
+    It is linear, so one pass over a stretch serves every chunk inside it; :func:`segmentation_tail` applies each
+    chunk's own waveform normalisation afterwards (exported to ONNX by :mod:`emolens.engine.speaker_onnx`).
+    """
+    from torch import nn
+
+    class SincFront(nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.sinc = net.sinc
+
+        def forward(self, x):
+            return self.sinc(x)
+
+    return SincFront().eval()
+
+
+def segmentation_tail(net):
+    """``net`` from the sinc filters' raw output ``z`` on: ``tail(z, scale, shift) == net(chunk)`` where
+    ``scale``, ``shift`` (B, 1, 1) are the chunk's waveform normalisation folded through the (linear) filters."""
+    import torch
+    from torch import nn
+    from torch.nn import functional as F
+
+    class SegmentationTail(nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.net = net
+            self.register_buffer("taps", net.sinc.weight.detach().sum(-1).view(1, -1, 1).clone())
+
+        def forward(self, z, scale, shift):
+            n = self.net
+            x = torch.abs(z * scale + shift * self.taps)
+            x = F.leaky_relu(n.norms[0](F.max_pool1d(x, 3, stride=3)))
+            for i, conv in enumerate((n.conv1, n.conv2)):
+                x = F.leaky_relu(n.norms[i + 1](F.max_pool1d(conv(x), 3, stride=3)))
+            x, _ = n.lstm(x.transpose(1, 2))
+            for lin in n.linear:
+                x = F.leaky_relu(lin(x))
+            return torch.log_softmax(n.classifier(x), dim=-1)
+
+    return SegmentationTail().eval()
+
+
+def _norm_fold(chunks: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Per chunk, the waveform InstanceNorm folded into an affine map of the sinc output: (scale, shift) (B,1,1)."""
+    net = get_model()
+    g = float(net.wav_norm.weight.detach()[0])
+    b = float(net.wav_norm.bias.detach()[0])
+    x = chunks.astype(np.float64)
+    mu = x.mean(1)
+    sd = np.sqrt(x.var(1) + net.wav_norm.eps)
+    scale, shift = g / sd, b - g * mu / sd
+    return scale.astype(np.float32)[:, None, None], shift.astype(np.float32)[:, None, None]
+
+
+def _segment_onnx(samples: np.ndarray, starts: np.ndarray, front, tail, batch: int) -> np.ndarray:
+    """Powerset argmax (C, F) of every chunk with ONNX Runtime, the sinc filters run once per batch's stretch."""
+    n = int(CHUNK_S * SR)
+    out = []
+    for k in range(0, len(starts), batch):
+        offs = [int(round(s * SR)) for s in starts[k : k + batch]]
+        chunks = np.zeros((len(offs), n), np.float32)
+        for i, o in enumerate(offs):
+            piece = samples[o : o + n]
+            chunks[i, : len(piece)] = piece
+        z = np.empty((len(offs), 80, SINC_FRAMES), np.float32)
+        # chunks wholly inside the audio whose starts lie a whole number of filter strides apart share one pass
+        shared = [i for i, o in enumerate(offs) if o + n <= len(samples) and (o - offs[0]) % SINC_STRIDE == 0]
+        if shared:
+            lo, hi = offs[shared[0]], offs[shared[-1]] + n
+            zs = front.run(None, {"x": samples[None, None, lo:hi]})[0][0]
+            for i in shared:
+                a = (offs[i] - lo) // SINC_STRIDE
+                z[i] = zs[:, a : a + SINC_FRAMES]
+        for i in sorted(set(range(len(offs))) - set(shared)):
+            z[i] = front.run(None, {"x": chunks[None, i : i + 1]})[0][0]
+        scale, shift = _norm_fold(chunks)
+        out.append(tail.run(None, {"z": z, "scale": scale, "shift": shift})[0].argmax(-1))
+    return np.concatenate(out)
+
+
+def segment(samples: np.ndarray, *, step: float = 2.5, batch: int | None = None, backend: str = "auto") -> Segmentation:
     """Run the segmentation model over 10 s chunks of 16 kHz ``samples`` every ``step`` seconds.
 
-    Audio shorter than a chunk is zero-padded (the model was trained on padded chunks too).
+    Audio shorter than a chunk is zero-padded (the model was trained on padded chunks too). ``backend``: "onnx"
+    (ONNX Runtime, :mod:`emolens.engine.speaker_onnx`), "torch", or "auto" (ONNX when it can be exported).
     """
-    import torch
-
-    net = get_model()
     samples = np.asarray(samples, np.float32)
     duration = len(samples) / SR
     starts = chunk_starts(duration, step)
+    if backend != "torch":
+        from emolens.engine import speaker_onnx
+
+        front, tail = speaker_onnx.session("sinc"), speaker_onnx.session("segmentation")
+        if front is not None and tail is not None:
+            best = _segment_onnx(samples, np.asarray(starts), front, tail, batch or 8)
+            return Segmentation(starts=starts, activity=POWERSET[best], duration=duration)
+        if backend == "onnx":
+            raise EngineError("the speaker segmentation network could not be exported to ONNX")
+    import torch
+
+    net = get_model()
+    batch = batch or 32
     n = int(CHUNK_S * SR)
     chunks = np.zeros((len(starts), n), np.float32)
     for i, s in enumerate(starts):
@@ -201,5 +298,5 @@ def segment(samples: np.ndarray, *, step: float = 2.5, batch: int = 32) -> Segme
     with torch.inference_mode():
         for k in range(0, len(chunks), batch):
             logits = net(torch.from_numpy(chunks[k : k + batch, None, :]))
-            out.append(POWERSET[logits.argmax(-1).numpy()])
-    return Segmentation(starts=starts, activity=np.concatenate(out).astype(np.float32), duration=duration)
+            out.append(logits.argmax(-1).numpy())
+    return Segmentation(starts=starts, activity=POWERSET[np.concatenate(out)], duration=duration)
