@@ -95,16 +95,27 @@ function markWord(st, t) {
   st.nowEl = el;
 }
 
+function quietPause(st) {
+  // pause without reporting the position; the flag is cleared by the pause event, which comes after pause()
+  // returns (and only when the element was playing, so a paused one never leaves the flag set)
+  if (st.media.paused) return;
+  st.quiet = true;
+  st.media.pause();
+}
+
 function tick(st) {
   drawSelection(st);
   const m = st.media;
   if (!m) return;
-  const t = m.currentTime;
+  let t = m.currentTime;
   if (st.stopAt != null && t >= st.stopAt) {
+    // a busy page may see the first frame past the end late: go back to the segment's end, so the playhead and
+    // the marked word show the segment that played, not what came after it
+    const end = st.stopAt;
     st.stopAt = null;
-    st.quiet = true; // the end of a played segment is not a position the user chose
-    m.pause();
-    st.quiet = false;
+    quietPause(st); // the end of a played segment is not a position the user chose
+    if (t > end) m.currentTime = Math.max(st.playFrom ?? 0, end - 0.02);
+    t = m.currentTime;
   }
   drawPlayhead(st, t);
   markWord(st, t);
@@ -119,6 +130,7 @@ function playSegment(st) {
   const m = st.media;
   if (!m || !sel || sel.begin == null) return;
   m.currentTime = sel.begin;
+  st.playFrom = sel.begin;
   st.stopAt = sel.end != null && sel.end > sel.begin ? sel.end : null;
   const p = m.play();
   if (p && p.catch) p.catch(() => {});
@@ -179,6 +191,7 @@ function setMedia(st, data) {
     tick(st);
     // report where playback stopped: the dashboard opens the segment playing at that moment
     if (!st.quiet) st.setStateValue("position", Math.round(m.currentTime * 1000) / 1000);
+    st.quiet = false;
   });
   st.slot.appendChild(m);
   st.media = m;
@@ -205,9 +218,7 @@ export default function (component) {
     // seek to a newly selected segment unless playback is already inside it (a pause reported it)
     const t = m.currentTime;
     if (!(t >= sel.begin - 0.01 && t <= (sel.end ?? sel.begin) + 0.05) && m.readyState > 0) {
-      st.quiet = true;
-      m.pause();
-      st.quiet = false;
+      quietPause(st);
       m.currentTime = sel.begin;
     }
   }

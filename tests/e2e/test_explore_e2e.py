@@ -133,7 +133,7 @@ def test_segment_card_keyboard_and_synced_playback(app_server, page, artifacts_d
             arg=n,
         )
     text = card.inner_text()
-    begin = float(text.split(" · ")[1].split("–")[0])
+    begin, end = (float(x.rstrip(" s")) for x in text.split(" · ")[1].split("–")[:2])
     # the selected segment is shaded in both charts and outlined in the transcript
     page.wait_for_function(
         "(b) => Array.from(document.querySelectorAll('.emolens-selband')).filter("
@@ -156,6 +156,7 @@ def test_segment_card_keyboard_and_synced_playback(app_server, page, artifacts_d
                            " && document.querySelector('.emolens-media-sync').dataset.playing === 'false'")
     position = float(page.get_by_test_id("emolens-media-sync").get_attribute("data-position"))
     assert begin < position < begin + 1.5, (begin, position)  # sub-second: started at the word, not a whole second
+    assert position <= end, (end, position)  # stopped inside the segment, however late the page saw its end
     heads = page.eval_on_selector_all(".emolens-playhead", "els => els.map(e => [e.style.display, e.dataset.time])")
     assert len(heads) == 2 and all(d == "block" and abs(float(t) - position) < 0.01 for d, t in heads), heads
     marked = page.locator(".emolens-now")
