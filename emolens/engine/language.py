@@ -4,7 +4,8 @@ Three parts, all loaded lazily once per process:
 
 1. ``encode``: all-MiniLM-L6-v2 (int8 ONNX, exported by :mod:`emolens.train.text_encoder`) -> mean-pooled,
    L2-normalised 384-d sentence embeddings; one text per run, so a text's embedding never depends on the
-   other texts of a call (batch-independent, bit for bit).
+   other texts of a call (batch-independent, bit for bit). The shipped graph is rewritten for exactly that
+   (batch 1, no attention mask, fused Q/K/V projections: see :func:`emolens.train.text_encoder.simplify`).
 2. ``goemotion_probs``: the 28 GoEmotions labels from a blend of a TF-IDF (word + char n-gram) logistic
    regression and a small MLP on the MiniLM embedding, calibrated per label so that the label's
    dev-tuned decision threshold maps to 0.5 (weights in ``weights/language/emotions.npz``).
@@ -55,6 +56,8 @@ def _encoder() -> tuple[Any, Any]:
     opts.intra_op_num_threads = 1
     opts.inter_op_num_threads = 1
     sess = ort.InferenceSession(str(onnx_path), opts, providers=["CPUExecutionProvider"])
+    if [i.name for i in sess.get_inputs()] != ["input_ids"]:
+        raise EngineError(f"{onnx_path} is an older encoder export: run python -m emolens.train.text_encoder")
     tok = Tokenizer.from_file(str(WEIGHTS / "minilm_tokenizer.json"))
     tok.enable_truncation(max_length=MAX_TOKENS)
     tok.no_padding()
@@ -75,8 +78,7 @@ def _pool() -> ThreadPoolExecutor:
 def _embed_one(ids: list[int]) -> np.ndarray:
     """Mean-pooled, L2-normalised embedding of one tokenized text (a batch of one, no padding)."""
     sess, _ = _encoder()
-    x = np.asarray([ids], dtype=np.int64)
-    hidden = sess.run(None, {"input_ids": x, "attention_mask": np.ones_like(x)})[0][0]
+    hidden = sess.run(None, {"input_ids": np.asarray([ids], dtype=np.int64)})[0][0]
     pooled = hidden.mean(axis=0)
     return pooled / max(float(np.linalg.norm(pooled)), 1e-12)
 

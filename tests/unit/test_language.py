@@ -50,8 +50,38 @@ def test_encoding_does_not_depend_on_the_batch() -> None:
     target = "Wow, what a wonderful surprise, thank you all!"
     together = language.encode(batch[:31] + [target] + batch[31:])
     alone = language.encode([target])[0]
-    assert np.abs(together[31] - alone).max() < 1e-5
-    assert np.abs(together[[0, 40]] - language.encode([batch[0], batch[39]])).max() < 1e-5
+    assert np.array_equal(together[31], alone)  # bit for bit
+    assert np.array_equal(together[[0, 40]], language.encode([batch[0], batch[39]]))
+
+
+def test_encoding_does_not_depend_on_the_thread_count(monkeypatch: pytest.MonkeyPatch) -> None:
+    batch = _mixed_batch(24)
+    default = language.encode(batch)
+    monkeypatch.setattr(language, "_threads", lambda: 1)  # one run after the other on the caller's thread
+    serial = language.encode(batch)
+    monkeypatch.setattr(language, "_threads", lambda: 3)
+    monkeypatch.setattr(language, "_POOL", None)  # a fresh pool of 3 encoder threads
+    three = language.encode(batch)
+    language._pool().shutdown()
+    assert np.array_equal(default, serial) and np.array_equal(default, three)
+
+
+def test_shipped_encoder_runs_one_unpadded_text() -> None:
+    sess, _ = language._encoder()  # the graph rewritten for batch 1 without a mask (train.text_encoder.simplify)
+    assert [(i.name, i.shape[0]) for i in sess.get_inputs()] == [("input_ids", 1)]
+
+
+def test_one_text_scores_the_same_alone_and_in_a_job_of_3000() -> None:
+    from emolens import hume
+
+    rng = np.random.default_rng(1)
+    words = "I you love hate great awful honestly so not at all the movie food thanks lol why ok sad happy".split()
+    job = [" ".join(rng.choice(words, size=int(rng.integers(1, 4)))) + f" {i}." for i in range(3000)]
+    target = "Thanks for coming. I was worried you would not make it, you idiot!"
+    cfg = {"models": {"language": {"granularity": "sentence", "sentiment": {}, "toxicity": {}}}}
+    alone = hume.measure_text([target], cfg)[0]["results"]["predictions"][0]["models"]
+    among = hume.measure_text(job[:1700] + [target] + job[1700:], cfg)[1700]["results"]["predictions"][0]["models"]
+    assert alone == among  # every score as written (6 decimals)
 
 
 def test_scores_do_not_depend_on_the_batch() -> None:
