@@ -22,6 +22,7 @@ from collections import Counter
 from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from functools import lru_cache
+from itertools import chain, repeat
 from pathlib import Path
 from typing import Any
 
@@ -157,17 +158,24 @@ class TfidfBlock:
     def rows(self, texts: list[str], counts: list[Counter[str]] | None = None) -> list[tuple[np.ndarray, np.ndarray]]:
         """Sparse rows: (column indices, values) per text. ``counts``: each text's term counts under this block's
         analyzer, when already computed (two blocks with the same analyzer share them: see term_counts)."""
+        cs = [Counter(self.analyzer(t)) for t in texts] if counts is None else counts
+        # every text's terms in first-occurrence order (the column order of every earlier version, so the sums stay
+        # bit-identical), looked up in one C-level pass; terms outside the vocabulary map to -1 and are dropped
+        sizes = np.fromiter(map(len, cs), dtype=np.int64, count=len(cs))
+        total = int(sizes.sum())
+        found = np.fromiter(map(self.index.get, chain.from_iterable(cs), repeat(-1)), dtype=np.int64, count=total)
+        tf = np.fromiter(chain.from_iterable(c.values() for c in cs), dtype=np.float32, count=total)
+        hit = found >= 0
+        cols_all = found[hit]
+        vals_all = (1.0 + np.log(tf[hit])) * self.idf[cols_all]  # element-wise: the same values as row by row
+        ends = np.concatenate([[0], np.cumsum(hit)])[np.cumsum(sizes)]  # each row's end among the hits
         rows = []
-        index, idf = self.index, self.idf
-        for k, text in enumerate(texts):
-            c = Counter(self.analyzer(text)) if counts is None else counts[k]
-            # first-occurrence order, as the column order of every earlier version (the sums stay bit-identical)
-            hits = [(j, n) for term, n in c.items() if (j := index.get(term)) is not None]
-            cols = np.fromiter((j for j, _ in hits), dtype=np.int64, count=len(hits))
-            tf = np.fromiter((n for _, n in hits), dtype=np.float32, count=len(hits))
-            vals = (1.0 + np.log(tf)) * idf[cols]
-            norm = float(np.linalg.norm(vals))
+        begin = 0
+        for end in ends.tolist():
+            cols, vals = cols_all[begin:end], vals_all[begin:end]
+            norm = float(np.linalg.norm(vals))  # one BLAS dot per row, as before
             rows.append((cols, vals / norm if norm > 0 else vals))
+            begin = end
         return rows
 
 

@@ -51,19 +51,33 @@ def sequences(texts: list[str]) -> np.ndarray:
     return out
 
 
-def _hard_sigmoid(x: np.ndarray) -> np.ndarray:
-    return np.clip(0.2 * x + 0.5, 0.0, 1.0)
+def _step(z: np.ndarray, c: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """One LSTM step from the gate pre-activations ``z`` (n, 4u) and cell state ``c`` (n, u): new (h, c).
+
+    The same float operations as keras (hard sigmoid = clip(0.2 x + 0.5, 0, 1), gate order i, f, c, o), element by
+    element, so every value is bit-identical to the plain formulation; the hard sigmoid runs once over all of ``z``
+    in place (one pass over contiguous memory instead of three over strided gate slices; the candidate gate's
+    copy is simply unused)."""
+    u = c.shape[1]
+    g = np.tanh(z[:, 2 * u : 3 * u])
+    s = np.multiply(z, 0.2, out=z)
+    s += 0.5
+    np.maximum(s, 0.0, out=s)
+    np.minimum(s, 1.0, out=s)
+    c = s[:, u : 2 * u] * c + s[:, :u] * g
+    return s[:, 3 * u :] * np.tanh(c), c
 
 
 def _lstm_max(
     proj: np.ndarray, recurrent: np.ndarray, reverse: bool, state: tuple[np.ndarray, ...] | None = None
 ) -> np.ndarray:
-    """Run one LSTM direction over (n, T, 4u) input projections; return the max over time of hidden states.
+    """Run one LSTM direction over (T, n, 4u) input projections (time first); return the max over time of the
+    hidden states.
 
     ``state``: (h, c, running max) to start from, the same for every row (the forward direction after the
     all-padding prefix, run once: :func:`_padding_prefix`); else zeros.
     """
-    n, steps, four_u = proj.shape
+    steps, n, four_u = proj.shape
     u = four_u // 4
     if state is None:
         h = np.zeros((n, u), dtype=np.float64)
@@ -71,11 +85,10 @@ def _lstm_max(
         best = np.full((n, u), -np.inf, dtype=np.float64)
     else:
         h, c, best = (np.repeat(x[None, :], n, axis=0) for x in state)
+    z = np.empty((n, four_u), dtype=np.float64)
     for t in range(steps - 1, -1, -1) if reverse else range(steps):
-        z = proj[:, t] + h @ recurrent
-        i, f, g, o = (z[:, k * u : (k + 1) * u] for k in range(4))  # keras gate order: i, f, c, o
-        c = _hard_sigmoid(f) * c + _hard_sigmoid(i) * np.tanh(g)
-        h = _hard_sigmoid(o) * np.tanh(c)
+        np.add(proj[t], h @ recurrent, out=z)
+        h, c = _step(z, c)
         np.maximum(best, h, out=best)
     return best
 
@@ -93,10 +106,7 @@ def _padding_prefix() -> list[tuple[np.ndarray, np.ndarray, np.ndarray]]:
     h, c, best = np.zeros((1, u)), np.zeros((1, u)), np.full((1, u), -np.inf)
     out = [(h[0].copy(), c[0].copy(), best[0].copy())]
     for _ in range(int(m["max_len"])):
-        z = pad + h @ m["forward_recurrent"]
-        i, f, g, o = (z[:, k * u : (k + 1) * u] for k in range(4))
-        c = _hard_sigmoid(f) * c + _hard_sigmoid(i) * np.tanh(g)
-        h = _hard_sigmoid(o) * np.tanh(c)
+        h, c = _step(pad + h @ m["forward_recurrent"], c)
         best = np.maximum(best, h)
         out.append((h[0].copy(), c[0].copy(), best[0].copy()))
     return out
@@ -126,8 +136,9 @@ def predict_toxicity(texts: list[str], batch_size: int = 256) -> np.ndarray:
             ids = ids_all[rows]
             # first step holding a real token in any row (token 0 inside a text would be padding to keras too)
             first = int(np.argmax((ids != 0).any(axis=0))) if (ids != 0).any() else steps
-            fw = _lstm_max(m["forward_proj"][ids[:, first:]], m["forward_recurrent"], False, prefix[first])
-            bw = _lstm_max(m["backward_proj"][ids], m["backward_recurrent"], reverse=True)
+            # time-first gathers: each step then reads one contiguous (n, 4u) block
+            fw = _lstm_max(m["forward_proj"][ids[:, first:].T], m["forward_recurrent"], False, prefix[first])
+            bw = _lstm_max(m["backward_proj"][ids.T], m["backward_recurrent"], reverse=True)
             hidden = np.maximum(np.concatenate([fw, bw], axis=1) @ m["dense_w"] + m["dense_b"], 0.0)
             out[rows] = 1.0 / (1.0 + np.exp(-(hidden @ m["out_w"] + m["out_b"])))
     return out
