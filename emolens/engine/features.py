@@ -14,6 +14,7 @@ non-commercial: neither is used.)
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import lru_cache
 
 import numpy as np
 
@@ -103,7 +104,8 @@ _BAND_MASK = np.stack([(_FREQS >= lo) & (_FREQS < hi) for lo, hi in _BANDS]).ast
 _WIN_AC = np.fft.irfft(np.abs(np.fft.rfft(_WINDOW_PAD, 2 * NFFT)) ** 2)[:NFFT]
 
 
-def _mel_basis():
+@lru_cache(maxsize=1)
+def _mel_basis() -> np.ndarray:
     import librosa
 
     return librosa.filters.mel(sr=SR, n_fft=NFFT, n_mels=40, fmin=50, fmax=7600)
@@ -151,13 +153,14 @@ def _spectral(x: np.ndarray, f0: np.ndarray, n: int) -> dict[str, np.ndarray]:
         melspec = np.log(mel @ power.T + 1e-10)
         out["mfcc"].append(dct(melspec, type=2, axis=0, norm="ortho")[:13])
         # HNR from the normalised autocorrelation at the pitch period (Boersma 1993's window correction).
-        ac = np.fft.irfft(np.abs(np.fft.rfft(fr, 2 * NFFT, axis=1)) ** 2, axis=1)[:, :NFFT]
+        # Only voiced frames have a pitch period: the autocorrelation is computed for them alone.
         f0c = f0[start : start + m]
         hnr = np.full(m, np.nan)
         v = np.nonzero(f0c > 0)[0]
         if v.size:
+            ac = np.fft.irfft(np.abs(np.fft.rfft(fr[v], 2 * NFFT, axis=1)) ** 2, axis=1)[:, :NFFT]
             lag = np.clip(np.round(SR / f0c[v]).astype(int), 1, NFFT - 1)
-            r = ac[v, lag] / (ac[v, 0] + 1e-12) / (_WIN_AC[lag] / _WIN_AC[0])
+            r = ac[np.arange(v.size), lag] / (ac[:, 0] + 1e-12) / (_WIN_AC[lag] / _WIN_AC[0])
             r = np.clip(r, 1e-4, 0.9999)
             hnr[v] = 10 * np.log10(r / (1 - r))
         out["hnr"].append(hnr)
