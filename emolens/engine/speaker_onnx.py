@@ -96,6 +96,8 @@ def _open(model: str | bytes):
     o.intra_op_num_threads = 1
     o.inter_op_num_threads = 1
     o.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
+    # no arena: it kept the largest batch's buffers (3 min of audio peaked at 848 MB instead of 629 MB), same speed
+    o.enable_cpu_mem_arena = False
     o.log_severity_level = 3
     return ort.InferenceSession(model, o, providers=["CPUExecutionProvider"])
 
