@@ -90,7 +90,10 @@ def bench_speed(asr_models: list[str], minutes: float) -> None:
             errors = res["results"]["errors"]
             models = res["results"]["predictions"][0]["models"] if res["results"]["predictions"] else {}
             n_spk = len(models.get("prosody", {}).get("grouped_predictions", []))
-            print(f"\n[{asr}] {len(tr.words)} words, {n_spk} speakers, errors: {errors or 'none'}")
+            from emolens.engine.speaker_onnx import runtime
+
+            print(f"\n[{asr}] {len(tr.words)} words, {n_spk} speakers (speaker networks: {runtime()}), errors: "
+                  f"{errors or 'none'}")
             print(f"  transcription alone: {t_asr:7.1f} s  RTF {t_asr / dur:.3f}")
             print(f"  whole pipeline     : {t_all:7.1f} s  RTF {t_all / dur:.3f}")
             print(f"  ratio pipeline / transcription: {t_all / t_asr:.2f}x")

@@ -157,6 +157,12 @@ def session(name: str) -> Any | None:
         return _SESSIONS[name]
 
 
+def runtime() -> str:
+    """Which runtime ran the speaker networks in this process so far: "onnx", "torch", "mixed" or "none"."""
+    got = {v is not None for v in _SESSIONS.values()}
+    return "none" if not got else "mixed" if len(got) > 1 else "onnx" if True in got else "torch"
+
+
 def clear() -> None:
     """Forget the loaded sessions (tests; the next use loads them again)."""
     with _LOCK:

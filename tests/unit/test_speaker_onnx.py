@@ -70,6 +70,7 @@ def test_export_is_cached_and_a_corrupt_file_heals(fresh_cache):
     speaker_onnx.clear()
     sess = speaker_onnx.session("sinc")  # the same process: no restart needed
     assert sess is not None and path.read_bytes() == good
+    assert speaker_onnx.runtime() == "onnx"
     x = np.random.default_rng(0).standard_normal((1, 1, 4000)).astype(np.float32)
     assert sess.run(None, {"x": x})[0].shape == (1, 80, (4000 - 251) // 10 + 1)
 
@@ -87,7 +88,9 @@ def test_failed_export_falls_back_to_torch(fresh_cache, monkeypatch, dialogue):
 
     monkeypatch.setattr(speaker_onnx, "_export", broken)
     assert speaker_onnx.session("segmentation") is None
+    assert speaker_onnx.runtime() == "torch"
     auto = segmentation.segment(dialogue, step=5.0)  # "auto": PyTorch runs it
+    assert speaker_onnx.runtime() == "torch"  # the sinc front failed the same way
     assert np.array_equal(auto.activity, segmentation.segment(dialogue, step=5.0, backend="torch").activity)
     with pytest.raises(Exception, match="could not be exported"):
         segmentation.segment(dialogue, step=5.0, backend="onnx")
