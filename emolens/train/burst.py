@@ -8,11 +8,12 @@ used here: :mod:`emolens.eval.burst` reports it.
 - Pre-detector: a 64-unit MLP on Whisper log-mel statistics (241 values, no encoder work), EmoGator bursts vs.
   plain speech excerpts (EmoDB, ASED, BAVED); threshold: :data:`PRE_RECALL` of held-out bursts pass.
 - Detector: logistic regression on mel statistics ++ Whisper-encoder mean/std; threshold: :data:`DET_RECALL`.
-- Classifier on hand features (all but ``loud_mean_db``, which depends on recording gain) ++ pooled Whisper-encoder
-  states (:data:`POOL`), standardised; the embedding block is projected on its first :data:`PCA_K` principal
-  components. Two multinomial logistic regressions (hand block; components) and an ensemble of ReLU MLPs on both
-  (torch, dropout, label smoothing, class-balanced cross-entropy; exported as numpy arrays), probabilities mixed
-  with weights chosen on the tune speakers.
+- Classifier on hand features (all but ``loud_mean_db``, which depends on recording gain) ++ the mean/std of
+  Whisper encoder layers :data:`LAYERS` (float32 numpy encoder, :func:`~emolens.train.burst_data.layer_table`),
+  standardised; the embedding block is projected on its first :data:`PCA_K` principal components. Two
+  multinomial logistic regressions (hand block; components) and an ensemble of ReLU MLPs on both (torch, dropout,
+  label smoothing, class-balanced cross-entropy; exported as numpy arrays), probabilities mixed with weights
+  chosen on the tune speakers.
 """
 
 from __future__ import annotations
@@ -26,13 +27,13 @@ import numpy as np
 
 from emolens.engine.burst import CATEGORIES, WEIGHTS_DIR, WEIGHTS_FILE, BurstModel
 from emolens.engine.burst_features import hand_feature_names
-from emolens.train.burst_data import emogator, encoder_table
+from emolens.train.burst_data import emogator, encoder_table, layer_table
 
 SEED = 0
-POOL = "meanstd"
+LAYERS = (2, 3)  # Whisper base encoder layers of the embedding block (0 = conv stem, 6 = final), chosen on train folds
 PCA_K = 256
 C_LR_HAND = 0.01
-C_LR_EMB = 0.003
+C_LR_EMB = 0.001
 J_SCALE = 1 / 3  # the components' scale in the MLPs' input (the hand block has unit variance per feature)
 MLP_HIDDEN = 256
 MLP_SEEDS = (0, 1, 2)
@@ -158,13 +159,15 @@ def build(c_det: float = 0.01) -> tuple[dict[str, np.ndarray], dict]:
     """Fit the model (tune split for weights/temperature/thresholds, then refit on all train); arrays + report."""
     t0 = time.time()
     tr = emogator("train")
-    enc = encoder_table("train", ("meanstd", POOL))
+    enc = encoder_table("train")
+    lay = layer_table("train")
     neg = encoder_table("neg")
     names = hand_feature_names()
     hand_cols = np.array([i for i, n in enumerate(names) if n != "loud_mean_db"])
     y = tr["y"].astype(int)
-    assert (enc["group"] == tr["speaker"]).all(), "encoder table rows must follow labels.csv"
-    x_cls = np.hstack([tr["hand"][:, hand_cols], enc[POOL]]).astype(np.float64)
+    assert (enc["group"] == tr["speaker"]).all() and (lay["group"] == tr["speaker"]).all(), "rows follow labels.csv"
+    emb = lay["layers"][:, list(LAYERS)].reshape(len(y), -1)
+    x_cls = np.hstack([tr["hand"][:, hand_cols], emb]).astype(np.float64)
     mean, scale = x_cls.mean(0), x_cls.std(0) + 1e-6
     z = np.clip((x_cls - mean) / scale, -8.0, 8.0)
     pre_b, pre_n = enc["mel"], neg["mel"]
@@ -183,8 +186,8 @@ def build(c_det: float = 0.01) -> tuple[dict[str, np.ndarray], dict]:
         "mean": mean,
         "scale": scale,
         "hand_cols": hand_cols,
-        "emb_dim": enc[POOL].shape[1],
-        "pool": np.array(POOL),
+        "emb_dim": emb.shape[1],
+        "layers": np.array(LAYERS),
         "det_threshold": 0.5,
         "pre_threshold": 0.0,
         "temperature": 1.0,
@@ -200,7 +203,7 @@ def build(c_det: float = 0.01) -> tuple[dict[str, np.ndarray], dict]:
 
     # 1. tune: fit on 80 % of the train speakers, evaluate on the rest
     probe = BurstModel({**arrays, **fit_all(~tune, ~tune_n)})
-    report: dict = {"tune_speakers": len(tune_spk), "pool": POOL}
+    report: dict = {"tune_speakers": len(tune_spk), "layers": list(LAYERS)}
     best = (-1.0, 0.0, 0.0, 0.5, 1.0)
     for w in (0.0, 0.25, 0.5, 0.75, 1.0):
         for hw in (0.0, 0.2, 0.3, 0.4, 0.5, 0.6, 1.0):
