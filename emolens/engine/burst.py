@@ -163,12 +163,13 @@ class BurstModel:
     ``arrays``: pre_mean, pre_scale, pre_w1, pre_b1, pre_w2, pre_b2, pre_threshold (MLP pre-detector on the
     :func:`~emolens.engine.burst_features.mel_stats`); det_mean, det_scale, det_coef, det_intercept, det_threshold
     (logistic detector on mel stats ++ encoder mean/std); mean, scale (standardisation of the classifier input,
-    [hand features ++ pooled intermediate encoder layers]); e_pca (d, k), e_pca_mean (d,) (the embedding block's
-    principal components); h_lr_coef/h_lr_intercept, e_lr_coef/e_lr_intercept (logistic regressions on the hand
-    block and on the components); j_scale, mlp_w1 (S, n_hand + k, h), mlp_b1 (S, h), mlp_w2 (S, h, C), mlp_b2 (S,
-    C) (S MLPs on hand block ++ j_scale x components); lr_weight, head_weight, temperature, hand_cols, emb_dim,
-    layers (the Whisper encoder layers whose mean/std form the embedding block,
-    :func:`~emolens.engine.burst_features.layer_pool`).
+    [hand features ++ pooled intermediate encoder layers]); e_pca (G, d, k), e_pca_mean (G, d) (principal
+    components of each of the embedding block's G equal groups, one per encoder layer); h_lr_coef/h_lr_intercept,
+    e_lr_coef (G, C, k)/e_lr_intercept (G, C) (logistic regressions on the hand block and on each group's
+    components, the groups' probabilities averaged); j_scale, mlp_w1 (S, n_hand + G k, h), mlp_b1 (S, h), mlp_w2
+    (S, h, C), mlp_b2 (S, C) (S MLPs on hand block ++ j_scale x every group's components); lr_weight,
+    head_weight, temperature, hand_cols, emb_dim, layers (the Whisper encoder layers whose mean/std form the
+    embedding block, :func:`~emolens.engine.burst_features.layer_pool`).
     """
 
     def __init__(self, arrays) -> None:
@@ -217,11 +218,12 @@ class BurstModel:
         a = self.a
         n_hand = len(self.hand_cols)
         zh = z[:, :n_hand]
-        k = (z[:, n_hand:] - a["e_pca_mean"]) @ a["e_pca"]
-        p_lr = self.head_weight * _softmax(zh @ a["h_lr_coef"].T + a["h_lr_intercept"]) + (
-            1 - self.head_weight
-        ) * _softmax(k @ a["e_lr_coef"].T + a["e_lr_intercept"])
-        j = np.hstack([zh, k * float(a["j_scale"])])
+        pca, coef, icpt = a["e_pca"], a["e_lr_coef"], a["e_lr_intercept"]
+        groups = z[:, n_hand:].reshape(len(z), len(pca), -1)
+        k = [(groups[:, g] - a["e_pca_mean"][g]) @ pca[g] for g in range(len(pca))]
+        p_e = np.mean([_softmax(k[g] @ coef[g].T + icpt[g]) for g in range(len(pca))], axis=0)
+        p_lr = self.head_weight * _softmax(zh @ a["h_lr_coef"].T + a["h_lr_intercept"]) + (1 - self.head_weight) * p_e
+        j = np.hstack([zh, *(kg * float(a["j_scale"]) for kg in k)])
         w1 = a["mlp_w1"]
         p_mlp = np.zeros_like(p_lr)
         for s in range(w1.shape[0]):

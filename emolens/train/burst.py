@@ -30,10 +30,10 @@ from emolens.engine.burst_features import hand_feature_names
 from emolens.train.burst_data import emogator, encoder_table, layer_table
 
 SEED = 0
-LAYERS = (2, 3)  # Whisper base encoder layers of the embedding block (0 = conv stem, 6 = final), chosen on train folds
+LAYERS = (1, 2, 3)  # Whisper base encoder layers of the embedding block (0 = conv stem, 6 = final): train folds
 PCA_K = 256
 C_LR_HAND = 0.01
-C_LR_EMB = 0.001
+C_LR_EMB = 0.003
 J_SCALE = 1 / 3  # the components' scale in the MLPs' input (the hand block has unit variance per feature)
 MLP_HIDDEN = 256
 MLP_SEEDS = (0, 1, 2)
@@ -100,20 +100,21 @@ def _fit_classifier(z: np.ndarray, y: np.ndarray, n_hand: int) -> dict[str, np.n
     from sklearn.decomposition import PCA
     from sklearn.linear_model import LogisticRegression
 
-    zh, ze = z[:, :n_hand], z[:, n_hand:]
-    pca = PCA(n_components=PCA_K, random_state=SEED).fit(ze)
-    k = pca.transform(ze)
+    zh = z[:, :n_hand]
+    groups = z[:, n_hand:].reshape(len(z), len(LAYERS), -1)  # one group per encoder layer
+    pcas = [PCA(n_components=PCA_K, random_state=SEED).fit(groups[:, g]) for g in range(len(LAYERS))]
+    k = [p.transform(groups[:, g]) for g, p in enumerate(pcas)]
     h_lr = LogisticRegression(C=C_LR_HAND, max_iter=2000).fit(zh, y)
-    e_lr = LogisticRegression(C=C_LR_EMB, max_iter=2000).fit(k, y)
+    e_lrs = [LogisticRegression(C=C_LR_EMB, max_iter=2000).fit(kg, y) for kg in k]
     return {
-        "e_pca": pca.components_.T.astype(np.float32),
-        "e_pca_mean": pca.mean_.astype(np.float32),
+        "e_pca": np.stack([p.components_.T for p in pcas]).astype(np.float32),
+        "e_pca_mean": np.stack([p.mean_ for p in pcas]).astype(np.float32),
         "h_lr_coef": h_lr.coef_.astype(np.float32),
         "h_lr_intercept": h_lr.intercept_.astype(np.float32),
-        "e_lr_coef": e_lr.coef_.astype(np.float32),
-        "e_lr_intercept": e_lr.intercept_.astype(np.float32),
+        "e_lr_coef": np.stack([m.coef_ for m in e_lrs]).astype(np.float32),
+        "e_lr_intercept": np.stack([m.intercept_ for m in e_lrs]).astype(np.float32),
         "j_scale": np.float64(J_SCALE),
-        **_mlps(np.hstack([zh, k * J_SCALE]), y),
+        **_mlps(np.hstack([zh, *(kg * J_SCALE for kg in k)]), y),
     }
 
 

@@ -58,7 +58,7 @@ def test_mapping_covers_the_48_names_and_categories():
 def test_weights_are_plain_npz_with_recorded_figures():
     z = np.load(WEIGHTS_DIR / WEIGHTS_FILE, allow_pickle=False)
     m = BurstModel({k: z[k] for k in z.files})
-    assert m.a["h_lr_coef"].shape[0] == 30 and m.a["e_lr_coef"].shape[0] == 30
+    assert m.a["h_lr_coef"].shape[0] == 30 and m.a["e_lr_coef"].shape[:2] == (len(m.layers), 30)  # a head a layer
     assert m.emb_dim == len(m.layers) * len(pool(np.zeros((10, 512), np.float32))) and max(m.layers) <= 6
     assert m.a["pre_w1"].shape[0] == MEL_STATS_DIM and m.a["det_coef"].shape == (MEL_STATS_DIM + 1024,)
     assert 0 < m.threshold < 1 and 0 < m.pre_threshold < 1 and m.temperature > 0 and 0 <= m.head_weight <= 1
