@@ -239,8 +239,13 @@ class BurstModel:
 
 @lru_cache(maxsize=1)
 def get_model() -> BurstModel:
-    """The shipped burst model, loaded once per process."""
-    return BurstModel.load(WEIGHTS_DIR / WEIGHTS_FILE)
+    """The shipped burst model, loaded once per process (with the encoder layers its classifier reads, so the
+    first burst found does not pay for loading them)."""
+    from emolens.engine import whisper_layers
+
+    model = BurstModel.load(WEIGHTS_DIR / WEIGHTS_FILE)
+    whisper_layers.load()
+    return model
 
 
 def _interjection(token: str) -> bool:
@@ -291,14 +296,15 @@ def candidates(samples: np.ndarray, words: list[Word] | None) -> list[tuple[floa
 
 
 def score_spans(
-    samples: np.ndarray, spans: list[tuple[float, float]], *, classify_all: bool = False
+    samples: np.ndarray, spans: list[tuple[float, float]], *, classify_all: bool = False, classify: bool = True
 ) -> tuple[np.ndarray, np.ndarray]:
     """Detector probabilities (n,) and calibrated category probabilities (n, 30) of ``spans`` of ``samples``.
 
     Work is spent in order of cost and only where needed: mel statistics for every span (the pre-detector), the
-    Whisper encoder for spans the pre-detector passes (the detector), hand features for spans the detector keeps
-    (the classifier). Spans rejected early get p(burst) 0 (pre-detector) or the detector's, and uniform categories
-    (they are not bursts). ``classify_all`` scores every span whatever the detectors say (evaluation)."""
+    Whisper encoder for spans the pre-detector passes (the detector), hand features and intermediate encoder layers
+    for spans the detector keeps (the classifier). Spans rejected early get p(burst) 0 (pre-detector) or the
+    detector's, and uniform categories (they are not bursts). ``classify_all`` scores every span whatever the
+    detectors say (evaluation); ``classify=False`` runs the detectors only (all categories uniform)."""
     from threadpoolctl import threadpool_limits
 
     n = len(spans)
@@ -308,13 +314,36 @@ def score_spans(
     # One BLAS thread: the products here are tiny (an 80 x 201 mel filterbank per piece), and threaded BLAS on a
     # busy machine made the log-mel 6x slower; the training tables were computed on one thread as well.
     with threadpool_limits(limits=1, user_api="blas"):
-        return _score(samples, spans, classify_all, cats)
+        return _score(samples, spans, classify_all, classify, cats)
+
+
+def classify_spans(samples: np.ndarray, spans: list[tuple[float, float]]) -> np.ndarray:
+    """Calibrated category probabilities (n, 30) of ``spans`` taken as bursts (no detector): exactly what
+    :func:`score_spans` gives a kept span."""
+    from threadpoolctl import threadpool_limits
+
+    from emolens.engine.burst_features import excerpt, whisper_mel
+
+    if not spans:
+        return np.zeros((0, len(CATEGORIES)))
+    with threadpool_limits(limits=1, user_api="blas"):
+        ex = [excerpt(samples, b, e) for b, e in spans]
+        return _classify(ex, [whisper_mel(x) for x in ex])
+
+
+def _classify(ex: list[np.ndarray], mels: list[np.ndarray]) -> np.ndarray:
+    from emolens.engine.burst_features import hand_features, layer_pool
+
+    model = get_model()
+    hand = np.vstack([hand_features(x) for x in ex])
+    emb = np.vstack([layer_pool(m, model.layers) for m in mels])
+    return model.categories(model.design(hand, emb))
 
 
 def _score(
-    samples: np.ndarray, spans: list[tuple[float, float]], classify_all: bool, cats: np.ndarray
+    samples: np.ndarray, spans: list[tuple[float, float]], classify_all: bool, classify: bool, cats: np.ndarray
 ) -> tuple[np.ndarray, np.ndarray]:
-    from emolens.engine.burst_features import encode, excerpt, hand_features, layer_pool, mel_stats, pool, whisper_mel
+    from emolens.engine.burst_features import encode, excerpt, mel_stats, pool, whisper_mel
 
     n = len(spans)
     model = get_model()
@@ -328,12 +357,9 @@ def _score(
     states = [encode(mels[i]) for i in todo]
     p_det[todo] = model.detect_proba(stats[todo], np.vstack([pool(h) for h in states]))
     p_det[np.setdiff1d(np.arange(n), todo)] = 0.0
-    keep = [j for j, i in enumerate(todo) if classify_all or p_det[i] >= model.threshold]
-    if keep:
-        rows = todo[keep]
-        hand = np.vstack([hand_features(ex[i]) for i in rows])
-        emb = np.vstack([layer_pool(mels[i], model.layers) for i in rows])
-        cats[rows] = model.categories(model.design(hand, emb))
+    rows = [i for i in todo if classify_all or (classify and p_det[i] >= model.threshold)]
+    if rows:
+        cats[rows] = _classify([ex[i] for i in rows], [mels[i] for i in rows])
     return p_det, cats
 
 
@@ -355,18 +381,22 @@ def detect(samples: np.ndarray, words: list[Word] | None = None) -> list[Burst]:
     if not spans:
         return []
     model = get_model()
-    p_det, cats = score_spans(samples, spans)
-    kept = {spans[i]: (float(p_det[i]), cats[i]) for i in range(len(spans)) if p_det[i] >= model.threshold}
-    merged = _merge(list(kept))
-    joined = [sp for sp in merged if sp not in kept]  # only spans made of several pieces are scored again
+    # Detectors first, on every piece; the classifier (hand features + encoder layers, the costly part) then runs
+    # once per reported burst: on pieces that stay alone and on joined spans, not on pieces that are joined.
+    p_det, _ = score_spans(samples, spans, classify=False)
+    det = {spans[i]: float(p_det[i]) for i in range(len(spans)) if p_det[i] >= model.threshold}
+    merged = _merge(list(det))
+    singles = [sp for sp in merged if sp in det]
+    kept = {sp: (det[sp], c) for sp, c in zip(singles, classify_spans(samples, singles), strict=True)}
+    joined = [sp for sp in merged if sp not in det]  # only spans made of several pieces are scored again
     if joined:
         p2, c2 = score_spans(samples, joined)
         for i, (b, e) in enumerate(joined):
             if p2[i] >= model.threshold:
                 kept[(b, e)] = (float(p2[i]), c2[i])
             else:  # the joined span alone is less burst-like than its pieces: keep what the pieces said
-                parts = [v for (pb, pe), v in kept.items() if pb >= b and pe <= e]
-                kept[(b, e)] = (max(v[0] for v in parts), np.mean([v[1] for v in parts], axis=0))
+                parts = [sp for sp in det if sp[0] >= b and sp[1] <= e]
+                kept[(b, e)] = (max(det[sp] for sp in parts), np.mean(classify_spans(samples, parts), axis=0))
     out = []
     for b, e in merged:
         p, c = kept[(b, e)]

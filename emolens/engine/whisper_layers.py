@@ -99,6 +99,11 @@ def _weights() -> dict[str, np.ndarray]:
     return w
 
 
+def load() -> None:
+    """Load the encoder weights now (once per process; otherwise the first :func:`hidden_states` call does)."""
+    _weights()
+
+
 def _gelu(x: np.ndarray) -> np.ndarray:
     from scipy.special import erf
 
