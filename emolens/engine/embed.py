@@ -1,12 +1,15 @@
 """Whisper-base encoder statistics of a speech span: the learned half of the prosody v2 representation.
 
 The clip is trimmed of leading/trailing silence, RMS-normalised to -23 dBFS (so recording gain cannot move the
-log-mel input), turned into Whisper's 80-band log-mel spectrogram *without* the 30 s padding (the CTranslate2
-encoder accepts any even number of frames up to 3000, and a 3 s clip costs a tenth of a padded window), encoded,
-and summarised as mean ++ standard deviation over its 20 ms encoder frames (1024 values). The model is the
-``base`` Whisper that emolens ships for transcription (:func:`emolens.engine.transcribe.get_model`), so nothing
-new is downloaded or shipped; it is run on the segment's own samples rather than reusing the transcription pass's
-states, because those see 30 s of context and training clips are single utterances.
+log-mel input), turned into Whisper's 80-band log-mel spectrogram *without* the 30 s padding (the encoder accepts
+any even number of frames up to 3000, and a 3 s clip costs a tenth of a padded window), run through the first
+:data:`LAYER` blocks of the encoder (:func:`emolens.engine.whisper_layers.hidden_states`, float32 numpy, weights read
+from the ``base`` Whisper model that emolens ships for transcription, so nothing new is downloaded or shipped), and
+summarised as mean ++ standard deviation over its 20 ms frames (1024 values). A middle layer, not the final one:
+trained on the other corpora and tested on a whole unseen corpus, layer 2's statistics transfer far better than the
+last layer's (docs/models.md, "Which encoder layer"); they carry more of the voice and less of the words. It is run
+on the segment's own samples rather than reusing the transcription pass's states, because those see 30 s of
+context, are not gain-normalised, and come from the last layer only (measured in docs/models.md).
 """
 
 from __future__ import annotations
@@ -18,6 +21,7 @@ TRIM_DB = 35  # leading/trailing frames more than this below the clip's loudest 
 TARGET_DBFS = -23.0
 MAX_FRAMES = 3000  # Whisper's 30 s of 10 ms mel frames
 DIM = 1024
+LAYER = 2  # pooled encoder states: the residual stream after block LAYER (0 = conv stem, 6 = CTranslate2's output)
 
 
 def trim(y: np.ndarray) -> np.ndarray:
@@ -29,7 +33,7 @@ def trim(y: np.ndarray) -> np.ndarray:
 
 
 def _encode(model, y: np.ndarray) -> np.ndarray:
-    import ctranslate2
+    from emolens.engine.whisper_layers import hidden_states
 
     rms = float(np.sqrt(np.mean(y.astype(np.float64) ** 2))) + 1e-9
     z = np.clip((y * (10 ** (TARGET_DBFS / 20) / rms)).astype(np.float32), -1, 1)
@@ -37,12 +41,12 @@ def _encode(model, y: np.ndarray) -> np.ndarray:
     n = max(2, min(MAX_FRAMES, mel.shape[1] // 2 * 2))
     if mel.shape[1] < n:
         mel = np.pad(mel, ((0, 0), (0, n - mel.shape[1])))
-    mel = np.ascontiguousarray(mel[None, :, :n].astype(np.float32))
-    return np.array(model.model.encode(ctranslate2.StorageView.from_array(mel), to_cpu=True))[0]
+    return hidden_states(np.ascontiguousarray(mel[:, :n], dtype=np.float32), LAYER)[LAYER]
 
 
 def whisper_stats(y: np.ndarray, *, trimmed: bool = False) -> np.ndarray:
-    """Mean ++ std of Whisper-base encoder states over the (silence-trimmed) clip ``y`` (16 kHz mono): (1024,).
+    """Mean ++ std of Whisper-base encoder layer :data:`LAYER` states over the (silence-trimmed) clip ``y``
+    (16 kHz mono): (1024,).
 
     Clips longer than 30 s are encoded in 30 s pieces whose frames are pooled together.
     """

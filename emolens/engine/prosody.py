@@ -1,7 +1,7 @@
 """Prosody v2: 48 speech-emotion scores from how something is said, learned for Hume's names.
 
 Input per segment: the 113 gain-invariant prosodic functionals of :mod:`emolens.engine.features` (all but
-``loud_mean_db``) ++ Whisper-base encoder mean/std statistics of :mod:`emolens.engine.embed` (1024), each column
+``loud_mean_db``) ++ Whisper-base encoder layer-2 mean/std statistics of :mod:`emolens.engine.embed` (1024), each column
 standardised with the training mean/std. A multinomial logistic regression ("masked softmax": each corpus's clips
 only compete among the classes that corpus names, so a class no corpus shares cannot be learnt as "sounds like
 corpus X") maps it to the :data:`LEARNED` classes: 30 Hume names that the training data name (EmoGator's 27 as

@@ -161,6 +161,7 @@ class Runner:
         self.oof: dict[str, tuple[list, list]] = {}  # protocol -> (ids, v2 48-name scores) of clean test clips
         # v2's training clips come with their augmented copies (T.AUGMENTED), as in python -m emolens.train.prosody
         self.augmented = {n: [data[v][n] for v in T.AUGMENTED if n in data.get(v, {})] for n in T.SPEECH}
+        self.v1_skip = False  # v1's figures are copied from an earlier run instead (--v1-from)
 
     def _record(self, key: str, model: str, variant: str, parts: list[tuple[np.ndarray, ...]], classes):
         labels = np.concatenate([p[0] for p in parts])
@@ -188,7 +189,7 @@ class Runner:
             idx = np.flatnonzero(m)
             t0 = time.time()
             models = {"v2": (T.fit(T.with_augmented(train_of(~m), self.augmented)), v2_class_scores)}
-            if v1_train_of is not None:
+            if v1_train_of is not None and not self.v1_skip:
                 models["v1"] = (v1_fit(v1_train_of(~m)), v1_class_scores)
             if perm_of is not None:
                 models["v2 permissive"] = (T.fit(T.with_augmented(perm_of(~m), self.augmented)), v2_class_scores)
@@ -271,6 +272,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--cross", default="emodb,ravdess_speech,ased", help="corpora of the cross-corpus protocol")
     ap.add_argument("--emodb-pairs", action="store_true", help="EmoDB in 5 folds of 2 speakers (faster than 10)")
     ap.add_argument("--merge", type=Path, nargs="+", help="only merge and print these --json outputs")
+    ap.add_argument("--v1-from", type=Path, default=None,
+                    help="skip v1's refits and copy its figures from this earlier --json output (v1's recipe and "
+                    "functionals do not depend on v2's representation, so they are the same)")  # fmt: skip
     args = ap.parse_args(argv)
     if args.merge:
         merged: dict = {"figures": {}, "words_blind": {}, "confusion": {}}
@@ -287,7 +291,7 @@ def main(argv: list[str] | None = None) -> int:
     cache = args.cache or T._default_cache()
     data: dict[str, dict[str, T.Corpus]] = {"clean": {n: T.load_corpus(args.datasets, cache, n) for n in T.CORPORA}}
     for v in VARIANTS[1:]:
-        have = [n for n in T.SPEECH if (cache / n / f"wbase_{v}.npz").is_file()] if args.cached_only else T.SPEECH
+        have = [n for n in T.SPEECH if T.whisper_file(cache, n, v).is_file()] if args.cached_only else T.SPEECH
         data[v] = {n: T.load_corpus(args.datasets, cache, n, v) for n in have}
         if len(have) < len(T.SPEECH):
             print(f"{v}: no cached representation for {sorted(set(T.SPEECH) - set(have))}; skipped", file=sys.stderr)
@@ -295,11 +299,13 @@ def main(argv: list[str] | None = None) -> int:
     r = Runner(data)
 
     def lazy(v: str, n: str) -> None:
-        if (cache / n / f"wbase_{v}.npz").is_file():
+        if T.whisper_file(cache, n, v).is_file():
             data[v][n] = T.load_corpus(args.datasets, cache, n, v)
 
     r.lazy = lazy if args.cached_only else None
     v1_corpora = ("ravdess_speech", "emodb")
+    if args.v1_from:
+        r.v1_skip = True
 
     def everything_but(test: str):
         return lambda keep: [clean[n] if n != test else clean[n].take(np.flatnonzero(keep)) for n in T.CORPORA]
@@ -337,6 +343,11 @@ def main(argv: list[str] | None = None) -> int:
     for key, (ids, sc) in r.oof.items():
         if key.startswith("RAVDESS"):
             blind[key] = words_blind(ids, np.vstack(sc))
+    if args.v1_from:
+        old = json.loads(args.v1_from.read_text())
+        for key, f in r.fig.items():
+            f.update({k: v for k, v in old["figures"].get(key, {}).items() if k.startswith("v1 ")})
+        r.cms.update({k: v for k, v in old["confusion"].items() if k.endswith(" / v1") and k.split(" / ")[0] in r.fig})
     out = {"figures": r.fig, "words_blind": blind, "confusion": r.cms}
     report(out)
     if args.json:

@@ -8,9 +8,10 @@ ASED (Amharic, 65 speakers, 5), EmoGator (vocal bursts, 303 speakers, 30 categor
 the weights' temperature fit, see below) and BAVED (Arabic words, 60 speakers, 3 arousal levels: arousal head
 only). ``--permissive`` trains the commercial-friendly variant on EmoDB (CC0) and EmoGator (Apache-2.0) alone.
 
-Representation per clip (silence-trimmed): 113 functionals ++ 1024 Whisper-base statistics
-(:func:`emolens.engine.embed.whisper_stats`), cached per corpus in ``--cache`` (``<corpus>/{func,wbase}.npz``,
-about 25 CPU-minutes for all corpora on one core, computed once).
+Representation per clip (silence-trimmed): 113 functionals ++ 1024 Whisper-base statistics of encoder layer
+:data:`~emolens.engine.embed.LAYER` (:func:`emolens.engine.embed.whisper_stats`), cached per corpus in ``--cache``
+(``<corpus>/func.npz`` and ``<corpus>/wl<LAYER>.npz``, the Whisper statistics stored as float16; about an hour on
+one core for all corpora and copies, computed once).
 
 Fit (deterministic: L-BFGS from zeros in float64, no random state):
 - masked multinomial logistic regression over :data:`~emolens.engine.prosody.CLASSES`: each clip's softmax runs
@@ -192,30 +193,43 @@ def _read(path: Path) -> np.ndarray:
     return y
 
 
+def whisper_file(cache: Path, corpus: str, variant: str = "clean") -> Path:
+    """Where :func:`load_corpus` caches the Whisper statistics of ``corpus`` (named by the encoder layer)."""
+    from emolens.engine.embed import LAYER
+
+    return cache / corpus / f"wl{LAYER}{'' if variant == 'clean' else '_' + variant}.npz"
+
+
 def load_corpus(datasets: Path, cache: Path, corpus: str, variant: str = "clean") -> Corpus:
-    """The corpus's representation, computed once into ``cache`` (same layout as /work/cache/repr)."""
+    """The corpus's representation, computed once into ``cache`` (functionals and Whisper statistics cached apart,
+    so a change of encoder layer recomputes only the latter). The Whisper statistics are cached as float16 and
+    read back as float32, so training from a fresh cache and from a kept one gives the same weights."""
     from emolens.engine import features as F
     from emolens.engine.embed import trim, whisper_stats
 
     rows = listing(datasets, corpus)
     suf = "" if variant == "clean" else f"_{variant}"
-    fpath, wpath = cache / corpus / f"func{suf}.npz", cache / corpus / f"wbase{suf}.npz"
-    if not (fpath.is_file() and wpath.is_file()):
+    fpath, wpath = cache / corpus / f"func{suf}.npz", whisper_file(cache, corpus, variant)
+    meta = {k: np.array([r[i] for r in rows]) for i, k in enumerate(("ids", "labels", "speakers", "split"))}
+    for path, kind in ((fpath, "func"), (wpath, "whisper")):
+        if path.is_file():
+            continue
         from tqdm import tqdm
 
-        fx, wx = [], []
-        for f, *_ in tqdm(rows, desc=f"{corpus} {variant}", unit="clip"):
+        xs = []
+        for f, *_ in tqdm(rows, desc=f"{corpus} {variant} {kind}", unit="clip"):
             yt = trim(augment(_read(datasets / corpus / f), variant, f))
-            fx.append(F.extract(yt))
-            wx.append(whisper_stats(yt, trimmed=True))
-        meta = {k: np.array([r[i] for r in rows]) for i, k in enumerate(("ids", "labels", "speakers", "split"))}
-        fpath.parent.mkdir(parents=True, exist_ok=True)
-        np.savez(fpath, X=np.vstack(fx).astype(np.float32), **meta)
-        np.savez(wpath, X=np.vstack(wx), **meta)
+            xs.append(F.extract(yt) if kind == "func" else whisper_stats(yt, trimmed=True))
+        X = np.vstack(xs).astype(np.float32 if kind == "func" else np.float16)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_suffix(".tmp.npz")
+        np.savez(tmp, X=X, **meta)
+        tmp.rename(path)
     fz, wz = np.load(fpath, allow_pickle=False), np.load(wpath, allow_pickle=False)
     if len(fz["ids"]) != len(rows) or not (fz["ids"] == wz["ids"]).all():
         raise SystemExit(f"stale cache in {cache / corpus}: delete it")
-    return Corpus(corpus, fz["ids"], fz["labels"], fz["speakers"], fz["split"], fz["X"], wz["X"], variant)
+    W = wz["X"].astype(np.float32)
+    return Corpus(corpus, fz["ids"], fz["labels"], fz["speakers"], fz["split"], fz["X"], W, variant)
 
 
 def targets(c: Corpus) -> tuple[np.ndarray, np.ndarray]:

@@ -139,6 +139,23 @@ def test_span_stats_encode_runs_once_and_isolated_spans_as_clips():
     assert w1.shape == (1024,) and not np.allclose(w1, w2) and np.isfinite(whole).all()
 
 
+def test_whisper_stats_pool_the_chosen_middle_layer():
+    """The Whisper block is layer LAYER's states (not CTranslate2's final layer), gain-normalised: x0.25 moves
+    nothing but float rounding."""
+    from emolens.engine.audio import decode
+    from emolens.engine.embed import LAYER, _encode, whisper_stats
+    from emolens.engine.transcribe import get_model
+    from emolens.engine.whisper_layers import hidden_states
+
+    x = decode(DIALOGUE).samples[8000:46400]
+    h = _encode(get_model("base"), x)
+    mel = get_model("base").feature_extractor(x * (10 ** (-23 / 20) / np.sqrt(np.mean(x.astype(np.float64) ** 2))))
+    assert 0 < LAYER < 6 and np.allclose(h, hidden_states(mel[:, : mel.shape[1] // 2 * 2], LAYER)[LAYER], atol=1e-4)
+    a, b = whisper_stats(x, trimmed=True), whisper_stats(x * 0.25, trimmed=True)
+    assert np.array_equal(a, np.concatenate([h.mean(0), h.std(0)]).astype(np.float32))
+    assert np.abs(a - b).max() < 1e-3 * np.abs(a).max()
+
+
 def test_permissive_variant_is_selected_by_setting(monkeypatch):
     from emolens.settings import get_settings
 
