@@ -185,6 +185,8 @@ def input_rows(samples: np.ndarray, spans: list[tuple[float, float]], sr: int = 
     """Model input rows (:data:`INPUT_NAMES`) for each (begin, end) span of a 16 kHz file, after
     :func:`analysed_spans` widening: functionals from frame tracks computed only around the spans (a meeting is
     mostly silence), and Whisper statistics (:func:`emolens.engine.embed.span_stats`)."""
+    from threadpoolctl import threadpool_limits
+
     from emolens.engine.embed import span_stats
     from emolens.engine.features import functionals, tracks
 
@@ -193,13 +195,17 @@ def input_rows(samples: np.ndarray, spans: list[tuple[float, float]], sr: int = 
     rows = np.zeros((len(spans), len(INPUT_NAMES)))
     order = sorted(range(len(spans)), key=lambda i: spans[i])
     k = 0
-    for ib, ie in _cover(spans, duration):
-        tr = tracks(samples[int(ib * sr) : int(ie * sr)])
-        while k < len(order) and spans[order[k]][1] <= ie + 1e-9:
-            b, e = spans[order[k]]
-            rows[order[k], : len(FEATURE_NAMES)] = functionals(tr, b - ib, e - ib)
-            k += 1
-    rows[:, len(FEATURE_NAMES) :] = span_stats(samples, spans, sr)
+    # One BLAS thread: these products are small (a few hundred frames), and OpenBLAS's spinning worker threads cost
+    # 2-3x the CPU of the work itself (bench/audio.py's 3 minutes: 3.6-5.2 -> 1.5 CPU-s); the text models run
+    # beside this stage on the other core. It also makes the products' summation order fixed.
+    with threadpool_limits(limits=1, user_api="blas"):
+        for ib, ie in _cover(spans, duration):
+            tr = tracks(samples[int(ib * sr) : int(ie * sr)])
+            while k < len(order) and spans[order[k]][1] <= ie + 1e-9:
+                b, e = spans[order[k]]
+                rows[order[k], : len(FEATURE_NAMES)] = functionals(tr, b - ib, e - ib)
+                k += 1
+        rows[:, len(FEATURE_NAMES) :] = span_stats(samples, spans, sr)
     return rows
 
 
