@@ -377,10 +377,10 @@ def _merge(spans: list[tuple[float, float]]) -> list[tuple[float, float]]:
 def detect(samples: np.ndarray, words: list[Word] | None = None) -> list[Burst]:
     """Vocal bursts in 16 kHz mono ``samples``; ``words`` is the transcript (None: acoustic classifier only)."""
     samples = np.asarray(samples, dtype=np.float32)
+    model = get_model()  # loaded (once) even when nothing is found, so a warm-up call always warms the stage
     spans = candidates(samples, words)
     if not spans:
         return []
-    model = get_model()
     # Detectors first, on every piece; the classifier (hand features + encoder layers, the costly part) then runs
     # once per reported burst: on pieces that stay alone and on joined spans, not on pieces that are joined.
     p_det, _ = score_spans(samples, spans, classify=False)
