@@ -332,11 +332,13 @@ def classify_spans(samples: np.ndarray, spans: list[tuple[float, float]]) -> np.
 
 
 def _classify(ex: list[np.ndarray], mels: list[np.ndarray]) -> np.ndarray:
+    from emolens.engine import spans_pool
     from emolens.engine.burst_features import hand_features, layer_pool
 
     model = get_model()
     hand = np.vstack([hand_features(x) for x in ex])
-    emb = np.vstack([layer_pool(m, model.layers) for m in mels])
+    # one numpy encoder pass per burst, spread over the cores (bit-identical: each on one BLAS thread)
+    emb = np.vstack(spans_pool.pmap(lambda m: layer_pool(m, model.layers), mels))
     return model.categories(model.design(hand, emb))
 
 

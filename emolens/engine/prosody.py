@@ -187,6 +187,7 @@ def input_rows(samples: np.ndarray, spans: list[tuple[float, float]], sr: int = 
     mostly silence), and Whisper statistics (:func:`emolens.engine.embed.span_stats`)."""
     from threadpoolctl import threadpool_limits
 
+    from emolens.engine import spans_pool
     from emolens.engine.embed import span_stats
     from emolens.engine.features import functionals, tracks
 
@@ -199,13 +200,15 @@ def input_rows(samples: np.ndarray, spans: list[tuple[float, float]], sr: int = 
     # 2-3x the CPU of the work itself (bench/audio.py's 3 minutes: 3.6-5.2 -> 1.5 CPU-s); the text models run
     # beside this stage on the other core. It also makes the products' summation order fixed.
     with threadpool_limits(limits=1, user_api="blas"):
+        # the Whisper statistics on the other core while the frame tracks are computed here (independent work)
+        stats = spans_pool.submit(span_stats, samples, spans, sr)
         for ib, ie in _cover(spans, duration):
             tr = tracks(samples[int(ib * sr) : int(ie * sr)])
             while k < len(order) and spans[order[k]][1] <= ie + 1e-9:
                 b, e = spans[order[k]]
                 rows[order[k], : len(FEATURE_NAMES)] = functionals(tr, b - ib, e - ib)
                 k += 1
-        rows[:, len(FEATURE_NAMES) :] = span_stats(samples, spans, sr)
+        rows[:, len(FEATURE_NAMES) :] = stats.result()
     return rows
 
 

@@ -1,0 +1,65 @@
+"""A small process-wide thread pool for per-span numpy work (the prosody and burst stages' encoder passes).
+
+Those stages run on one BLAS thread on purpose (OpenBLAS's spinning workers cost 2-3x the work on these small
+products), which leaves the second core idle while they run: the text models beside them finish early, and
+nothing runs beside the burst stage at all. Independent spans are therefore spread over ``EMOLENS_THREADS``
+(default: up to 2) Python threads; numpy and BLAS release the GIL in the heavy calls. Every span is computed
+exactly as alone, on one BLAS thread, so results are bit-identical whatever the thread count.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+from collections.abc import Callable, Iterable
+from concurrent.futures import Future, ThreadPoolExecutor
+from typing import Any, TypeVar
+
+T = TypeVar("T")
+R = TypeVar("R")
+
+_PREFIX = "emolens-spans"
+_POOL: tuple[int, int, ThreadPoolExecutor] | None = None
+_LOCK = threading.Lock()
+
+
+def workers() -> int:
+    """How many threads share the span work: ``EMOLENS_THREADS`` when set, else up to 2 (the cpu count)."""
+    from emolens.settings import threads
+
+    return threads(2)
+
+
+def _pool() -> ThreadPoolExecutor | None:
+    """The pool (None when one worker is all there is, or when called from one of its own threads: a task that
+    waited on its own pool could deadlock it). Recreated after a fork or when the thread setting changes."""
+    global _POOL
+    n = workers()
+    if n < 2 or threading.current_thread().name.startswith(_PREFIX):
+        return None
+    with _LOCK:
+        if _POOL is None or _POOL[0] != os.getpid() or _POOL[1] != n:
+            _POOL = (os.getpid(), n, ThreadPoolExecutor(max_workers=n, thread_name_prefix=_PREFIX))
+        return _POOL[2]
+
+
+def pmap(fn: Callable[[T], R], items: Iterable[T]) -> list[R]:
+    """``[fn(x) for x in items]``, in order, spread over the pool's threads (serially when there is one)."""
+    todo = list(items)
+    pool = _pool() if len(todo) > 1 else None
+    if pool is None:
+        return [fn(x) for x in todo]
+    return list(pool.map(fn, todo))
+
+
+def submit(fn: Callable[..., R], *args: Any) -> Future[R]:
+    """``fn(*args)`` in the pool (run at once, in this thread, when there is no pool): a Future either way."""
+    pool = _pool()
+    if pool is not None:
+        return pool.submit(fn, *args)
+    done: Future[R] = Future()
+    try:
+        done.set_result(fn(*args))
+    except BaseException as e:  # noqa: BLE001 - handed to the caller through the Future, as the pool would
+        done.set_exception(e)
+    return done
