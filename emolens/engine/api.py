@@ -16,8 +16,6 @@ requests or Hume's JSON: :mod:`emolens.hume` adapts both ways.
 
 from __future__ import annotations
 
-import os
-import threading
 from collections.abc import Callable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, replace
@@ -28,7 +26,14 @@ import numpy as np
 from emolens.emotions import LANGUAGE_EMOTIONS, PROSODY_EMOTIONS
 from emolens.engine.audio import SAMPLE_RATE, Audio, decode, md5sum
 from emolens.engine.media import diarize_words, label_words, score_prosody, speaker_turns
-from emolens.engine.options import BurstOptions, MediaOptions, SpeakerOptions, TextOptions, TranscriptionOptions
+from emolens.engine.options import (
+    BurstOptions,
+    LanguageOptions,
+    MediaOptions,
+    SpeakerOptions,
+    TextOptions,
+    TranscriptionOptions,
+)
 from emolens.engine.results import MeasureError, MediaResult, ModelOutput, ScoredSegment, TextResult
 from emolens.engine.segment import segment_words, window_segments, windows
 from emolens.engine.types import Segment, Transcript, Word
@@ -85,10 +90,6 @@ DEFAULT_STAGES = Stages()
 _SHARES = {"decode": 0.05, "transcribe": 0.55, "speakers": 0.15, "prosody": 0.1, "language": 0.1, "ner": 0.05}
 
 
-_POOL: tuple[int, ThreadPoolExecutor] | None = None
-_POOL_LOCK = threading.Lock()
-
-
 def _speaker_pool() -> ThreadPoolExecutor:
     """One worker thread per process for stages that overlap the main line: the speaker stage (beside
     transcription), then language + ner (beside prosody and bursts).
@@ -98,11 +99,9 @@ def _speaker_pool() -> ThreadPoolExecutor:
     One worker (not one per call) keeps concurrent files from piling several speaker networks onto the cores.
     Recreated after a fork: a pool's thread does not survive into a child process.
     """
-    global _POOL
-    with _POOL_LOCK:
-        if _POOL is None or _POOL[0] != os.getpid():
-            _POOL = (os.getpid(), ThreadPoolExecutor(max_workers=1, thread_name_prefix="emolens-speakers"))
-        return _POOL[1]
+    from emolens.engine.spans_pool import shared_pool
+
+    return shared_pool("emolens-speakers", 1)
 
 
 def decode_path(path: str | Path) -> Audio:
@@ -183,39 +182,47 @@ def measure_audio(
         conf = float(np.mean([w.confidence for w in words])) if words else None
         meta = {"confidence": None if conf is None else round(conf, 4), "detected_language": transcript.language}
 
+        def guarded(model: str, build: Callable[[], ModelOutput]) -> tuple[str, ModelOutput | MeasureError]:
+            """``build()``'s output with the file's metadata, or the error that stopped it (named by model)."""
+            try:
+                out = build()
+            except EngineError as e:
+                return model, MeasureError(f"{model}: {e}")
+            out.metadata = dict(meta)
+            return model, out
+
+        def add(model: str, got: ModelOutput | MeasureError) -> None:
+            if isinstance(got, MeasureError):
+                result.errors.append(got)
+            else:
+                result.models[model] = got
+
+        def language_model(lang: LanguageOptions) -> ModelOutput:
+            lw = pick("language")
+            if not lw:
+                return ModelOutput(LANGUAGE_EMOTIONS)
+            from emolens.engine.text import language_output
+
+            segs = segment_words(lw, lang.granularity)
+            # word-level sentiment is the word's in its sentence (see text.sentence_contexts)
+            ctx = segment_words(lw, "sentence") if lang.sentiment and lang.granularity == "word" else None
+            return language_output(segs, sentiment=lang.sentiment, toxicity=lang.toxicity, contexts=ctx)
+
+        def ner_model() -> ModelOutput:
+            nw = pick("ner")
+            if not nw:
+                return ModelOutput(LANGUAGE_EMOTIONS)
+            from emolens.engine.text import ner_outputs
+
+            return ner_outputs([transcript.text], [nw])[0]
+
         def text_models() -> list[tuple[str, ModelOutput | MeasureError]]:
             """Language and entities of the transcript (each an output, or the error that stopped it)."""
-            out: list[tuple[str, ModelOutput | MeasureError]] = []
-            if options.language is not None:
-                try:
-                    lang = options.language
-                    lw = pick("language")
-                    if lw:
-                        from emolens.engine.text import language_output
-
-                        segs = segment_words(lw, lang.granularity)
-                        # word-level sentiment is the word's in its sentence (see text.sentence_contexts)
-                        ctx = segment_words(lw, "sentence") if lang.sentiment and lang.granularity == "word" else None
-                        lo = language_output(segs, sentiment=lang.sentiment, toxicity=lang.toxicity, contexts=ctx)
-                    else:
-                        lo = ModelOutput(LANGUAGE_EMOTIONS)
-                    lo.metadata = dict(meta)
-                    out.append(("language", lo))
-                except EngineError as e:
-                    out.append(("language", MeasureError(f"language: {e}")))
+            out = []
+            if (lang := options.language) is not None:
+                out.append(guarded("language", lambda: language_model(lang)))
             if options.ner is not None:
-                try:
-                    nw = pick("ner")
-                    if nw:
-                        from emolens.engine.text import ner_outputs
-
-                        no = ner_outputs([transcript.text], [nw])[0]
-                    else:
-                        no = ModelOutput(LANGUAGE_EMOTIONS)
-                    no.metadata = dict(meta)
-                    out.append(("ner", no))
-                except EngineError as e:
-                    out.append(("ner", MeasureError(f"ner: {e}")))
+                out.append(guarded("ner", ner_model))
             return out
 
         # The text models need only the words: they run in the worker thread while prosody and bursts are
@@ -237,18 +244,11 @@ def measure_audio(
             if st.burst is None:
                 result.errors.append(MeasureError("burst: no vocal burst model is installed"))
             else:
-                try:
-                    out = st.burst(samples, pick("burst"), options.burst)
-                    out.metadata = dict(meta)
-                    result.models["burst"] = out
-                except EngineError as e:
-                    result.errors.append(MeasureError(f"burst: {e}"))
+                burst, burst_options = st.burst, options.burst
+                add(*guarded("burst", lambda: burst(samples, pick("burst"), burst_options)))
         step("prosody", "language")
         for model, got in text.result() if text is not None else []:
-            if isinstance(got, MeasureError):
-                result.errors.append(got)
-            else:
-                result.models[model] = got
+            add(model, got)
         step("language", "entities")
         step("ner", "done")
         return result

