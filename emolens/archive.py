@@ -125,8 +125,9 @@ def _skeleton(src: dict[str, Any]) -> tuple[dict[str, Any], str | None]:
     return {**src, "results": {**results, "predictions": new_preds}}, None
 
 
-def validate_sources(data: Any, name: str, report: ImportReport) -> None:
-    """Append every valid source of ``data`` to the report; note each invalid one as a problem."""
+def validate_sources(data: Any, name: str, report: ImportReport, start: int = 0) -> None:
+    """Append every valid source of ``data`` to the report; note each invalid one as a problem (``start``: the index
+    of ``data``'s first source in the whole payload, when ``data`` is one part of it)."""
     if isinstance(data, dict):
         data = [data]
     if not isinstance(data, list):
@@ -135,7 +136,7 @@ def validate_sources(data: Any, name: str, report: ImportReport) -> None:
     if data and all(isinstance(x, dict) for x in data) and any(_is_legacy(x) for x in data):
         data = [convert_legacy(x) if _is_legacy(x) else x for x in data]
         report.kind = "legacy"
-    for i, src in enumerate(data):
+    for i, src in enumerate(data, start):
         if not isinstance(src, dict) or "source" not in src:
             keys = ", ".join(list(src)[:5]) if isinstance(src, dict) else type(src).__name__
             report.problems.append(
@@ -164,9 +165,15 @@ def check_predictions(data: Any, name: str = "predictions") -> None:
     """
     report = ImportReport(name=name)
     validate_sources(data, name, report)
+    raise_problems(report)
+
+
+def raise_problems(report: ImportReport) -> None:
+    """The ArchiveError of :func:`check_predictions` when ``report`` (filled by :func:`validate_sources`, maybe
+    part by part) noted problems."""
     if report.problems:
         more = f" (+{len(report.problems) - 1} more)" if len(report.problems) > 1 else ""
-        raise ArchiveError(f"invalid predictions: {report.problems[0]}{more}", name)
+        raise ArchiveError(f"invalid predictions: {report.problems[0]}{more}", report.name)
 
 
 # ---------------------------------------------------------------------------------------------------------------

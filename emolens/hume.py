@@ -271,12 +271,28 @@ def measure_text(
     >>> out[0]["results"]["predictions"][0]["models"]["language"]["grouped_predictions"][0]["id"]
     'unknown'
     """
-    from emolens.engine.api import measure_texts
+    return [src for _, chunk in iter_text_sources(texts, config, progress) for src in chunk]
+
+
+def iter_text_sources(
+    texts: Sequence[str],
+    config: JobRequest | dict[str, Any] | None = None,
+    progress: Progress | None = None,
+    *,
+    chunk: int | None = None,
+) -> Iterator[tuple[int, list[dict[str, Any]]]]:
+    """:func:`measure_text` in chunks, in input order: (index of the chunk's first text, its Hume sources).
+
+    The engine queues the next chunk before this one is yielded (:func:`emolens.engine.api.iter_measure_texts`),
+    so a caller that writes each chunk (JSON, validation) does so while the encoder measures the next one.
+    """
+    from emolens.engine.api import TEXT_CHUNK, iter_measure_texts
 
     if isinstance(texts, str):
         texts = [texts]
-    results = measure_texts(texts, text_options(job_request(config)), progress)
-    return [text_source(r, i) for i, r in enumerate(results)]
+    options = text_options(job_request(config))
+    for offset, results in iter_measure_texts(texts, options, progress, chunk=chunk or TEXT_CHUNK):
+        yield offset, [text_source(r, offset + i) for i, r in enumerate(results)]
 
 
 # -- reading predictions payloads --------------------------------------------------------------------------------

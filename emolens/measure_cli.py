@@ -110,15 +110,13 @@ def run_measure(args: argparse.Namespace, store_factory: Callable[[argparse.Name
         from emolens.settings import get_settings
 
         address = get_settings().dask_scheduler
+    written = Written()
     if address.strip():
         out = measure_on_cluster(address, files, texts, raw_request, args)
     else:
-        out = _measure_here(files, texts, request, args)
-    import orjson
-
-    from emolens.archive import check_predictions
-
-    check_predictions(out, "engine output")  # valid Hume format, checked once in bulk; fail loudly if not
+        out = _measure_here(files, texts, request, args, written)
+    written.add(out[written.count :])  # what was not checked and encoded while measuring
+    written.check()  # valid Hume format, every source checked (in bulk, chunk by chunk); fail loudly if not
     labels = [f"text {i}" for i in range(len(texts))] + [str(f) for f in files]
     succeeded = 0
     for label, src in zip(labels, out, strict=True):
@@ -132,7 +130,7 @@ def run_measure(args: argparse.Namespace, store_factory: Callable[[argparse.Name
     if not succeeded:
         return report_inputs(failures, 0)  # no output: every input failed
     report_inputs(failures, succeeded)
-    data = orjson.dumps(out)  # UTF-8, compact; several times faster than json.dumps on many score lists
+    data = written.data()
     if args.output in (None, "-"):
         sys.stdout.buffer.write(data + b"\n")
     else:
@@ -146,6 +144,42 @@ def run_measure(args: argparse.Namespace, store_factory: Callable[[argparse.Name
     return 0
 
 
+class Written:
+    """The predictions JSON of a measure run, built part by part: each part's sources are validated (the rules of
+    :func:`emolens.archive.check_predictions`) and encoded when added, e.g. while the engine measures the next
+    chunk of texts; :meth:`data` is then the bytes ``orjson.dumps`` gives for the whole list."""
+
+    def __init__(self) -> None:
+        from emolens.archive import ImportReport
+
+        self.report = ImportReport(name="engine output")
+        self.parts: list[bytes] = []
+        self.count = 0
+
+    def add(self, sources: list[dict[str, Any]]) -> None:
+        """Validate and encode ``sources``, the next ones of the payload."""
+        import orjson
+
+        from emolens.archive import validate_sources
+
+        if not sources:
+            return
+        validate_sources(sources, self.report.name, self.report, start=self.count)
+        self.report.predictions.clear()  # only the problems matter here; the caller keeps the sources
+        self.parts.append(orjson.dumps(sources)[1:-1])  # UTF-8, compact; a list's items joined by ","
+        self.count += len(sources)
+
+    def check(self) -> None:
+        """Raise ArchiveError naming the first problem of every source added, as check_predictions would."""
+        from emolens.archive import raise_problems
+
+        raise_problems(self.report)
+
+    def data(self) -> bytes:
+        """The whole payload's JSON (compact, UTF-8): the same bytes as ``orjson.dumps`` of all sources."""
+        return b"[" + b",".join(self.parts) + b"]"
+
+
 def source_problems(src: dict[str, Any]) -> list[str]:
     """The error messages inside one measured source (Hume keeps them in ``error`` and ``results.errors``)."""
     out = [str(src["error"])] if src.get("error") else []
@@ -157,8 +191,12 @@ def _want_bar(args: argparse.Namespace) -> bool:
     return (not args.no_progress and sys.stderr.isatty()) or getattr(args, "force_progress", False)
 
 
-def _measure_here(files: list[Path], texts: list[str], request: JobRequest, args: argparse.Namespace) -> list[dict]:
-    from emolens.hume import measure_media, measure_text
+def _measure_here(
+    files: list[Path], texts: list[str], request: JobRequest, args: argparse.Namespace, written: Written
+) -> list[dict]:
+    """Measure on this machine; text sources are validated and encoded into ``written`` chunk by chunk, while the
+    engine measures the next chunk (media sources are left to the caller)."""
+    from emolens.hume import iter_text_sources, measure_media
 
     bar = None
     if _want_bar(args):
@@ -184,7 +222,9 @@ def _measure_here(files: list[Path], texts: list[str], request: JobRequest, args
 
     out: list[dict[str, Any]] = []
     if texts:
-        out += measure_text(texts, request, progress=progress_in(0.0, share_text))
+        for _, sources in iter_text_sources(texts, request, progress=progress_in(0.0, share_text)):
+            out += sources
+            written.add(sources)
     if files:
         out += measure_media(files, request, progress=progress_in(share_text, 1 - share_text), asr=args.asr)
     if bar is not None:

@@ -16,10 +16,11 @@ requests or Hume's JSON: :mod:`emolens.hume` adapts both ways.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -39,6 +40,9 @@ from emolens.engine.segment import segment_words, window_segments, windows
 from emolens.engine.types import Segment, Transcript, Word
 from emolens.errors import ConfigError, EmolensError, EngineError, MediaError
 from emolens.media_types import content_type_for
+
+if TYPE_CHECKING:
+    from emolens.engine.text import Memo
 
 #: ``progress(fraction, message)``: fraction in 0..1, a short message naming the stage.
 Progress = Callable[[float, str], None]
@@ -263,25 +267,60 @@ def measure_audio(
             turns.cancel()  # a failed transcription: drop the speaker work if it has not started
 
 
+#: Texts per chunk of :func:`iter_measure_texts`.
+TEXT_CHUNK = 256
+
+
 def measure_texts(texts: Sequence[str], options: TextOptions, progress: Progress | None = None) -> list[TextResult]:
     """Measure raw texts: one result per text, in input order.
 
     A text that cannot be measured (too long, no ``Name:`` turns for conversational_turn) gets ``failed`` and its
     reason in ``errors``; the others are measured together (segment texts are deduplicated across texts).
     """
-    from emolens.engine.text import check_text, ner_outputs, predict_arrays, scored_segments, sentence_contexts
-    from emolens.engine.textseg import segment_text
+    return [r for _, chunk in iter_measure_texts(texts, options, progress) for r in chunk]
 
+
+def iter_measure_texts(
+    texts: Sequence[str], options: TextOptions, progress: Progress | None = None, *, chunk: int = TEXT_CHUNK
+) -> Iterator[tuple[int, list[TextResult]]]:
+    """:func:`measure_texts` in chunks of ``chunk`` texts, yielded in input order as (index of the chunk's first
+    text, its results); the results are those of :func:`measure_texts` (a text's scores do not depend on the
+    other texts; a segment text scored in an earlier chunk is not scored again).
+
+    Pipelined: chunk k + 1 is queued on the encoder threads (and its TF-IDF and toxicity computed) before chunk k
+    is finished and yielded, so the encoder keeps both cores busy while the caller turns chunk k into JSON.
+    """
     if isinstance(texts, str):
         texts = [texts]
     texts = list(texts)
-    lang, ner = options.language, options.ner
+    from emolens.engine.text import Memo
+
     report = progress or (lambda f, m: None)
+    memo = Memo()
+    pending: tuple[int, Callable[[], list[TextResult]]] | None = None
+    for begin in range(0, len(texts), max(1, chunk)):
+        started = _texts_begin(texts[begin : begin + chunk], begin, options, memo)
+        if pending is not None:
+            yield pending[0], pending[1]()
+            report(min(begin, len(texts)) / max(1, len(texts)), "language")
+        pending = (begin, started)
+    if pending is not None:
+        yield pending[0], pending[1]()
+    report(1.0, "done")
+
+
+def _texts_begin(texts: list[str], offset: int, options: TextOptions, memo: Memo) -> Callable[[], list[TextResult]]:
+    """Start measuring one chunk of texts (``offset``: its first text's index in the job, for error messages);
+    the result finishes it (see :func:`emolens.engine.text.predict_begin`)."""
+    from emolens.engine.text import check_text, ner_outputs, predict_begin, scored_segments, sentence_contexts
+    from emolens.engine.textseg import segment_text
+
+    lang, ner = options.language, options.ner
     results = [TextResult(t if isinstance(t, str) else str(t)) for t in texts]
     segs_all: list[list[Segment] | None] = []
     for i, text in enumerate(texts):
         try:
-            text = check_text(text, i)
+            text = check_text(text, offset + i)
             segs = None
             if lang is not None:
                 segs = segment_text(text, lang.granularity, identify_speakers=lang.identify_speakers)
@@ -290,7 +329,8 @@ def measure_texts(texts: Sequence[str], options: TextOptions, progress: Progress
             segs_all.append(None)
             results[i].errors.append(MeasureError(str(e)))
             results[i].failed = True
-    report(0.05, "segmenting")
+    finish_language: Callable[[], tuple[np.ndarray, np.ndarray | None, np.ndarray | None]] | None = None
+    flat: list[tuple[int, Segment]] = []
     if lang is not None:
         flat = [(i, s) for i, segs in enumerate(segs_all) if segs for s in segs]
         contexts = None
@@ -300,30 +340,37 @@ def measure_texts(texts: Sequence[str], options: TextOptions, progress: Progress
                 if segs:
                     sents = segment_text(texts[i], "sentence", identify_speakers=lang.identify_speakers)
                     contexts += sentence_contexts(segs, sents)
-        emo, sent, tox = (
-            predict_arrays(
+        if flat:
+            finish_language = predict_begin(
                 [s.text or "" for _, s in flat],
                 sentiment=lang.sentiment,
                 toxicity=lang.toxicity,
                 sentiment_texts=contexts,
+                memo=memo,
             )
-            if flat
-            else (np.zeros((0, 53)), None, None)
-        )
-        rows = np.arange(len(flat))
-        owner = np.array([i for i, _ in flat], dtype=int)
-        for i, res in enumerate(results):
-            if not res.failed:
-                r = rows[owner == i]
-                scored = scored_segments(
-                    [flat[j][1] for j in r], emo[r], None if sent is None else sent[r], None if tox is None else tox[r]
-                )
-                res.models["language"] = ModelOutput(LANGUAGE_EMOTIONS, scored)
-        report(0.7, "language done")
-    if ner is not None:
-        ok = [i for i, res in enumerate(results) if not res.failed]
-        for i, out in zip(ok, ner_outputs([texts[i] for i in ok], [None] * len(ok))):
-            results[i].models["ner"] = out
-        report(0.95, "ner done")
-    report(1.0, "done")
-    return results
+
+    def finish() -> list[TextResult]:
+        if lang is not None:
+            emo, sent, tox = finish_language() if finish_language is not None else (np.zeros((0, 53)), None, None)
+            owner = [i for i, _ in flat]
+            begin = 0
+            for i, res in enumerate(results):
+                end = begin
+                while end < len(owner) and owner[end] == i:  # a text's segments are consecutive in flat
+                    end += 1
+                if not res.failed:
+                    scored = scored_segments(
+                        [s for _, s in flat[begin:end]],
+                        emo[begin:end],
+                        None if sent is None else sent[begin:end],
+                        None if tox is None else tox[begin:end],
+                    )
+                    res.models["language"] = ModelOutput(LANGUAGE_EMOTIONS, scored)
+                begin = end
+        if ner is not None:
+            ok = [i for i, res in enumerate(results) if not res.failed]
+            for i, out in zip(ok, ner_outputs([texts[i] for i in ok], [None] * len(ok))):
+                results[i].models["ner"] = out
+        return results
+
+    return finish

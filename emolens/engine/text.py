@@ -7,7 +7,7 @@ inference (word-level jobs repeat words a lot).
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import numpy as np
@@ -21,6 +21,33 @@ from emolens.errors import ConfigError
 MAX_TEXT_CHARS = 1_000_000
 
 
+#: Language rows of one segment text: emotions (53,), sentiment (9,) or None, toxicity (6,) or None.
+Rows = tuple[np.ndarray, np.ndarray | None, np.ndarray | None]
+#: Texts remembered by a :class:`Memo` before it starts afresh (bounds its memory on endless jobs).
+MEMO_LIMIT = 200_000
+
+
+class Memo:
+    """Language rows of texts already scored in earlier calls of one job (see :func:`predict_begin`).
+
+    Why: a job measured in chunks (:func:`emolens.engine.api.iter_measure_texts`) would otherwise score again a
+    text that an earlier chunk held (word-level jobs repeat words a lot). A text's rows do not depend on the other
+    texts of a call, so a remembered row is the row the text would get again. Keyed by model text and, for
+    sentiment scored on another text (a word's sentence), by that text.
+    """
+
+    def __init__(self) -> None:
+        self.text: dict[tuple[str, bool, bool], Rows] = {}
+        self.context: dict[str, np.ndarray] = {}
+
+    def trim(self) -> None:
+        """Forget everything once over :data:`MEMO_LIMIT` texts."""
+        if len(self.text) > MEMO_LIMIT:
+            self.text.clear()
+        if len(self.context) > MEMO_LIMIT:
+            self.context.clear()
+
+
 def predict_arrays(
     texts: list[str], *, sentiment: bool, toxicity: bool, sentiment_texts: list[str] | None = None
 ) -> tuple[np.ndarray, np.ndarray | None, np.ndarray | None]:
@@ -29,34 +56,94 @@ def predict_arrays(
     ``sentiment_texts`` (one per text) scores sentiment on other texts than the emotions, e.g. each word's
     sentence for word-level segments (see :func:`sentence_contexts`).
     """
+    return predict_begin(texts, sentiment=sentiment, toxicity=toxicity, sentiment_texts=sentiment_texts)()
+
+
+def predict_begin(
+    texts: list[str],
+    *,
+    sentiment: bool,
+    toxicity: bool,
+    sentiment_texts: list[str] | None = None,
+    memo: Memo | None = None,
+) -> Callable[[], tuple[np.ndarray, np.ndarray | None, np.ndarray | None]]:
+    """:func:`predict_arrays` in two halves: this call queues the texts on the encoder threads and computes
+    everything that needs no embedding (TF-IDF parts, toxicity); calling the result waits for the embeddings and
+    finishes. Why: a caller measuring a job in chunks starts chunk k + 1 before finishing chunk k, so the encoder
+    threads always have work queued while this thread finishes a chunk (and writes its JSON).
+
+    ``memo``: rows of texts scored by earlier calls of the same job; those texts are not scored again.
+    """
     from emolens.engine import language
     from emolens.engine.sentiment import predict_sentiment, sentiment_text_part
     from emolens.engine.toxicity import predict_toxicity
 
+    n = len(texts)
+    same_texts = sentiment and sentiment_texts is None
+    key = (sentiment and same_texts, toxicity)  # what a remembered row of the text holds
     uniq: dict[str, int] = {}
-    pos = [uniq.setdefault(t, len(uniq)) for t in texts]
+    known: dict[str, Rows] = {}
+    for t in texts:
+        if memo is not None and (t, *key) in memo.text:
+            known[t] = memo.text[(t, *key)]
+        else:
+            uniq.setdefault(t, len(uniq))
     clean = [language.clean_for_model(t) for t in uniq]
     # The encoder runs on its threads while this thread computes everything that needs no embedding.
     embedding = language.encode_begin(clean)
-    same_texts = sentiment and sentiment_texts is None
+    s_uniq: dict[str, int] = {}
+    s_known: dict[str, np.ndarray] = {}
+    s_clean: list[str] = []
+    s_embedding: Callable[[], np.ndarray] | None = None
+    if sentiment and sentiment_texts is not None:
+        for t in sentiment_texts:
+            if memo is not None and t in memo.context:
+                s_known[t] = memo.context[t]
+            else:
+                s_uniq.setdefault(t, len(s_uniq))
+        s_clean = [language.clean_for_model(t) for t in s_uniq]
+        s_embedding = language.encode_begin(s_clean)  # queued behind the texts' own runs
     chars = language.term_counts(clean) if same_texts else None  # one char n-gram pass for both models
     emo_text = language.emotion_text_logits(clean, chars)
     sent_text = sentiment_text_part(clean, chars) if same_texts else None
-    tox = predict_toxicity(clean)[pos] if toxicity else None
-    emb = embedding()
-    emo = language.emotion_scores(clean, emb, emo_text)[pos]
-    sent = None
-    if sentiment:
-        if sentiment_texts is None:
-            sent = predict_sentiment(clean, emb, sent_text)[pos]
-        else:
-            s_uniq: dict[str, int] = {}
-            s_pos = [s_uniq.setdefault(t, len(s_uniq)) for t in sentiment_texts]
-            s_clean = [language.clean_for_model(t) for t in s_uniq]
-            s_embedding = language.encode_begin(s_clean)
-            s_text = sentiment_text_part(s_clean)
-            sent = predict_sentiment(s_clean, s_embedding(), s_text)[s_pos]
-    return emo, sent, tox
+    s_text = sentiment_text_part(s_clean) if s_embedding is not None else None
+    tox_new = predict_toxicity(clean) if toxicity else None
+
+    def finish() -> tuple[np.ndarray, np.ndarray | None, np.ndarray | None]:
+        emb = embedding()
+        emo_new = language.emotion_scores(clean, emb, emo_text)
+        sent_new = predict_sentiment(clean, emb, sent_text) if same_texts else None
+        emo = np.empty((n, emo_new.shape[1]))
+        tox = np.empty((n, 6)) if toxicity else None
+        sent = np.empty((n, 9)) if sentiment else None
+        for k, t in enumerate(texts):
+            j = uniq.get(t)
+            if j is None:
+                e_row, s_row, t_row = known[t]
+            else:
+                e_row = emo_new[j]
+                s_row = None if sent_new is None else sent_new[j]
+                t_row = None if tox_new is None else tox_new[j]
+            emo[k] = e_row
+            if tox is not None:
+                tox[k] = t_row
+            if sent is not None and same_texts:
+                sent[k] = s_row
+        if s_embedding is not None and sent is not None and sentiment_texts is not None:
+            s_new = predict_sentiment(s_clean, s_embedding(), s_text)
+            for k, t in enumerate(sentiment_texts):
+                j = s_uniq.get(t)
+                sent[k] = s_known[t] if j is None else s_new[j]
+            if memo is not None:
+                memo.context.update((t, s_new[j]) for t, j in s_uniq.items())
+        if memo is not None:
+            for t, j in uniq.items():
+                s_row = None if sent_new is None else sent_new[j]
+                memo.text[(t, *key)] = (emo_new[j], s_row, None if tox_new is None else tox_new[j])
+            memo.trim()
+        return emo, sent, tox
+
+    return finish
 
 
 def sentence_contexts(words: Sequence[Segment], sentences: Sequence[Segment]) -> list[str]:
