@@ -298,11 +298,12 @@ def iter_measure_texts(
     report = progress or (lambda f, m: None)
     memo = Memo()
     pending: tuple[int, Callable[[], list[TextResult]]] | None = None
+    report(0.0, "measuring")
     for begin in range(0, len(texts), max(1, chunk)):
         started = _texts_begin(texts[begin : begin + chunk], begin, options, memo)
         if pending is not None:
             yield pending[0], pending[1]()
-            report(min(begin, len(texts)) / max(1, len(texts)), "language")
+            report(begin / len(texts), f"{begin}/{len(texts)} texts")
         pending = (begin, started)
     if pending is not None:
         yield pending[0], pending[1]()
