@@ -5,10 +5,12 @@ Figures (seconds, median of --repeat fresh browser tabs):
 - switch model: language -> prosody, until the timeline shows the new model;
 - switch result: one one-hour result -> another, until the timeline shows the new one.
 The same figures for a 300-word result, measured in the same run, give the ratio (hour / small): the page's cost
-that grows with the result's size. The first visit after the server starts (imports, first script run) is
-reported apart. Runs under the bench lock (/tmp/emolens-bench.lock) so two benchmarks never overlap.
+that grows with the result's size. With ``--baseline REF`` the dashboard of git revision REF (``git archive``, into
+a temp dir) runs beside this tree's, on the same store, and fresh tabs alternate between the two: each figure is
+printed for both with the ratio new / baseline. The first visit after the server starts (imports, first script run)
+is reported apart. Runs under the bench lock (/tmp/emolens-bench.lock) so two benchmarks never overlap.
 
-Run: .venv/bin/python bench/dashboard.py [--words 10000] [--repeat 3]
+Run: .venv/bin/python bench/dashboard.py [--words 10000] [--repeat 3] [--baseline main]
 """
 
 from __future__ import annotations
@@ -56,8 +58,8 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def start_app(data_dir: Path) -> tuple[subprocess.Popen, str]:
-    """The real dashboard on a free loopback port (as the e2e fixture starts it)."""
+def start_app(data_dir: Path, root: Path = ROOT) -> tuple[subprocess.Popen, str]:
+    """The real dashboard of the tree at ``root`` on a free loopback port (as the e2e fixture starts it)."""
     import httpx
 
     port = free_port()
@@ -67,7 +69,7 @@ def start_app(data_dir: Path) -> tuple[subprocess.Popen, str]:
         "EMOLENS_SEED_SAMPLES": "false",
         "STREAMLIT_BROWSER_GATHER_USAGE_STATS": "false",
         "HF_HUB_OFFLINE": "1",
-        "PYTHONPATH": str(ROOT),
+        "PYTHONPATH": str(root),
     }
     proc = subprocess.Popen(
         [
@@ -75,7 +77,7 @@ def start_app(data_dir: Path) -> tuple[subprocess.Popen, str]:
             "-m",
             "streamlit",
             "run",
-            str(ROOT / "app.py"),
+            str(root / "app.py"),
             "--server.headless",
             "true",
             "--server.port",
@@ -87,7 +89,7 @@ def start_app(data_dir: Path) -> tuple[subprocess.Popen, str]:
             "--browser.gatherUsageStats",
             "false",
         ],
-        cwd=ROOT,
+        cwd=root,
         env=env,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
@@ -155,10 +157,28 @@ def measure(browser, url: str, rid: str, other_name: str, other_id: str) -> dict
     return got
 
 
+def checkout(ref: str, dest: Path) -> Path:
+    """The tree of git revision ``ref`` extracted into ``dest`` (git archive: the repository is not touched)."""
+    dest.mkdir(parents=True)
+    archive = subprocess.run(["git", "-C", str(ROOT), "archive", ref], check=True, capture_output=True).stdout
+    subprocess.run(["tar", "-x", "-C", str(dest)], input=archive, check=True)
+    return dest
+
+
+def report(rows: dict[str, list[dict[str, float]]], a: str, b: str, goals: dict[str, float | None]) -> None:
+    """One line per figure: the medians of rows[a] and rows[b] and their ratio a / b."""
+    for key, goal in goals.items():
+        va = statistics.median(r[key] for r in rows[a])
+        vb = statistics.median(r[key] for r in rows[b])
+        note = f" (goal <= {goal:g} s)" if goal else ""
+        print(f"{key:16s} {a} {va:6.2f} s · {b} {vb:6.2f} s · ratio {va / vb:5.2f}x{note}")
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--words", type=int, default=10_000)
     ap.add_argument("--repeat", type=int, default=3)
+    ap.add_argument("--baseline", help="a git revision to measure beside this tree (e.g. main)")
     args = ap.parse_args()
     from playwright.sync_api import sync_playwright
 
@@ -176,37 +196,52 @@ def main() -> None:
             hour_b = store.add_result("hour B", synth.word_level_result(args.words, seed=2))
             small_a = store.add_result("small A", synth.word_level_result(300, seed=3))
             small_b = store.add_result("small B", synth.word_level_result(300, seed=4))
-            proc, url = start_app(Path(tmp) / "data")
+            procs = []
             try:
+                proc, url = start_app(Path(tmp) / "data")
+                procs.append(proc)
+                base_url = None
+                if args.baseline:
+                    proc, base_url = start_app(Path(tmp) / "data", checkout(args.baseline, Path(tmp) / "baseline"))
+                    procs.append(proc)
                 with sync_playwright() as p:
                     browser = p.chromium.launch(executable_path=exe, args=CHROMIUM_ARGS, headless=True)
-                    t0 = time.perf_counter()
-                    cold = open_explore(browser, url, hour_a)
-                    cold["context"].close()
-                    cold_s = time.perf_counter() - t0
-                    rows = {"hour": [], "small": []}
-                    for _ in range(args.repeat):
+                    colds = {}
+                    for name, u in [("new", url), ("base", base_url)]:
+                        if u is None:
+                            continue
+                        t0 = time.perf_counter()
+                        cold = open_explore(browser, u, hour_a)
+                        cold["context"].close()
+                        colds[name] = (cold["first_chart_s"], time.perf_counter() - t0)
+                    rows: dict[str, list[dict[str, float]]] = {"hour": [], "small": [], "base": []}
+                    for i in range(args.repeat):
+                        # alternate which server goes first, so neither always follows the other's load
+                        order = ["base", "hour"] if i % 2 else ["hour", "base"]
+                        for name in order:
+                            if name == "base" and base_url:
+                                rows["base"].append(measure(browser, base_url, hour_a, "hour B", hour_b))
+                            elif name == "hour":
+                                rows["hour"].append(measure(browser, url, hour_a, "hour B", hour_b))
                         rows["small"].append(measure(browser, url, small_a, "small B", small_b))
-                        rows["hour"].append(measure(browser, url, hour_a, "hour B", hour_b))
                     browser.close()
             finally:
-                proc.terminate()
-                proc.wait(timeout=10)
+                for proc in procs:
+                    proc.terminate()
+                    proc.wait(timeout=10)
     load = os.getloadavg()
     print(
         f"Explore in Chromium, {args.words}-word result (one hour) vs 300 words, median of {args.repeat}; "
         f"load {load[0]:.2f} {load[1]:.2f} {load[2]:.2f} on {os.cpu_count()} CPUs"
     )
-    print(
-        f"first visit after server start (hour, first chart): {cold['first_chart_s']:.2f} s "
-        f"(whole cold open {cold_s:.2f} s)"
-    )
+    for name, (first, whole) in colds.items():
+        print(f"first visit after start ({name}, hour): first chart {first:.2f} s, whole cold open {whole:.2f} s")
     goals = {"shell_s": None, "first_chart_s": 3.0, "top_charts_s": None, "switch_model_s": 1.0, "switch_result_s": 1.0}
-    for key, goal in goals.items():
-        hour = statistics.median(r[key] for r in rows["hour"])
-        small = statistics.median(r[key] for r in rows["small"])
-        note = f" (goal <= {goal:g} s)" if goal else ""
-        print(f"{key:16s} hour {hour:6.2f} s · small {small:6.2f} s · ratio {hour / small:5.2f}x{note}")
+    print("-- this tree: one-hour result vs 300 words")
+    report(rows, "hour", "small", goals)
+    if base_url:
+        print(f"-- one-hour result: this tree vs baseline {args.baseline} (ratio < 1: faster)")
+        report(rows, "hour", "base", goals)
 
 
 if __name__ == "__main__":
