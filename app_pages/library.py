@@ -8,7 +8,7 @@ from pathlib import Path
 import pandas as pd
 import streamlit as st
 
-from components.data import get_store, predictions, store_key
+from components.data import drop_cached, get_store, predictions, store_key, warm
 from components.picker import selected_id, selection_key
 from emolens.archive import export, load_archive
 from emolens.errors import EmolensError
@@ -41,6 +41,7 @@ def import_files(files) -> None:
         rid = store.add_result(Path(f.name).stem, report.predictions, origin="imported",
                                config={"archive": f.name, "kind": report.kind, "problems": report.problems},
                                media=media)
+        warm(store_key(store), rid, report.predictions)  # its first open in Explore reads frames, parses nothing
         n = len(report.predictions)
         messages.append(("success", f"Imported {f.name}: {n} source(s) as result {rid}."))
         for p in report.problems:
@@ -106,6 +107,7 @@ def actions(row) -> None:
         sure = st.checkbox("Yes, delete it (this cannot be undone)", key=f"library_delete_sure_{row.id}")
         if st.button("Delete", disabled=not sure, key=f"library_delete_{row.id}"):
             store.delete_result(row.id)
+            drop_cached(store_key(store), row.id)
             st.session_state["library_messages"] = [("success", f"Deleted {row.name}.")]
             st.rerun()
 
