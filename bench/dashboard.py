@@ -207,12 +207,14 @@ def main() -> None:
             small_b = store.add_result("small B", synth.word_level_result(300, seed=4))
             # per round, two one-hour results no server has opened yet: one warmed as the Library's import leaves
             # it (frames on disk), one not (stored by the service, or by an older emolens)
-            fresh_preds = synth.word_level_result(args.words, seed=5)
+            # (two contents: a switch between two results with the same content would redraw nothing)
+            warm_preds = synth.word_level_result(args.words, seed=5)
+            cold_preds = synth.word_level_result(args.words, seed=6)
             fresh = []
             for i in range(args.repeat):
-                warm_id = store.add_result(f"hour W{i}", fresh_preds)
-                warm(str(store.data_dir), warm_id, fresh_preds)
-                cold_id = store.add_result(f"hour U{i}", fresh_preds)
+                warm_id = store.add_result(f"hour W{i}", warm_preds)
+                warm(str(store.data_dir), warm_id, warm_preds)
+                cold_id = store.add_result(f"hour U{i}", cold_preds)
                 fresh.append(
                     (("switch_new_warmed_s", f"hour W{i}", warm_id), ("switch_new_unwarmed_s", f"hour U{i}", cold_id))
                 )
