@@ -60,10 +60,13 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def start_app(data_dir: Path, root: Path = ROOT) -> tuple[subprocess.Popen, str]:
-    """The real dashboard of the tree at ``root`` on a free loopback port (as the e2e fixture starts it)."""
+def start_app(data_dir: Path, root: Path = ROOT, launcher: bool = True) -> tuple[subprocess.Popen, str]:
+    """The real dashboard of the tree at ``root`` on a free loopback port, started as ``make run`` starts it
+    (dashboard.py, where the tree has it and ``launcher``; else ``streamlit run app.py``)."""
     import httpx
 
+    use_launcher = launcher and (root / "dashboard.py").is_file()
+    start = [str(root / "dashboard.py")] if use_launcher else ["-m", "streamlit", "run", str(root / "app.py")]
     port = free_port()
     env = {
         **os.environ,
@@ -76,10 +79,7 @@ def start_app(data_dir: Path, root: Path = ROOT) -> tuple[subprocess.Popen, str]
     proc = subprocess.Popen(
         [
             sys.executable,
-            "-m",
-            "streamlit",
-            "run",
-            str(root / "app.py"),
+            *start,
             "--server.headless",
             "true",
             "--server.port",

@@ -68,7 +68,8 @@ def app_server(request, tmp_path, artifacts_dir):
         env.update(marker.args[0])
     log = (artifacts_dir / f"{request.node.name}-server.log").open("w")
     proc = subprocess.Popen(
-        [sys.executable, "-m", "streamlit", "run", str(ROOT / "app.py"), "--server.headless", "true",
+        # as `make run` starts it: dashboard.py is `streamlit run app.py` with the page's heavy imports done first
+        [sys.executable, str(ROOT / "dashboard.py"), "--server.headless", "true",
          "--server.port", str(port), "--server.address", "127.0.0.1", "--server.fileWatcherType", "none",
          "--browser.gatherUsageStats", "false"],
         cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
