@@ -6,8 +6,8 @@
         -> prosody scorer / burst detector / language / ner
 
 With the default diarizer, who-speaks-when needs only the samples, so it runs in a worker thread while Whisper
-transcribes (see :func:`_speaker_pool`); the words are labelled with its turns once both are done. Language and
-ner need only the words: they run in that thread while prosody and bursts are measured.
+transcribes, at lower CPU priority (see :func:`_speaker_pool`); the words are labelled with its turns once both are
+done. Language and ner need only the words: they run in a worker thread while prosody and bursts are measured.
 
 Each stage is a plain function over arrays and dataclasses (see :class:`Stages`); pass ``stages=`` to swap one
 (a new prosody scorer, burst detector or diarizer) without touching the rest. Nothing here knows HTTP, job
@@ -94,18 +94,31 @@ DEFAULT_STAGES = Stages()
 _SHARES = {"decode": 0.05, "transcribe": 0.55, "speakers": 0.15, "prosody": 0.1, "language": 0.1, "ner": 0.05}
 
 
+#: How many nice levels below normal the speaker stage runs (see :func:`_speaker_pool`).
+SPEAKER_NICE = 10
+
+
 def _speaker_pool() -> ThreadPoolExecutor:
-    """One worker thread per process for stages that overlap the main line: the speaker stage (beside
-    transcription), then language + ner (beside prosody and bursts).
+    """One worker thread per process, of lower CPU priority, for the speaker stage beside transcription.
 
     Whisper's decoder leaves the cores partly idle (beam search between batched matrix products), and the speaker
-    networks run on one torch thread; on the 2-core bench machine the overlap hides most of the speaker stage.
+    networks run on one thread each; at normal priority they stalled Whisper's two worker threads (every matrix
+    product waits for its slowest thread) and transcription in the pipeline took ~25 % longer than alone. At
+    :data:`SPEAKER_NICE` levels below normal they take only the time Whisper leaves idle, and all of both cores
+    once it is done (their span work goes to a pool of the same priority: :mod:`emolens.engine.spans_pool`).
     One worker (not one per call) keeps concurrent files from piling several speaker networks onto the cores.
     Recreated after a fork: a pool's thread does not survive into a child process.
     """
     from emolens.engine.spans_pool import shared_pool
 
-    return shared_pool("emolens-speakers", 1)
+    return shared_pool("emolens-speakers", 1, nice=SPEAKER_NICE)
+
+
+def _text_pool() -> ThreadPoolExecutor:
+    """One worker thread per process for language + ner, which run beside prosody and bursts (normal priority)."""
+    from emolens.engine.spans_pool import shared_pool
+
+    return shared_pool("emolens-text", 1)
 
 
 def decode_path(path: str | Path) -> Audio:
@@ -233,7 +246,7 @@ def measure_audio(
         # measured here (outputs and errors are added in the usual order afterwards).
         text: Future | None = None
         if options.language is not None or options.ner is not None:
-            text = _speaker_pool().submit(text_models)
+            text = _text_pool().submit(text_models)
         if options.prosody is not None:
             win = options.prosody.window
             if win is not None:

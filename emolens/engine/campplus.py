@@ -255,8 +255,12 @@ def embed(feats: list, *, batch: int = 16, backend: str = "auto") -> np.ndarray:
         if sess is None and backend == "onnx":
             raise EngineError("the CAM++ speaker embedding network could not be exported to ONNX")
     if sess is not None:
-        for i, f in enumerate(feats):
-            out[i] = sess.run(None, {"x": np.ascontiguousarray(f, np.float32)[None]})[0][0]
+        from emolens.engine import spans_pool
+
+        # one item per run, spread over the span pool's threads: each is computed exactly as alone
+        got = spans_pool.pmap(lambda f: sess.run(None, {"x": np.ascontiguousarray(f, np.float32)[None]})[0][0], feats)
+        if got:
+            out[:] = np.stack(got)
     else:
         import torch
 

@@ -63,15 +63,9 @@ def whisper_stats(y: np.ndarray, *, trimmed: bool = False) -> np.ndarray:
 FRAME_S = 0.02  # one encoder frame
 
 
-def span_stats(samples: np.ndarray, spans: list[tuple[float, float]], sr: int = SR) -> np.ndarray:
-    """:func:`whisper_stats`-like rows (n, 1024) for (begin, end) spans of one file, each stretch of overlapping
-    spans encoded once: a run of words is one encoder call (in 30 s pieces) whose frames each word then pools, so
-    word granularity costs what the utterance does. A span that overlaps no other is encoded exactly as a clip
-    (without the silence trim, as segments are word-bounded already)."""
-    from emolens.engine.transcribe import get_model
-
-    model = get_model("base")
-    out = np.zeros((len(spans), DIM), np.float32)
+def stat_groups(spans: list[tuple[float, float]]) -> list[list[int]]:
+    """Indices of ``spans`` in stretches of overlapping spans (each stretch is one encoder call of
+    :func:`group_stats`), in time order."""
     order = sorted(range(len(spans)), key=lambda i: spans[i])
     groups: list[list[int]] = []
     end = -1.0
@@ -83,15 +77,34 @@ def span_stats(samples: np.ndarray, spans: list[tuple[float, float]], sr: int = 
         else:
             groups.append([i])
             end = e
+    return groups
+
+
+def group_stats(samples: np.ndarray, spans: list[tuple[float, float]], group: list[int], sr: int = SR) -> np.ndarray:
+    """Rows (len(group), 1024) of :func:`span_stats` for the spans ``group`` (one of :func:`stat_groups`)."""
+    from emolens.engine.transcribe import get_model
+
+    model = get_model("base")
     piece = MAX_FRAMES * 160
-    for g in groups:
-        gb = min(spans[i][0] for i in g)
-        ge = max(spans[i][1] for i in g)
-        y = samples[int(round(gb * sr)) : max(int(round(ge * sr)), int(round(gb * sr)) + 160)]
-        h = np.vstack([_encode(model, y[k : k + piece]) for k in range(0, len(y), piece)])
-        for i in g:
-            b, e = spans[i]
-            lo = min(int((b - gb) / FRAME_S), len(h) - 1)
-            hi = max(lo + 1, min(len(h), int(np.ceil((e - gb) / FRAME_S))))
-            out[i] = np.concatenate([h[lo:hi].mean(0), h[lo:hi].std(0)])
+    gb = min(spans[i][0] for i in group)
+    ge = max(spans[i][1] for i in group)
+    y = samples[int(round(gb * sr)) : max(int(round(ge * sr)), int(round(gb * sr)) + 160)]
+    h = np.vstack([_encode(model, y[k : k + piece]) for k in range(0, len(y), piece)])
+    out = np.zeros((len(group), DIM), np.float32)
+    for j, i in enumerate(group):
+        b, e = spans[i]
+        lo = min(int((b - gb) / FRAME_S), len(h) - 1)
+        hi = max(lo + 1, min(len(h), int(np.ceil((e - gb) / FRAME_S))))
+        out[j] = np.concatenate([h[lo:hi].mean(0), h[lo:hi].std(0)])
+    return out
+
+
+def span_stats(samples: np.ndarray, spans: list[tuple[float, float]], sr: int = SR) -> np.ndarray:
+    """:func:`whisper_stats`-like rows (n, 1024) for (begin, end) spans of one file, each stretch of overlapping
+    spans encoded once: a run of words is one encoder call (in 30 s pieces) whose frames each word then pools, so
+    word granularity costs what the utterance does. A span that overlaps no other is encoded exactly as a clip
+    (without the silence trim, as segments are word-bounded already)."""
+    out = np.zeros((len(spans), DIM), np.float32)
+    for g in stat_groups(spans):
+        out[g] = group_stats(samples, spans, g, sr)
     return out

@@ -21,7 +21,8 @@ Weights are a plain ``.npz`` evaluated with numpy only; reproduce them with ``py
 
 from __future__ import annotations
 
-from functools import lru_cache
+from collections.abc import Callable
+from functools import lru_cache, partial
 from pathlib import Path
 from typing import Any
 
@@ -181,6 +182,11 @@ def _cover(spans: list[tuple[float, float]], duration: float) -> list[tuple[floa
     return [(b, e) for b, e in merged]
 
 
+#: Relative CPU cost per second of a span pool task, to start the longest first: a second of speech through the
+#: Whisper encoder costs about three seconds of frame tracks (bench/audio.py's 3 minutes: 1.0 vs 0.4 CPU-s).
+_ENCODER_COST, _TRACKS_COST = 3.0, 1.0
+
+
 def input_rows(samples: np.ndarray, spans: list[tuple[float, float]], sr: int = 16_000) -> np.ndarray:
     """Model input rows (:data:`INPUT_NAMES`) for each (begin, end) span of a 16 kHz file, after
     :func:`analysed_spans` widening: functionals from frame tracks computed only around the spans (a meeting is
@@ -188,27 +194,47 @@ def input_rows(samples: np.ndarray, spans: list[tuple[float, float]], sr: int = 
     from threadpoolctl import threadpool_limits
 
     from emolens.engine import spans_pool
-    from emolens.engine.embed import span_stats
+    from emolens.engine.embed import group_stats, stat_groups
     from emolens.engine.features import functionals, tracks
 
     duration = len(samples) / sr
     spans = analysed_spans(spans, duration)
     rows = np.zeros((len(spans), len(INPUT_NAMES)))
+    n_feat = len(FEATURE_NAMES)
+
+    def functional_rows(cover: tuple[float, float]) -> None:
+        ib, ie = cover
+        tr = tracks(samples[int(ib * sr) : int(ie * sr)])
+        for i in inside[cover]:
+            b, e = spans[i]
+            rows[i, :n_feat] = functionals(tr, b - ib, e - ib)
+
+    def stat_rows(group: list[int]) -> None:
+        rows[group, n_feat:] = group_stats(samples, spans, group, sr)
+
+    # every span belongs to the first cover interval that reaches its end (the intervals are disjoint, in order)
     order = sorted(range(len(spans)), key=lambda i: spans[i])
+    inside: dict[tuple[float, float], list[int]] = {}
     k = 0
+    for cover in _cover(spans, duration):
+        inside[cover] = []
+        while k < len(order) and spans[order[k]][1] <= cover[1] + 1e-9:
+            inside[cover].append(order[k])
+            k += 1
+    # Independent tasks (frame tracks of each cover interval, the encoder pass of each stretch of spans), spread
+    # over the span pool's threads longest first; each writes its own rows, computed exactly as alone.
+    tasks: list[tuple[float, Callable[[], None]]] = [
+        (_TRACKS_COST * (c[1] - c[0]), partial(functional_rows, c)) for c in inside
+    ]
+    for g in stat_groups(spans):
+        cost = _ENCODER_COST * (max(spans[i][1] for i in g) - min(spans[i][0] for i in g))
+        tasks.append((cost, partial(stat_rows, g)))
+    tasks.sort(key=lambda t: -t[0])
     # One BLAS thread: these products are small (a few hundred frames), and OpenBLAS's spinning worker threads cost
     # 2-3x the CPU of the work itself (bench/audio.py's 3 minutes: 3.6-5.2 -> 1.5 CPU-s); the text models run
     # beside this stage on the other core. It also makes the products' summation order fixed.
     with threadpool_limits(limits=1, user_api="blas"):
-        # the Whisper statistics on the other core while the frame tracks are computed here (independent work)
-        stats = spans_pool.submit(span_stats, samples, spans, sr)
-        for ib, ie in _cover(spans, duration):
-            tr = tracks(samples[int(ib * sr) : int(ie * sr)])
-            while k < len(order) and spans[order[k]][1] <= ie + 1e-9:
-                b, e = spans[order[k]]
-                rows[order[k], : len(FEATURE_NAMES)] = functionals(tr, b - ib, e - ib)
-                k += 1
-        rows[:, len(FEATURE_NAMES) :] = stats.result()
+        spans_pool.pmap(lambda t: t[1](), tasks)
     return rows
 
 

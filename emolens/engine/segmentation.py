@@ -260,10 +260,13 @@ def decode(logp: np.ndarray, overlap_min: float | None = None) -> np.ndarray:
 
 def _segment_onnx(samples: np.ndarray, starts: np.ndarray, front, tail, batch: int) -> np.ndarray:
     """Powerset log-probabilities (C, F, 7) of every chunk with ONNX Runtime; the sinc filters run once per batch's
-    stretch."""
+    stretch. Batches are spread over the span pool's threads (:func:`emolens.engine.spans_pool.pmap`): each is
+    computed exactly as alone, so the output does not depend on the thread count."""
+    from emolens.engine import spans_pool
+
     n = int(CHUNK_S * SR)
-    out = []
-    for k in range(0, len(starts), batch):
+
+    def run(k: int) -> np.ndarray:
         offs = [int(round(s * SR)) for s in starts[k : k + batch]]
         chunks = np.zeros((len(offs), n), np.float32)
         for i, o in enumerate(offs):
@@ -281,8 +284,9 @@ def _segment_onnx(samples: np.ndarray, starts: np.ndarray, front, tail, batch: i
         for i in sorted(set(range(len(offs))) - set(shared)):
             z[i] = front.run(None, {"x": chunks[None, i : i + 1]})[0][0]
         scale, shift = _norm_fold(chunks)
-        out.append(tail.run(None, {"z": z, "scale": scale, "shift": shift})[0])
-    return np.concatenate(out)
+        return tail.run(None, {"z": z, "scale": scale, "shift": shift})[0]
+
+    return np.concatenate(spans_pool.pmap(run, range(0, len(starts), batch)))
 
 
 def segment(samples: np.ndarray, *, step: float = 2.5, batch: int | None = None, backend: str = "auto") -> Segmentation:

@@ -3,6 +3,7 @@ stages' outputs bit-identical with one thread or two (real speech and real EmoGa
 
 from __future__ import annotations
 
+import sys
 import threading
 from pathlib import Path
 
@@ -71,3 +72,66 @@ def test_prosody_rows_and_burst_scores_are_identical_with_one_or_two_threads(mon
         got[n] = (input_rows(speech, spans), classify_spans(bursts, b_spans))
     assert np.array_equal(got[1][0], got[2][0])
     assert np.array_equal(got[1][1], got[2][1])
+
+
+def _nice() -> int:
+    import os
+
+    return os.getpriority(os.PRIO_PROCESS, threading.get_native_id())
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="thread niceness is Linux's")
+def test_background_pool_threads_run_below_normal_priority_and_map_into_a_pool_of_their_own(monkeypatch):
+    _threads(monkeypatch, 2)
+    base = _nice()
+    pool = spans_pool.shared_pool("emolens-test-bg", 1, nice=5)
+
+    def inside() -> tuple[int, int, list[tuple[str, int]]]:
+        inner = spans_pool.pmap(lambda _: (threading.current_thread().name, _nice()), range(6))
+        return spans_pool.current_nice(), _nice(), inner
+
+    level, nice, inner = pool.submit(inside).result()
+    assert level == 5 and nice == min(19, base + 5)
+    # span work mapped from a background thread stays in the background: a span pool of the same priority
+    assert all(name.startswith("emolens-spans-nice5") and n == min(19, base + 5) for name, n in inner)
+    # the main thread and the normal span pool are untouched
+    assert _nice() == base and spans_pool.current_nice() == 0
+    assert {n for _, n in (spans_pool.pmap(lambda _: ("", _nice()), range(6)))} == {base}
+
+
+def test_the_speaker_stage_runs_in_the_background_and_the_text_models_do_not():
+    from emolens.engine import api
+
+    assert api.SPEAKER_NICE > 0
+    assert api._speaker_pool().submit(spans_pool.current_nice).result() == api.SPEAKER_NICE
+    assert api._text_pool().submit(spans_pool.current_nice).result() == 0
+
+
+def test_speaker_networks_give_the_same_outputs_with_one_or_two_threads(monkeypatch):
+    from emolens.engine import campplus, segmentation, speaker_onnx
+    from emolens.engine.audio import decode
+
+    front, tail = speaker_onnx.session("sinc"), speaker_onnx.session("segmentation")
+    if front is None or campplus_session() is None or tail is None:
+        pytest.skip("the speaker networks could not be exported to ONNX here")
+    speech = decode(DIALOGUE).samples
+    speech = np.concatenate([speech] * 4)  # several chunk batches
+    starts = segmentation.chunk_starts(len(speech) / 16000, 1.0)
+    rng = np.random.default_rng(0)
+    feats = [rng.normal(size=(120 + 13 * i, 80)).astype(np.float32) for i in range(7)]
+    got = {}
+    for n in (1, 2):
+        _threads(monkeypatch, n)
+        got[n] = (
+            segmentation._segment_onnx(speech, starts, front, tail, 4),
+            campplus.embed(feats, backend="onnx"),
+        )
+    assert len(starts) > 8
+    assert np.array_equal(got[1][0], got[2][0])
+    assert np.array_equal(got[1][1], got[2][1])
+
+
+def campplus_session():
+    from emolens.engine import speaker_onnx
+
+    return speaker_onnx.session("campplus")
