@@ -281,7 +281,7 @@ def measure_audio(
 
 
 #: Texts per chunk of :func:`iter_measure_texts`.
-TEXT_CHUNK = 256
+TEXT_CHUNK = 512
 
 
 def measure_texts(texts: Sequence[str], options: TextOptions, progress: Progress | None = None) -> list[TextResult]:

@@ -113,7 +113,8 @@ def test_sources_in_chunks_are_the_bytes_of_one_job_and_written_validates():
 
 def test_cli_text_lines_over_several_chunks_is_byte_identical(tmp_path):
     n = 2 * api.TEXT_CHUNK + 9  # three chunks
-    lines = [f"{BASE[i % len(BASE)]} Number {i}." for i in range(n)]
+    short = ["Great!", "So sad.", "You idiot.", "Thanks a lot.", "Not good at all."]  # repeats across chunks
+    lines = [f"{short[i % len(short)]} {i}" for i in range(n)]
     lines[300] = "y" * (text.MAX_TEXT_CHARS + 1)  # a bad line: reported, the others measured
     src = tmp_path / "lines.txt"
     src.write_text("\n".join(lines[:7]) + "\n\n  \n" + "\n".join(lines[7:]) + "\n", encoding="utf-8")
