@@ -138,8 +138,11 @@ def segment_card_html(df: pd.DataFrame, pos: int, k: int = 5) -> str:
     emos = emotion_columns(df)
     scores = row[emos].astype(float).sort_values(ascending=False).head(k) if emos else pd.Series(dtype=float)
     bars = "".join(
-        f"<div style='font-size:.85rem;margin:3px 0'><div style='display:flex;justify-content:space-between'>"
-        f"<span>{html.escape(n)}</span><span>{v:.2f}</span></div>"
+        # a gap, and a long name cut with an ellipsis (its full name on hover): in the narrow card at 1024 px,
+        # "Embarrassment" ran into its score
+        f"<div style='font-size:.85rem;margin:3px 0'><div style='display:flex;justify-content:space-between;gap:6px'>"
+        f"<span style='overflow:hidden;text-overflow:ellipsis;white-space:nowrap;min-width:0' "
+        f"title='{html.escape(n)}'>{html.escape(n)}</span><span style='flex:none'>{v:.2f}</span></div>"
         f"<div style='background:#eee;border-radius:3px;height:9px'><div style='height:9px;border-radius:3px;"
         f"width:{100 * max(0.0, min(1.0, v)):.1f}%;background:{emotion_color(n)}'></div></div></div>"
         for n, v in scores.items()

@@ -101,7 +101,9 @@ def app_server(request, tmp_path, artifacts_dir):
 def page(chromium_browser):
     context = chromium_browser.new_context(viewport={"width": 1400, "height": 1000})
     pg = context.new_page()
-    pg.set_default_timeout(30_000)
+    # patience, not a timing check: every wait is on a condition, and a machine shared with training jobs (load 9+)
+    # once took over 30 s to draw a fresh tab's first plotly chart
+    pg.set_default_timeout(60_000)
     yield pg
     context.close()
 
