@@ -13,7 +13,9 @@ used here: :mod:`emolens.eval.burst` reports it.
   standardised; the embedding block is projected on its first :data:`PCA_K` principal components. Two
   multinomial logistic regressions (hand block; components) and an ensemble of ReLU MLPs on both (torch, dropout,
   label smoothing, class-balanced cross-entropy; exported as numpy arrays), probabilities mixed with weights
-  chosen on the tune speakers.
+  chosen on the tune speakers. The classifier is fitted on the clean clips plus :data:`AUG_COPIES` augmented
+  copies of them (:func:`~emolens.train.burst_data.augmented_table`; standardised with the clean clips' statistics);
+  the detectors on the clean clips only.
 """
 
 from __future__ import annotations
@@ -27,7 +29,7 @@ import numpy as np
 
 from emolens.engine.burst import CATEGORIES, WEIGHTS_DIR, WEIGHTS_FILE, BurstModel
 from emolens.engine.burst_features import hand_feature_names
-from emolens.train.burst_data import emogator, encoder_table, layer_table
+from emolens.train.burst_data import augmented_table, emogator, encoder_table, layer_table
 
 SEED = 0
 LAYERS = (1, 2, 3)  # Whisper base encoder layers of the embedding block (0 = conv stem, 6 = final): train folds
@@ -36,7 +38,10 @@ C_LR_HAND = 0.01
 C_LR_EMB = 0.003
 J_SCALE = 1 / 3  # the components' scale in the MLPs' input (the hand block has unit variance per feature)
 MLP_HIDDEN = 256
-MLP_SEEDS = (0, 1, 2)
+MLP_SEEDS = (0, 1, 2, 3, 4, 5)
+#: augmented copies of the train clips (:func:`~emolens.train.burst_data.augment`: speed, room, noise, gain) added to
+#: the classifier's fit; chosen on 5 speaker-disjoint train folds (docs/models.md)
+AUG_COPIES: tuple[int, ...] = (0,)
 MLP_EPOCHS = 40
 TUNE_FRACTION = 0.2
 DET_RECALL = 0.985  # detector threshold: this share of held-out bursts pass
@@ -96,7 +101,8 @@ def _mlps(k: np.ndarray, y: np.ndarray) -> dict[str, np.ndarray]:
 
 
 def _fit_classifier(z: np.ndarray, y: np.ndarray, n_hand: int) -> dict[str, np.ndarray]:
-    """The classifier's arrays (see :class:`~emolens.engine.burst.BurstModel`) fitted on standardised rows z."""
+    """The classifier's arrays (see :class:`~emolens.engine.burst.BurstModel`) fitted on standardised rows z
+    (clean rows, then any augmented copies)."""
     from sklearn.decomposition import PCA
     from sklearn.linear_model import LogisticRegression
 
@@ -169,8 +175,13 @@ def build(c_det: float = 0.01) -> tuple[dict[str, np.ndarray], dict]:
     assert (enc["group"] == tr["speaker"]).all() and (lay["group"] == tr["speaker"]).all(), "rows follow labels.csv"
     emb = lay["layers"][:, list(LAYERS)].reshape(len(y), -1)
     x_cls = np.hstack([tr["hand"][:, hand_cols], emb]).astype(np.float64)
-    mean, scale = x_cls.mean(0), x_cls.std(0) + 1e-6
+    mean, scale = x_cls.mean(0), x_cls.std(0) + 1e-6  # of the clean clips only
     z = np.clip((x_cls - mean) / scale, -8.0, 8.0)
+    z_aug = []  # standardised augmented copies, rows aligned with z
+    for copy in AUG_COPIES:
+        a = augmented_table(copy)
+        xa = np.hstack([a["hand"][:, hand_cols], a["layers"][:, list(LAYERS)].reshape(len(y), -1)]).astype(np.float64)
+        z_aug.append(np.clip((xa - mean) / scale, -8.0, 8.0))
     pre_b, pre_n = enc["mel"], neg["mel"]
     det_b, det_n = np.hstack([enc["mel"], enc["meanstd"]]), np.hstack([neg["mel"], neg["meanstd"]])
 
@@ -197,14 +208,15 @@ def build(c_det: float = 0.01) -> tuple[dict[str, np.ndarray], dict]:
     }
 
     def fit_all(rows: np.ndarray, rows_n: np.ndarray) -> dict[str, np.ndarray]:
-        out = _fit_classifier(z[rows], y[rows], n_hand)
+        zs = np.vstack([z[rows], *(za[rows] for za in z_aug)])
+        out = _fit_classifier(zs, np.concatenate([y[rows]] * (1 + len(z_aug))), n_hand)
         out.update({"pre_" + k: v for k, v in _fit_pre(pre_b[rows], pre_n[rows_n]).items()})
         out.update({"det_" + k: v for k, v in _fit_logistic(det_b[rows], det_n[rows_n], c_det).items()})
         return out
 
     # 1. tune: fit on 80 % of the train speakers, evaluate on the rest
     probe = BurstModel({**arrays, **fit_all(~tune, ~tune_n)})
-    report: dict = {"tune_speakers": len(tune_spk), "layers": list(LAYERS)}
+    report: dict = {"tune_speakers": len(tune_spk), "layers": list(LAYERS), "augmented_copies": list(AUG_COPIES)}
     best = (-1.0, 0.0, 0.0, 0.5, 1.0)
     for w in (0.0, 0.25, 0.5, 0.75, 1.0):
         for hw in (0.0, 0.2, 0.3, 0.4, 0.5, 0.6, 1.0):

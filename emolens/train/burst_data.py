@@ -17,6 +17,7 @@ import csv
 import os
 import sys
 import time
+import zlib
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -24,6 +25,7 @@ import numpy as np
 
 from emolens.engine.burst_features import (
     SR,
+    activity,
     clip_span,
     embed,
     encode,
@@ -260,6 +262,10 @@ def main() -> None:
                 except (FileNotFoundError, KeyError):
                     pass  # hand features are saved; the shared embeddings come later
         return
+    if sys.argv[1:2] == ["augmented"]:
+        for copy in sys.argv[2:] or ["0"]:
+            augmented_table(int(copy))
+        return
     if sys.argv[1:] == ["layers"]:
         for split in ("dev", "train", "neg"):
             layer_table(split)
@@ -305,6 +311,94 @@ def layer_table(split: str) -> dict[str, np.ndarray]:
         layers.append(z["layers"])
         spk.append(z["campplus"])
     return {"layers": np.concatenate(layers), "campplus": np.vstack(spk), "group": np.array([g for _, _, g in rows])}
+
+
+AUG = Path(os.environ.get("EMOLENS_BURST_AUG_CACHE", "/work/cache/burst/aug"))
+AUG_DEPTH = 4  # encoder layers h0..h4 are kept for each augmented copy
+
+
+def _active_power(x: np.ndarray) -> float:
+    regs = activity(x)
+    act = np.concatenate([x[int(b * SR) : int(e * SR)] for b, e in regs]) if regs else x
+    return float(np.mean(act.astype(np.float64) ** 2)) + 1e-12
+
+
+def augment(x: np.ndarray, rng: np.random.Generator) -> tuple[np.ndarray, float, str]:
+    """One random recording-condition change of clip ``x``: (samples, speed factor, tags).
+
+    In order, each drawn independently: speed x0.9-1.1 by resampling (tempo and pitch together; p 0.5); a
+    synthetic room (exponentially decaying noise, RT60 0.15-0.7 s, direct-to-reverberant ratio drawn; p 0.4);
+    white or pink noise 10-30 dB below the active signal (p 0.8); gain x0.2-1.0 (always)."""
+    tags = []
+    f = 1.0
+    if rng.random() < 0.5:
+        f = float(rng.uniform(0.9, 1.1))
+        n = int(round(len(x) / f))
+        x = np.interp(np.arange(n) * f, np.arange(len(x)), x).astype(np.float32)
+        tags.append(f"speed{f:.3f}")
+    if rng.random() < 0.4:
+        rt = float(rng.uniform(0.15, 0.7))
+        length = int(rt * SR)
+        t = np.arange(length) / SR
+        rir = rng.standard_normal(length) * np.exp(-6.9 * t / rt)
+        rir[: int(0.002 * SR)] = 0.0
+        rir[0] = 1.0 / float(rng.uniform(0.3, 1.0))  # direct path vs reverberant energy
+        rir /= np.sqrt(np.sum(rir**2))
+        p0 = np.mean(x.astype(np.float64) ** 2)
+        y = np.convolve(x, rir)[: len(x) + length // 4]
+        x = (y * np.sqrt(p0 / (np.mean(y**2) + 1e-12))).astype(np.float32)
+        tags.append(f"rev{rt:.2f}")
+    if rng.random() < 0.8:
+        snr = float(rng.uniform(10, 30))
+        w = rng.standard_normal(len(x))
+        if rng.random() < 0.5:  # pink: 1/f power
+            spec = np.fft.rfft(w)
+            fr = np.arange(len(spec))
+            fr[0] = 1
+            w = np.fft.irfft(spec / np.sqrt(fr), n=len(x))
+        w = w / (np.std(w) + 1e-12)
+        x = (x + w * np.sqrt(_active_power(x) / 10 ** (snr / 10))).astype(np.float32)
+        tags.append(f"noise{snr:.0f}")
+    g = float(rng.uniform(0.2, 1.0))
+    x = np.clip(x * g, -1, 1).astype(np.float32)
+    return x, f, " ".join(tags)
+
+
+def augmented_table(copy: int) -> dict[str, np.ndarray]:
+    """Augmented copy ``copy`` of every EmoGator train clip (rows of :func:`emogator`): ``hand`` (n, 163) and
+    ``layers`` (n, 5, 1024) float16 = mean ++ std of encoder layers h0..h4, computed like the stage does on the
+    clip span (:func:`clip_span` of the clean clip, scaled by the speed factor) of :func:`augment`'s output, the
+    generator seeded by file name and copy. Cached in chunks of 500 under ``$EMOLENS_BURST_AUG_CACHE`` (about
+    0.05 s a clip on one core, once)."""
+    from emolens.engine.whisper_layers import hidden_states
+
+    with open(DATASETS / "emogator" / "labels.csv", newline="") as fh:
+        rows = [r for r in csv.DictReader(fh) if r["split"] == "train"]
+    spans = emogator("train")["span"]
+    AUG.mkdir(parents=True, exist_ok=True)
+    t0 = time.time()
+    hands, layers = [], []
+    for c0 in range(0, len(rows), CHUNK):
+        path = AUG / f"train_c{copy}_{c0:05d}.npz"
+        if not path.is_file():
+            hand, lay, tags = [], [], []
+            for i in range(c0, min(c0 + CHUNK, len(rows))):
+                x = read_audio(DATASETS / "emogator" / rows[i]["file"])
+                rng = np.random.default_rng(zlib.crc32(f"{rows[i]['file']}|{copy}".encode()))
+                y, f, tg = augment(x, rng)
+                ex = excerpt(y, float(spans[i][0] / f), float(spans[i][1] / f))
+                hand.append(hand_features(ex))
+                hs = hidden_states(whisper_mel(ex), depth=AUG_DEPTH)
+                lay.append(np.stack([pool(h) for h in hs]).astype(np.float16))
+                tags.append(tg)
+            tmp = AUG / f"{path.stem}.tmp.npz"
+            np.savez(tmp, hand=np.array(hand, np.float32), layers=np.stack(lay), tags=np.array(tags))
+            tmp.rename(path)
+            print(f"augmented copy {copy}: {c0 + len(hand)}/{len(rows)} {time.time() - t0:.0f}s", file=sys.stderr)
+        z = np.load(path)
+        hands.append(z["hand"])
+        layers.append(z["layers"])
+    return {"hand": np.vstack(hands), "layers": np.concatenate(layers)}
 
 
 if __name__ == "__main__":
