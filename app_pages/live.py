@@ -10,7 +10,7 @@ from typing import get_args
 import streamlit as st
 
 from components.backend import backend_or_error
-from components.data import get_store
+from components.data import get_store, store_key, warm
 from components.live_stream import (
     burst_rows,
     frame,
@@ -132,6 +132,7 @@ def save_to_library() -> None:
             models["prosody"] = {}
         rid = store.add_result(unique_name(name.strip() or "Live", taken), live_payload(lang, pros, "live.wav"),
                                origin="measured", config={"models": models, "origin": "live stream"})
+        warm(store_key(store), rid)  # its first open in Explore reads frames (as after an import or a job)
         st.session_state["explore_result"] = rid
         st.success(f"Saved as result {rid}: open it in Explore.")
 

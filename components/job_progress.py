@@ -9,6 +9,7 @@ from typing import Any
 import streamlit as st
 
 from components.backend import Backend, result_for_job
+from components.data import store_key, warm
 from emolens.errors import EmolensError
 from emolens.schema import JobDetails
 from emolens.store import Store
@@ -120,6 +121,10 @@ def store_results(backend: Backend, store: Store, jobs: list[Tracked], final: di
         except EmolensError as e:
             problems.append(f"{who}: the result could not be stored: {e}")
             continue
+        try:  # its first open in Explore then reads frames instead of parsing the predictions (as after an import)
+            warm(store_key(store), rid)
+        except Exception:  # the frames are optional (Explore builds them itself): never fail a stored job
+            pass
         problems.extend(errors)
     return ids, problems
 

@@ -41,6 +41,9 @@ def test_text_streams_into_timeline(data_dir):
     rid = at.session_state["explore_result"]
     row = Store(data_dir).get_result(rid)
     assert row.name.startswith("Live · ") and row.summary["predictions"] == 3 and row.summary["models"] == ["language"]
+    from components.data import cache_path
+
+    assert cache_path(str(data_dir), rid, "language.arrow").is_file()
 
 
 def test_clip_streams_prosody(data_dir):

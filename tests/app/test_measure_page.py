@@ -72,6 +72,11 @@ def test_text_job_lands_in_library(data_dir):
     assert row.origin == "measured" and row.job_id and row.summary["models"] == ["language"]
     assert row.summary["sources"] == 2
     assert at.session_state["measure_pending"] == []
+    # its frames are on disk already, so its first open in Explore parses nothing (as after an import)
+    from components.data import cache_path
+
+    assert cache_path(str(data_dir), rid, "language.arrow").is_file()
+    assert cache_path(str(data_dir), rid, "files.json").is_file()
 
 
 #: Element types a finished Measure page may show; anything else (e.g. the DeltaGenerator help text that a bare
@@ -149,6 +154,9 @@ def test_remote_service_results_are_stored_locally_once(data_dir, tmp_path):
 
         again = result_for_job(Backend(Client(remote.url), remote.url, "remote"), local, row.job_id)
         assert again == rid  # no duplicate
+        from components.data import cache_path
+
+        assert cache_path(str(data_dir), rid, "language.arrow").is_file()  # frames of the local copy
     finally:
         remote.stop()
 
