@@ -18,7 +18,7 @@ import os
 import sys
 import time
 import zlib
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import numpy as np
@@ -278,6 +278,27 @@ def main() -> None:
 LAYERS = Path(os.environ.get("EMOLENS_WLAYERS_CACHE", "/work/cache/wlayers"))
 
 
+def _cached_chunks(
+    directory: Path, stem: str, n: int, compute: Callable[[int, int], dict[str, np.ndarray]], what: str
+) -> list[dict[str, np.ndarray]]:
+    """The arrays of rows 0..n in chunks of :data:`CHUNK`, each chunk ``compute(begin, end)`` once and then read back
+    from ``directory/<stem>_<begin>.npz`` (written whole, then renamed: an interrupted run leaves no half chunk)."""
+    directory.mkdir(parents=True, exist_ok=True)
+    t0 = time.time()
+    parts = []
+    for c0 in range(0, n, CHUNK):
+        path = directory / f"{stem}_{c0:05d}.npz"
+        if not path.is_file():
+            c1 = min(c0 + CHUNK, n)
+            tmp = directory / f"{path.stem}.tmp.npz"
+            np.savez(tmp, **compute(c0, c1))
+            tmp.rename(path)
+            print(f"{what} {c1}/{n} {time.time() - t0:.0f}s", file=sys.stderr, flush=True)
+        with np.load(path) as z:
+            parts.append({k: z[k] for k in z.files})
+    return parts
+
+
 def layer_table(split: str) -> dict[str, np.ndarray]:
     """Per row of ``split`` (``train``, ``dev`` or ``neg``, the rows of :func:`encoder_table`): ``layers``
     (n, 7, 1024) float16 = mean ++ std over time of each Whisper base encoder layer h0..h6 (float32 numpy encoder,
@@ -288,28 +309,22 @@ def layer_table(split: str) -> dict[str, np.ndarray]:
     from emolens.engine.whisper_layers import hidden_states
 
     rows = _encoder_rows(split)
-    LAYERS.mkdir(parents=True, exist_ok=True)
-    t0 = time.time()
-    layers, spk = [], []
-    for c0 in range(0, len(rows), CHUNK):
-        path = LAYERS / f"{split}_{c0:05d}.npz"
-        if not path.is_file():
-            lay, cam = [], []
-            for p, span, _ in rows[c0 : c0 + CHUNK]:
-                x = read_audio(p)
-                b, e = span or clip_span(x)
-                ex = excerpt(x, b, e)
-                hs = hidden_states(whisper_mel(ex))
-                lay.append(np.stack([np.concatenate([h.mean(0), h.std(0)]) for h in hs]).astype(np.float16))
-                fb = campplus.fbank(ex).numpy()
-                cam.append(campplus.embed([fb - fb.mean(0)])[0])
-            tmp = LAYERS / f"{path.stem}.tmp.npz"
-            np.savez(tmp, layers=np.stack(lay), campplus=np.stack(cam))
-            tmp.rename(path)
-            print(f"{split}: layers {c0 + len(lay)}/{len(rows)} {time.time() - t0:.0f}s", file=sys.stderr, flush=True)
-        z = np.load(path)
-        layers.append(z["layers"])
-        spk.append(z["campplus"])
+
+    def compute(c0: int, c1: int) -> dict[str, np.ndarray]:
+        lay, cam = [], []
+        for p, span, _ in rows[c0:c1]:
+            x = read_audio(p)
+            b, e = span or clip_span(x)
+            ex = excerpt(x, b, e)
+            hs = hidden_states(whisper_mel(ex))
+            lay.append(np.stack([np.concatenate([h.mean(0), h.std(0)]) for h in hs]).astype(np.float16))
+            fb = campplus.fbank(ex).numpy()
+            cam.append(campplus.embed([fb - fb.mean(0)])[0])
+        return {"layers": np.stack(lay), "campplus": np.stack(cam)}
+
+    parts = _cached_chunks(LAYERS, split, len(rows), compute, f"{split}: layers")
+    layers = [z["layers"] for z in parts]
+    spk = [z["campplus"] for z in parts]
     return {"layers": np.concatenate(layers), "campplus": np.vstack(spk), "group": np.array([g for _, _, g in rows])}
 
 
@@ -375,29 +390,23 @@ def augmented_table(copy: int) -> dict[str, np.ndarray]:
     with open(DATASETS / "emogator" / "labels.csv", newline="") as fh:
         rows = [r for r in csv.DictReader(fh) if r["split"] == "train"]
     spans = emogator("train")["span"]
-    AUG.mkdir(parents=True, exist_ok=True)
-    t0 = time.time()
-    hands, layers = [], []
-    for c0 in range(0, len(rows), CHUNK):
-        path = AUG / f"train_c{copy}_{c0:05d}.npz"
-        if not path.is_file():
-            hand, lay, tags = [], [], []
-            for i in range(c0, min(c0 + CHUNK, len(rows))):
-                x = read_audio(DATASETS / "emogator" / rows[i]["file"])
-                rng = np.random.default_rng(zlib.crc32(f"{rows[i]['file']}|{copy}".encode()))
-                y, f, tg = augment(x, rng)
-                ex = excerpt(y, float(spans[i][0] / f), float(spans[i][1] / f))
-                hand.append(hand_features(ex))
-                hs = hidden_states(whisper_mel(ex), depth=AUG_DEPTH)
-                lay.append(np.stack([pool(h) for h in hs]).astype(np.float16))
-                tags.append(tg)
-            tmp = AUG / f"{path.stem}.tmp.npz"
-            np.savez(tmp, hand=np.array(hand, np.float32), layers=np.stack(lay), tags=np.array(tags))
-            tmp.rename(path)
-            print(f"augmented copy {copy}: {c0 + len(hand)}/{len(rows)} {time.time() - t0:.0f}s", file=sys.stderr)
-        z = np.load(path)
-        hands.append(z["hand"])
-        layers.append(z["layers"])
+
+    def compute(c0: int, c1: int) -> dict[str, np.ndarray]:
+        hand, lay, tags = [], [], []
+        for i in range(c0, c1):
+            x = read_audio(DATASETS / "emogator" / rows[i]["file"])
+            rng = np.random.default_rng(zlib.crc32(f"{rows[i]['file']}|{copy}".encode()))
+            y, f, tg = augment(x, rng)
+            ex = excerpt(y, float(spans[i][0] / f), float(spans[i][1] / f))
+            hand.append(hand_features(ex))
+            hs = hidden_states(whisper_mel(ex), depth=AUG_DEPTH)
+            lay.append(np.stack([pool(h) for h in hs]).astype(np.float16))
+            tags.append(tg)
+        return {"hand": np.array(hand, np.float32), "layers": np.stack(lay), "tags": np.array(tags)}
+
+    parts = _cached_chunks(AUG, f"train_c{copy}", len(rows), compute, f"augmented copy {copy}")
+    hands = [z["hand"] for z in parts]
+    layers = [z["layers"] for z in parts]
     return {"hand": np.vstack(hands), "layers": np.concatenate(layers)}
 
 
