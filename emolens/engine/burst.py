@@ -169,7 +169,8 @@ class BurstModel:
     components, the groups' probabilities averaged); j_scale, mlp_w1 (S, n_hand + G k, h), mlp_b1 (S, h), mlp_w2
     (S, h, C), mlp_b2 (S, C) (S MLPs on hand block ++ j_scale x every group's components); lr_weight,
     head_weight, temperature, hand_cols, emb_dim, layers (the Whisper encoder layers whose mean/std form the
-    embedding block, :func:`~emolens.engine.burst_features.layer_pool`).
+    embedding block, :func:`~emolens.engine.burst_features.layer_pool`); optional geometric (1: the regressions and
+    the MLPs are pooled log-linearly, weighted by lr_weight; absent or 0: averaged).
     """
 
     def __init__(self, arrays) -> None:
@@ -182,6 +183,8 @@ class BurstModel:
         self.emb_dim = int(self.a["emb_dim"])
         self.head_weight = float(self.a["head_weight"])  # weight of the hand-feature head
         self.layers = tuple(int(v) for v in self.a["layers"])
+        # how the regressions and the MLPs are pooled: 1 = geometric (log-linear), 0 = arithmetic (older weights)
+        self.geometric = bool(int(self.a["geometric"])) if "geometric" in self.a else False
 
     @classmethod
     def load(cls, path: Path) -> BurstModel:
@@ -213,8 +216,8 @@ class BurstModel:
         """Uncalibrated ensemble log-probabilities over the 30 categories.
 
         Two logistic regressions (on the hand block, and on the embedding block's principal components) mixed by
-        ``head_weight``, and MLPs on both blocks together (the hand block ++ the scaled components), mixed with
-        the regressions by ``lr_weight``."""
+        ``head_weight``, and MLPs on both blocks together (the hand block ++ the scaled components), pooled with
+        the regressions by ``lr_weight`` (geometrically or arithmetically, see ``geometric``)."""
         a = self.a
         n_hand = len(self.hand_cols)
         zh = z[:, :n_hand]
@@ -229,6 +232,11 @@ class BurstModel:
         for s in range(w1.shape[0]):
             h = np.maximum(j @ w1[s] + a["mlp_b1"][s], 0.0)
             p_mlp += _softmax(h @ a["mlp_w2"][s] + a["mlp_b2"][s])
+        if self.geometric:
+            # log-linear pooling (a product of experts): a category ranks high only where both the regressions and
+            # the MLPs give it mass; on 5 speaker-disjoint train folds it beat the plain average on top-1 and top-5
+            p_mlp /= max(1, w1.shape[0])
+            return self.lr_weight * np.log(p_lr + 1e-9) + (1 - self.lr_weight) * np.log(p_mlp + 1e-9)
         p = self.lr_weight * p_lr + (1 - self.lr_weight) * p_mlp / max(1, w1.shape[0])
         return np.log(p + 1e-9)
 

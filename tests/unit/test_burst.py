@@ -71,6 +71,27 @@ def test_weights_are_plain_npz_with_recorded_figures():
         BurstModel.load(WEIGHTS_DIR / "missing.npz")
 
 
+def test_regressions_and_mlps_are_pooled_geometrically_and_older_weights_average():
+    z = np.load(WEIGHTS_DIR / WEIGHTS_FILE, allow_pickle=False)
+    arrays = {k: z[k] for k in z.files}
+    m = BurstModel(arrays)
+    assert m.geometric  # the shipped weights pool log-linearly (chosen on train folds, docs/models.md)
+    x = np.random.default_rng(0).standard_normal((8, len(m.hand_cols) + m.emb_dim))
+    w = m.lr_weight
+
+    def at(model: BurstModel, weight: float) -> np.ndarray:
+        model.lr_weight = weight
+        return model.logits(x)
+
+    log_lr, log_mlp = at(BurstModel(arrays), 1.0), at(BurstModel(arrays), 0.0)
+    np.testing.assert_allclose(m.logits(x), w * log_lr + (1 - w) * log_mlp, rtol=1e-12, atol=1e-12)
+    older = BurstModel({k: v for k, v in arrays.items() if k != "geometric"})  # weights from before the flag
+    assert not older.geometric
+    mixed = np.log(w * np.exp(log_lr) + (1 - w) * np.exp(log_mlp))
+    np.testing.assert_allclose(older.logits(x), mixed, atol=1e-6)
+    assert 0 < w < 1 and not np.allclose(m.logits(x), older.logits(x))  # the rule matters
+
+
 def test_a_burst_clip_yields_one_burst_with_48_scores(clips):
     for name, x in clips.items():
         bursts = detect(x)
