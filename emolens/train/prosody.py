@@ -18,7 +18,9 @@ Fit (deterministic: L-BFGS from zeros in float64, no random state):
   over its corpus's classes only; RAVDESS "surprised" counts as either Surprise name (the loss is -log of their
   summed probability). Every corpus weighs :data:`CORPUS_WEIGHT` (a speech corpus twice a burst corpus), every
   class within a corpus the same; the speech corpora's clips come with a copy at 20 dB SNR white noise
-  (:data:`AUGMENTED`, cached like the clean clips) that weighs :data:`AUG_WEIGHT` of its corpus;
+  (:data:`AUGMENTED`, cached like the clean clips) that weighs :data:`AUG_WEIGHT` of its corpus; the classes that
+  speech corpora name get a valence/arousal prior (their weights = NAME_AV coordinates x two shared maps + a
+  class-specific part under the stronger penalty :data:`L2_SPEECH`, see there);
 - ridge valence/arousal head (acted labels at their :data:`~emolens.engine.prosody_v1.NAME_AV` coordinates,
   BAVED low/neutral/high at arousal -0.5/0/0.6 with no valence target);
 - temperature: one scalar minimising the masked log loss of dev clips (EmoGator dev, ASED dev, RAVDESS actors
@@ -91,8 +93,16 @@ NEUTRAL_AV = (0.0, 0.0)
 #: Hyper-parameters (chosen by leave-one-corpus-out UAR, see docs/models.md).
 FEATURES = "both"  # "func", "wbase" or "both"
 NAP = 0  # speaker/corpus directions projected out (nuisance attribute projection), see fit()
-PCS = 128  # the Whisper block is fitted in its first PCS principal components (folded back into the weights)
+PCS = 192  # the Whisper block is fitted in its first PCS principal components (folded back into the weights)
 L2 = 0.01
+#: Valence/arousal prior on the classes that speech corpora name (SPEECH_CLASSES): each such class's weights are
+#: its (valence, arousal) coordinates (NAME_AV; Neutral = (0, 0)) times two learnt maps shared by every class, plus
+#: a class-specific part penalised by L2_SPEECH instead of L2; the shared maps are penalised by L2_AV. So what one
+#: corpus teaches about loud or bright or slow speech moves every class along the circumplex, and a class's own
+#: deviation from it must earn its keep on several corpora. Burst-only classes keep L2 (and get the same shared
+#: maps). The fitted model is the same plain linear model (coef = free part + coordinates x maps). 0 = off.
+L2_SPEECH = 0.05
+L2_AV = 0.01
 #: Speech corpora weigh twice a burst corpus (they, not EmoGator's bursts, decide Anger, Joy, Sadness... on speech).
 CORPUS_WEIGHT = {"ravdess_speech": 2.0, "emodb": 2.0, "ased": 2.0, "emogator": 1.0, "baved": 1.0}
 #: Augmented copies of the speech corpora in training (white noise at 20 dB SNR, see augment()), which together
@@ -283,27 +293,57 @@ def _columns(features: str) -> np.ndarray:
     return np.array({"func": FUNC_COLS, "wbase": wcols, "both": FUNC_COLS + wcols}[features])
 
 
-def _masked_lr(Z: np.ndarray, T: np.ndarray, M: np.ndarray, w: np.ndarray, l2: float) -> tuple[np.ndarray, ...]:
+#: Classes that a speech corpus's labels name (they get the valence/arousal prior, see L2_SPEECH).
+SPEECH_CLASSES = tuple(c for c in CLASSES if any(c in ns for lab in LABELS.values() for ns in lab.values()))
+
+
+def _masked_lr(
+    Z: np.ndarray,
+    T: np.ndarray,
+    M: np.ndarray,
+    w: np.ndarray,
+    l2: float | np.ndarray,
+    A: np.ndarray | None = None,
+    l2_av: float = 0.0,
+) -> tuple[np.ndarray, ...]:
+    """Masked multinomial LR; ``l2`` is one value or one per class (k,). With ``A`` (k, q), the weights are
+    W + A @ U with U (q, d) learnt too (penalty ``l2_av``); returns the folded (k, d) weights and the intercepts."""
     from scipy.optimize import minimize
 
     n, d = Z.shape
     k = T.shape[1]
+    q = 0 if A is None else A.shape[1]
     w = w / w.sum()
     neg = np.where(M, 0.0, -1e9)
+    per_class = np.ndim(l2) > 0
+    lam = np.asarray(l2, float)[:, None] if per_class else float(l2)  # type: ignore[arg-type]
 
     def f(theta: np.ndarray) -> tuple[float, np.ndarray]:
-        W, b = theta[: k * d].reshape(k, d), theta[k * d :]
-        L = Z @ W.T + b + neg
+        W, b = theta[: k * d].reshape(k, d), theta[k * d : k * d + k]
+        We = W if A is None else W + A @ theta[k * d + k :].reshape(q, d)
+        L = Z @ We.T + b + neg
         L -= L.max(1, keepdims=True)
         E = np.exp(L)
         P = E / E.sum(1, keepdims=True)
         pt = (P * T).sum(1)
-        loss = -(w * np.log(pt + 1e-300)).sum() + 0.5 * l2 * (W * W).sum()
+        if per_class:
+            loss = -(w * np.log(pt + 1e-300)).sum() + 0.5 * (lam * W * W).sum()
+        else:
+            loss = -(w * np.log(pt + 1e-300)).sum() + 0.5 * lam * (W * W).sum()
         G = (P - P * T / pt[:, None]) * w[:, None]
-        return loss, np.concatenate([(G.T @ Z + l2 * W).ravel(), G.sum(0)])
+        GW = G.T @ Z
+        grads = [(GW + lam * W).ravel(), G.sum(0)]
+        if A is not None:
+            U = theta[k * d + k :].reshape(q, d)
+            loss += 0.5 * l2_av * (U * U).sum()
+            grads.append((A.T @ GW + l2_av * U).ravel())
+        return loss, np.concatenate(grads)
 
-    r = minimize(f, np.zeros(k * d + k), jac=True, method="L-BFGS-B", options={"maxiter": 300})
-    return r.x[: k * d].reshape(k, d), r.x[k * d :]
+    r = minimize(f, np.zeros(k * d + k + q * d), jac=True, method="L-BFGS-B", options={"maxiter": 300})
+    W = r.x[: k * d].reshape(k, d)
+    if A is not None:
+        W = W + A @ r.x[k * d + k :].reshape(q, d)
+    return W, r.x[k * d : k * d + k]
 
 
 def fit(
@@ -315,6 +355,8 @@ def fit(
     temperature: float = 1.0,
     pcs: int = PCS,
     nap: int = NAP,
+    l2_speech: float = L2_SPEECH,
+    l2_av: float = L2_AV,
 ) -> ProsodyModel:
     """Fit the classifier and AV head on ``parts`` (clips of any corpora) and return the runtime model."""
     cols = _columns(features)
@@ -353,7 +395,13 @@ def fit(
     T, M = np.vstack([t for t, _ in TM]), np.vstack([m for _, m in TM])
     w = _weights(parts, corpus_weight or CORPUS_WEIGHT)
     cls = M.any(1)
-    coef, intercept = _masked_lr(Z[cls], T[cls], M[cls], w[cls], l2)
+    l2v: float | np.ndarray = l2
+    A = None
+    if l2_speech:  # the valence/arousal prior (see L2_SPEECH)
+        l2v = np.full(len(CLASSES), l2)
+        l2v[[CLASSES.index(c) for c in SPEECH_CLASSES]] = l2_speech
+        A = np.array([NAME_AV.get(c, NEUTRAL_AV) for c in CLASSES])
+    coef, intercept = _masked_lr(Z[cls], T[cls], M[cls], w[cls], l2v, A, l2_av)
     # Classes no training clip names (e.g. Boredom without EmoDB) must not win by default: push them down.
     unseen = ~M[cls].any(0)
     intercept[unseen] = -30.0
