@@ -178,34 +178,29 @@ def _define():
     return CAMPPlus
 
 
-def pool_module(net):
-    """``net``'s last layer alone: pooled statistics (B, 1024) -> raw embeddings (B, 192) (:func:`window_stats`)."""
+def _calling(net, method: str):
+    """``net`` as a module whose ``forward`` is ``net.<method>`` (what the ONNX export traces)."""
     from torch import nn
 
-    class Pool(nn.Module):
-        def __init__(self) -> None:
-            super().__init__()
-            self.net = net
-
-        def forward(self, s):
-            return self.net.raw(s)
-
-    return Pool().eval()
-
-
-def frames_module(net):
-    """``net`` with two outputs: the raw embedding and the frame features it pools (:func:`window_stats`)."""
-    from torch import nn
-
-    class WithFrames(nn.Module):
+    class Calling(nn.Module):
         def __init__(self) -> None:
             super().__init__()
             self.net = net
 
         def forward(self, x):
-            return self.net.frames(x)
+            return getattr(self.net, method)(x)
 
-    return WithFrames().eval()
+    return Calling().eval()
+
+
+def pool_module(net):
+    """``net``'s last layer alone: pooled statistics (B, 1024) -> raw embeddings (B, 192) (:func:`window_stats`)."""
+    return _calling(net, "raw")
+
+
+def frames_module(net):
+    """``net`` with two outputs: the raw embedding and the frame features it pools (:func:`window_stats`)."""
+    return _calling(net, "frames")
 
 
 @lru_cache(maxsize=1)

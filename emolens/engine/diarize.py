@@ -255,9 +255,7 @@ def diarize(
     sims = assign @ cents.T
     labels = sims.argmax(1)
     labels[reliable] = np.searchsorted(ids, sub)
-    p = np.exp((sims - sims.max(1, keepdims=True)) / _TEMP)
-    p /= p.sum(1, keepdims=True)
-    conf = p[np.arange(len(items)), labels]
+    conf = _confidence(sims, labels)
     by_local: dict[tuple[int, int], list[int]] = {}
     for i, it in enumerate(items):
         by_local.setdefault((it.chunk, it.local), []).append(i)
@@ -323,6 +321,14 @@ def diarize(
     return _runs(on, cgrid)
 
 
+def _confidence(sims: np.ndarray, labels: np.ndarray) -> np.ndarray:
+    """Hume's ``speaker_confidence`` of each row's speaker: the softmax (temperature :data:`_TEMP`) of its cosine
+    similarities to every speaker centroid, taken at ``labels``."""
+    p = np.exp((sims - sims.max(1, keepdims=True)) / _TEMP)
+    p /= p.sum(1, keepdims=True)
+    return p[np.arange(len(sims)), labels]
+
+
 def _window_speakers(
     items: list[_Item],
     rows: list[np.ndarray],
@@ -348,15 +354,13 @@ def _window_speakers(
         best = sims.argmax(1)
         switch = (best != own) & (sims[np.arange(len(w)), best] - sims[:, own] >= SWITCH_MARGIN)
         spk = np.where(switch, best, own)
-        p = np.exp((sims - sims.max(1, keepdims=True)) / _TEMP)
-        p /= p.sum(1, keepdims=True)
         # window w covers the piece's filterbank rows w * hop .. w * hop + window (frame j at j * 10 ms + 12.5 ms)
         starts = np.arange(len(w)) * hop_rows
         t = np.array([fidx[a : a + win_rows].mean() for a in starts]) * 0.01 + 0.0125
         entry = out.setdefault((it.chunk, it.local), ([], [], []))
         entry[0].extend(t.tolist())
         entry[1].extend(spk.tolist())
-        entry[2].extend(p[np.arange(len(w)), spk].tolist())
+        entry[2].extend(_confidence(sims, spk).tolist())
     return {key: (np.array(a), np.array(b, int), np.array(c, np.float32)) for key, (a, b, c) in out.items()}
 
 
