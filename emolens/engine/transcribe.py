@@ -77,8 +77,9 @@ def _base_model_dir() -> Path:
         return target
     target.mkdir(parents=True, exist_ok=True)
     for name in ("config.json", "tokenizer.json", "vocabulary.json"):
-        if not (target / name).is_file():
-            shutil.copyfile(d2 / name, target / name)
+        if not (target / name).is_file():  # atomically: another process (a Dask worker) may be loading it now
+            with atomic_file(target / name) as out, open(d2 / name, "rb") as f:
+                shutil.copyfileobj(f, out)
     digest, size = hashlib.sha256(), 0
     with atomic_file(model_bin) as out:
         for part in parts:

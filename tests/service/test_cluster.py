@@ -75,6 +75,16 @@ def _unzip(data: bytes) -> dict[str, bytes]:
         return {n: z.read(n) for n in sorted(z.namelist())}
 
 
+def _why(details: dict, cluster: DaskCluster, *servers: ServerProcess) -> str:
+    """A failed job's message with the tails of the worker and service logs (what a CI log needs to show)."""
+    lines = [f"job {details['job_id']}: {details['state'].get('status')} {details['state'].get('message')!r}"]
+    for name in sorted(cluster.workers):
+        lines.append(f"--- {name}.log ---\n{cluster.log(name)[-2500:]}")
+    for srv in servers:
+        lines.append(f"--- {srv.log.name} ---\n{srv.log.read_text(errors='replace')[-2500:]}")
+    return "\n".join(lines)
+
+
 def _task_workers(client, job_id: str) -> set[str]:
     from emolens.service.cluster_worker import TOPIC_TASKS
 
@@ -96,8 +106,8 @@ def test_jobs_run_on_both_workers_byte_identical_to_local(
         mode: wait_job(srv.url, ids[mode], timeout=300)
         for mode, srv in (("cluster", cluster_service), ("local", service))
     }
-    assert done["cluster"]["state"]["status"] == "COMPLETED", done["cluster"]
-    assert done["local"]["state"]["status"] == "COMPLETED", done["local"]
+    assert done["cluster"]["state"]["status"] == "COMPLETED", _why(done["cluster"], cluster, cluster_service)
+    assert done["local"]["state"]["status"] == "COMPLETED", _why(done["local"], cluster, service)
 
     # the states say the same (timestamps aside), and so do the request echoes
     def shape(d):
