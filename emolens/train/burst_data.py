@@ -76,6 +76,12 @@ def shared_embeddings(corpus: str, files: list[str]) -> np.ndarray:
     return z["X"][[pos[f] for f in files]].astype(np.float16)
 
 
+def _clip(path: Path) -> tuple[np.ndarray, float, float]:
+    x = read_audio(path)
+    b, e = clip_span(x)
+    return x, b, e
+
+
 def emogator(split: str) -> dict[str, np.ndarray]:
     """Features of EmoGator ``split`` (cached): hand features here, embeddings shared with prosody v2."""
     path = CACHE / f"emogator_{split}.npz"
@@ -88,11 +94,7 @@ def emogator(split: str) -> dict[str, np.ndarray]:
     if hpath.is_file():
         h = dict(np.load(hpath))
     else:
-        items = []
-        for r in rows:
-            x = read_audio(root / r["file"])
-            b, e = clip_span(x)
-            items.append((x, b, e))
+        items = [_clip(root / r["file"]) for r in rows]
         h = {"hand": _hands(items, f"emogator/{split}"), "span": np.array([(b, e) for _, b, e in items], np.float32)}
         CACHE.mkdir(parents=True, exist_ok=True)
         np.savez(hpath, **h)
@@ -100,7 +102,15 @@ def emogator(split: str) -> dict[str, np.ndarray]:
     if (REPR / "emogator" / "wbase.npz").is_file():
         emb, keep = shared_embeddings("emogator", files), np.arange(len(rows))
     else:  # the shared cache is not written yet: this split's own extraction (same recipe), maybe a speaker subset
-        own = np.load(CACHE / f"own_emb_{'dev' if split == 'dev' else 'trainsub'}.npz")
+        own_path = CACHE / f"own_emb_{'dev' if split == 'dev' else 'trainsub'}.npz"
+        if not own_path.is_file():  # a clean machine: extract the whole split now (about 0.1 s a clip), once
+            own_path = CACHE / f"own_emb_{split}_all.npz"
+            if not own_path.is_file():
+                X = np.vstack([embed([excerpt(*_clip(root / f))]) for f in files]).astype(np.float16)
+                with open(own_path.with_suffix(".tmp"), "wb") as f:
+                    np.savez(f, X=X, ids=np.array(files))
+                own_path.with_suffix(".tmp").rename(own_path)
+        own = np.load(own_path)
         pos = {f: i for i, f in enumerate(files)}
         keep = np.array([pos[str(f)] for f in own["ids"]])
         emb = own["X"]
