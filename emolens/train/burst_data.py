@@ -107,8 +107,8 @@ def emogator(split: str) -> dict[str, np.ndarray]:
             own_path = CACHE / f"own_emb_{split}_all.npz"
             if not own_path.is_file():
                 X = np.vstack([embed([excerpt(*_clip(root / f))]) for f in files]).astype(np.float16)
-                with open(own_path.with_suffix(".tmp"), "wb") as f:
-                    np.savez(f, X=X, ids=np.array(files))
+                with open(own_path.with_suffix(".tmp"), "wb") as out:
+                    np.savez(out, X=X, ids=np.array(files))
                 own_path.with_suffix(".tmp").rename(own_path)
         own = np.load(own_path)
         pos = {f: i for i, f in enumerate(files)}
