@@ -1,7 +1,7 @@
 """Speed of the media pipeline vs faster-whisper transcription alone, measured in the same run; DER evaluation.
 
-    python bench/audio.py [--asr base tiny.en] [--minutes 7]   # RTF of transcription alone and whole pipeline
-    python bench/audio.py --der                                 # DER on ../shared/datasets/diarization
+    python bench/audio.py [--asr base tiny.en] [--minutes 7] [--repeat N]  # RTF: transcription alone, whole pipeline
+    python bench/audio.py --der                                             # DER on ../shared/datasets/diarization
 
 The speech is real: the AMI-derived 30 s meeting excerpts of ../shared/datasets/diarization joined end to end.
 The pipeline runs prosody, language with sentiment + toxicity, ner with speakers identified; the burst stage
@@ -51,7 +51,7 @@ def peak_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
-def bench_speed(asr_models: list[str], minutes: float) -> None:
+def bench_speed(asr_models: list[str], minutes: float, repeat: int = 1) -> None:
     import soundfile as sf
 
     from emolens.engine.audio import decode
@@ -73,45 +73,62 @@ def bench_speed(asr_models: list[str], minutes: float) -> None:
                       "ner": {"identify_speakers": True}}}
     print(f"machine: {machine()}; threads: EMOLENS_THREADS={os.environ.get('EMOLENS_THREADS', 'default')}")
     print(f"speech: {len(files)} AMI-derived excerpts joined, {dur / 60:.1f} min")
+    pipeline_peak = 0.0
     with tempfile.TemporaryDirectory() as d:
         path = Path(d) / "speech.wav"
         sf.write(path, audio, 16000)
         warm = Path(d) / "warm.wav"
         sf.write(warm, audio[: 10 * 16000], 16000)
         for asr in asr_models:
-            transcribe(audio[: 10 * 16000], model=asr)
+            from emolens.engine.burst import candidates, detect
+            from emolens.engine.speaker_onnx import runtime
+
+            warm_words = transcribe(audio[: 10 * 16000], model=asr).words
             measure_media([warm], cfg, asr=asr)
-            t, c = time.perf_counter(), time.process_time()
-            tr = transcribe(audio, model=asr, confidence_threshold=0.5)
-            t_asr, c_asr = time.perf_counter() - t, time.process_time() - c
-            t, c = time.perf_counter(), time.process_time()
-            (res,) = measure_media([path], cfg, asr=asr)
-            t_all, c_all = time.perf_counter() - t, time.process_time() - c
+            rounds: list[dict[str, float]] = []
+            for r in range(repeat):
+                # transcription alone, the pipeline, the burst stage: back to back in each round (load drifts)
+                t, c = time.perf_counter(), time.process_time()
+                tr = transcribe(audio, model=asr, confidence_threshold=0.5)
+                t_asr, c_asr = time.perf_counter() - t, time.process_time() - c
+                t, c = time.perf_counter(), time.process_time()
+                (res,) = measure_media([path], cfg, asr=asr)
+                t_all, c_all = time.perf_counter() - t, time.process_time() - c
+                if r == 0:  # the pipeline's own peak, before the burst stage's models load
+                    pipeline_peak = max(pipeline_peak, peak_mb())
+                    detect(audio[: 10 * 16000], warm_words)  # warm: loads the burst weights and Whisper base encoder
+                # the burst stage (detection + scoring) on the same audio and words, vs the pipeline without it
+                t = time.perf_counter()
+                bursts = detect(audio, tr.words)
+                t_burst = time.perf_counter() - t
+                rounds.append({"asr": t_asr, "all": t_all, "c_asr": c_asr, "c_all": c_all, "burst": t_burst})
+                if repeat > 1:
+                    print(f"  round {r + 1}: transcription {t_asr:.1f} s, pipeline {t_all:.1f} s = "
+                          f"{t_all / t_asr:.2f}x, CPU {c_all / c_asr:.2f}x, burst stage {100 * t_burst / t_all:.1f} %")
             errors = res["results"]["errors"]
             models = res["results"]["predictions"][0]["models"] if res["results"]["predictions"] else {}
             n_spk = len(models.get("prosody", {}).get("grouped_predictions", []))
-            from emolens.engine.speaker_onnx import runtime
 
+            def med(key: str, rounds: list[dict[str, float]] = rounds) -> float:
+                return float(np.median([x[key] for x in rounds]))
+
+            def med_ratio(a: str, b: str, rounds: list[dict[str, float]] = rounds) -> float:
+                return float(np.median([x[a] / x[b] for x in rounds]))
+
+            label = "" if repeat == 1 else f" (median of {repeat} rounds)"
             print(f"\n[{asr}] {len(tr.words)} words, {n_spk} speakers (speaker networks: {runtime()}), errors: "
-                  f"{errors or 'none'}")
-            print(f"  transcription alone: {t_asr:7.1f} s  RTF {t_asr / dur:.3f}")
-            print(f"  whole pipeline     : {t_all:7.1f} s  RTF {t_all / dur:.3f}")
-            print(f"  ratio pipeline / transcription: {t_all / t_asr:.2f}x")
+                  f"{errors or 'none'}{label}")
+            print(f"  transcription alone: {med('asr'):7.1f} s  RTF {med('asr') / dur:.3f}")
+            print(f"  whole pipeline     : {med('all'):7.1f} s  RTF {med('all') / dur:.3f}")
+            print(f"  ratio pipeline / transcription: {med_ratio('all', 'asr'):.2f}x")
             # CPU seconds of all the process's threads: steadier than wall time on a shared machine, but blind to
             # the stages that overlap transcription (the speaker stage runs beside Whisper)
-            print(f"  CPU seconds: transcription {c_asr:.1f}, pipeline {c_all:.1f} = {c_all / c_asr:.2f}x;"
-                  f" load average {os.getloadavg()[0]:.1f}")
-            # The burst stage (detection + scoring) on the same audio and words, vs the pipeline without it.
-            from emolens.engine.burst import candidates, detect
-
-            detect(audio[: 10 * 16000], tr.words)  # warm: loads the burst weights and the Whisper base encoder
-            t = time.perf_counter()
-            bursts = detect(audio, tr.words)
-            t_burst = time.perf_counter() - t
-            print(f"  burst stage        : {t_burst:7.1f} s  ({len(bursts)} bursts of "
-                  f"{len(candidates(audio, tr.words))} candidates) = {100 * t_burst / t_all:.1f} % of the pipeline "
-                  "without it")
-    print(f"\npeak memory (max RSS): {peak_mb():.0f} MB")
+            print(f"  CPU seconds: transcription {med('c_asr'):.1f}, pipeline {med('c_all'):.1f} = "
+                  f"{med_ratio('c_all', 'c_asr'):.2f}x; load average {os.getloadavg()[0]:.1f}")
+            print(f"  burst stage        : {med('burst'):7.1f} s  ({len(bursts)} bursts of "
+                  f"{len(candidates(audio, tr.words))} candidates) = {100 * med_ratio('burst', 'all'):.1f} % of the "
+                  "pipeline without it")
+    print(f"\npeak memory (max RSS): pipeline {pipeline_peak:.0f} MB; with the burst stage too {peak_mb():.0f} MB")
 
 
 def bench_der() -> None:
@@ -125,12 +142,13 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--asr", nargs="+", default=["base", "tiny.en"])
     ap.add_argument("--minutes", type=float, default=7.0)
+    ap.add_argument("--repeat", type=int, default=1, help="rounds per ASR model; figures are then medians")
     ap.add_argument("--der", action="store_true", help="evaluate diarization error rate instead of speed")
     args = ap.parse_args()
     if args.der:
         bench_der()
     else:
-        bench_speed(args.asr, args.minutes)
+        bench_speed(args.asr, args.minutes, max(1, args.repeat))
 
 
 if __name__ == "__main__":
