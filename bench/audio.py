@@ -51,11 +51,22 @@ def peak_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
+def _median(rounds: list[dict[str, float]], key: str) -> float:
+    return float(np.median([x[key] for x in rounds]))
+
+
+def _median_ratio(rounds: list[dict[str, float]], a: str, b: str) -> float:
+    """The median of the rounds' own ratios (each round's two figures saw the same machine load)."""
+    return float(np.median([x[a] / x[b] for x in rounds]))
+
+
 def bench_speed(asr_models: list[str], minutes: float, repeat: int = 1) -> None:
     import soundfile as sf
 
     from emolens.engine.audio import decode
+    from emolens.engine.burst import candidates, detect
     from emolens.engine.media import measure_media
+    from emolens.engine.speaker_onnx import runtime
     from emolens.engine.transcribe import transcribe
 
     files = speech_files()
@@ -73,16 +84,13 @@ def bench_speed(asr_models: list[str], minutes: float, repeat: int = 1) -> None:
                       "ner": {"identify_speakers": True}}}
     print(f"machine: {machine()}; threads: EMOLENS_THREADS={os.environ.get('EMOLENS_THREADS', 'default')}")
     print(f"speech: {len(files)} AMI-derived excerpts joined, {dur / 60:.1f} min")
-    pipeline_peak = 0.0
+    pipeline_peak = 0.0  # max RSS before the burst stage's models first load (RSS peaks only ever grow)
     with tempfile.TemporaryDirectory() as d:
         path = Path(d) / "speech.wav"
         sf.write(path, audio, 16000)
         warm = Path(d) / "warm.wav"
         sf.write(warm, audio[: 10 * 16000], 16000)
         for asr in asr_models:
-            from emolens.engine.burst import candidates, detect
-            from emolens.engine.speaker_onnx import runtime
-
             warm_words = transcribe(audio[: 10 * 16000], model=asr).words
             measure_media([warm], cfg, asr=asr)
             rounds: list[dict[str, float]] = []
@@ -94,8 +102,9 @@ def bench_speed(asr_models: list[str], minutes: float, repeat: int = 1) -> None:
                 t, c = time.perf_counter(), time.process_time()
                 (res,) = measure_media([path], cfg, asr=asr)
                 t_all, c_all = time.perf_counter() - t, time.process_time() - c
-                if r == 0:  # the pipeline's own peak, before the burst stage's models load
-                    pipeline_peak = max(pipeline_peak, peak_mb())
+                if not pipeline_peak:
+                    pipeline_peak = peak_mb()
+                if r == 0:
                     detect(audio[: 10 * 16000], warm_words)  # warm: loads the burst weights and Whisper base encoder
                 # the burst stage (detection + scoring) on the same audio and words, vs the pipeline without it
                 t = time.perf_counter()
@@ -108,27 +117,22 @@ def bench_speed(asr_models: list[str], minutes: float, repeat: int = 1) -> None:
             errors = res["results"]["errors"]
             models = res["results"]["predictions"][0]["models"] if res["results"]["predictions"] else {}
             n_spk = len(models.get("prosody", {}).get("grouped_predictions", []))
-
-            def med(key: str, rounds: list[dict[str, float]] = rounds) -> float:
-                return float(np.median([x[key] for x in rounds]))
-
-            def med_ratio(a: str, b: str, rounds: list[dict[str, float]] = rounds) -> float:
-                return float(np.median([x[a] / x[b] for x in rounds]))
-
+            m = {k: _median(rounds, k) for k in rounds[0]}
             label = "" if repeat == 1 else f" (median of {repeat} rounds)"
             print(f"\n[{asr}] {len(tr.words)} words, {n_spk} speakers (speaker networks: {runtime()}), errors: "
                   f"{errors or 'none'}{label}")
-            print(f"  transcription alone: {med('asr'):7.1f} s  RTF {med('asr') / dur:.3f}")
-            print(f"  whole pipeline     : {med('all'):7.1f} s  RTF {med('all') / dur:.3f}")
-            print(f"  ratio pipeline / transcription: {med_ratio('all', 'asr'):.2f}x")
+            print(f"  transcription alone: {m['asr']:7.1f} s  RTF {m['asr'] / dur:.3f}")
+            print(f"  whole pipeline     : {m['all']:7.1f} s  RTF {m['all'] / dur:.3f}")
+            print(f"  ratio pipeline / transcription: {_median_ratio(rounds, 'all', 'asr'):.2f}x")
             # CPU seconds of all the process's threads: steadier than wall time on a shared machine, but blind to
             # the stages that overlap transcription (the speaker stage runs beside Whisper)
-            print(f"  CPU seconds: transcription {med('c_asr'):.1f}, pipeline {med('c_all'):.1f} = "
-                  f"{med_ratio('c_all', 'c_asr'):.2f}x; load average {os.getloadavg()[0]:.1f}")
-            print(f"  burst stage        : {med('burst'):7.1f} s  ({len(bursts)} bursts of "
-                  f"{len(candidates(audio, tr.words))} candidates) = {100 * med_ratio('burst', 'all'):.1f} % of the "
-                  "pipeline without it")
-    print(f"\npeak memory (max RSS): pipeline {pipeline_peak:.0f} MB; with the burst stage too {peak_mb():.0f} MB")
+            print(f"  CPU seconds: transcription {m['c_asr']:.1f}, pipeline {m['c_all']:.1f} = "
+                  f"{_median_ratio(rounds, 'c_all', 'c_asr'):.2f}x; load average {os.getloadavg()[0]:.1f}")
+            print(f"  burst stage        : {m['burst']:7.1f} s  ({len(bursts)} bursts of "
+                  f"{len(candidates(audio, tr.words))} candidates) = "
+                  f"{100 * _median_ratio(rounds, 'burst', 'all'):.1f} % of the pipeline without it")
+    print(f"\npeak memory (max RSS): pipeline ({asr_models[0]}) {pipeline_peak:.0f} MB; with the burst stage and "
+          f"every ASR model {peak_mb():.0f} MB")
 
 
 def bench_der() -> None:
