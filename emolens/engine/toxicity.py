@@ -69,13 +69,20 @@ def _step(z: np.ndarray, c: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 
 
 def _lstm_max(
-    proj: np.ndarray, recurrent: np.ndarray, reverse: bool, state: tuple[np.ndarray, ...] | None = None
+    proj: np.ndarray,
+    recurrent: np.ndarray,
+    reverse: bool,
+    state: tuple[np.ndarray, ...] | None = None,
+    padding: tuple[np.ndarray, int] | None = None,
 ) -> np.ndarray:
     """Run one LSTM direction over (T, n, 4u) input projections (time first); return the max over time of the
     hidden states.
 
     ``state``: (h, c, running max) to start from, the same for every row (the forward direction after the
     all-padding prefix, run once: :func:`_padding_prefix`); else zeros.
+    ``padding``: (the padding token's projection (4u,), k): the reverse direction then runs k more steps on it
+    after ``proj`` (the batch's all-padding prefix: the same sums as k gathered copies of that row, without
+    gathering them).
     """
     steps, n, four_u = proj.shape
     u = four_u // 4
@@ -86,8 +93,10 @@ def _lstm_max(
     else:
         h, c, best = (np.repeat(x[None, :], n, axis=0) for x in state)
     z = np.empty((n, four_u), dtype=np.float64)
-    for t in range(steps - 1, -1, -1) if reverse else range(steps):
-        np.add(proj[t], h @ recurrent, out=z)
+    order = range(steps - 1, -1, -1) if reverse else range(steps)
+    inputs = [proj[t] for t in order] + ([padding[0]] * padding[1] if padding is not None else [])
+    for x in inputs:
+        np.add(x, h @ recurrent, out=z)
         h, c = _step(z, c)
         np.maximum(best, h, out=best)
     return best
@@ -138,7 +147,12 @@ def predict_toxicity(texts: list[str], batch_size: int = 256) -> np.ndarray:
             first = int(np.argmax((ids != 0).any(axis=0))) if (ids != 0).any() else steps
             # time-first gathers: each step then reads one contiguous (n, 4u) block
             fw = _lstm_max(m["forward_proj"][ids[:, first:].T], m["forward_recurrent"], False, prefix[first])
-            bw = _lstm_max(m["backward_proj"][ids.T], m["backward_recurrent"], reverse=True)
+            bw = _lstm_max(
+                m["backward_proj"][ids[:, first:].T],
+                m["backward_recurrent"],
+                reverse=True,
+                padding=(m["backward_proj"][0], first),
+            )
             hidden = np.maximum(np.concatenate([fw, bw], axis=1) @ m["dense_w"] + m["dense_b"], 0.0)
             out[rows] = 1.0 / (1.0 + np.exp(-(hidden @ m["out_w"] + m["out_b"])))
     return out
