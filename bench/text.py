@@ -1,8 +1,8 @@
 """Benchmark the text engine: texts/second for language (emotions + sentiment + toxicity) and NER, cold start,
-and the ratio to the sentence encoder's bare forward pass measured in the same run (one text per run: the int8
-encoder's dynamic quantisation would make a padded batch's scores depend on the batch; the shipped graph is
-rewritten for batch 1, see emolens.train.text_encoder.simplify), and checks that a text's embedding alone and
-inside a job of 64 are the same bits.
+and the ratio to the sentence encoder's bare forward pass measured in the same run (runs of up to 16 texts of one
+token length, never padded: the int8 encoder quantises each token row on its own, see
+emolens.train.text_encoder.per_token), and checks that a text's embedding alone and inside a job of 64 are the
+same bits.
 
     python bench/text.py [--n 1000] [--threads 2] [--e2e-n 5000] [--repeat 3] [--e2e-only]
         (under flock /tmp/emolens-bench.lock)
@@ -101,7 +101,7 @@ def main() -> None:
     lang = rate(lambda x: text.predict_arrays(x, sentiment=True, toxicity=True), items)
     emo_only = rate(lambda x: text.predict_arrays(x, sentiment=False, toxicity=False), items)
     ner = rate(lambda x: text.ner_outputs(x, [None] * len(x)), items)
-    print(f"baseline: MiniLM int8 ONNX bare encoder, one text per run (tokenize+encode+pool): {base:.0f} texts/s")
+    print(f"baseline: MiniLM int8 ONNX bare encoder, equal-length runs (tokenize+encode+pool): {base:.0f} texts/s")
     print(f"  a text's embedding alone vs in a job of 64 differs by {drift:.1e}")
     print(f"language emotions only: {emo_only:.0f} texts/s (ratio to baseline {emo_only / base:.2f})")
     print(f"language emotions+sentiment+toxicity: {lang:.0f} texts/s (ratio to baseline {lang / base:.2f})")
@@ -116,8 +116,8 @@ def end_to_end(n: int, threads: int, repeat: int) -> None:
 
     Like for like: the baseline is ``engine.measure_texts`` with the CLI's options (models warm, results as
     engine objects, no JSON); the bare encoder over the same job's sentences is the ceiling both share (with two
-    cores and the encoder at one text per run, nothing else can be faster). The old whole-text figure
-    (``text.predict_arrays`` scores each whole text once, 1 encoder run per text instead of one per sentence)
+    cores and the encoder's runs of equal-length texts, nothing else can be faster). The old whole-text figure
+    (``text.predict_arrays`` scores each whole text once, one encoder row per text instead of one per sentence)
     is printed too. In-process and CLI runs alternate ``repeat`` times; figures are medians, ratios the median of
     each round's ratio (the engine and the CLI run back to back in a round: load on a shared machine drifts).
     """
@@ -201,10 +201,10 @@ def end_to_end(n: int, threads: int, repeat: int) -> None:
     )
     print(f"  ratio CLI / bare encoder over the same sentences: {f['ratio_bare']:.2f}x ({r['ratio_bare']})")
     print(f"  ratio CLI / in-process hume.measure_text: {f['cli'] / f['hume']:.2f}x")
-    # the figure this bench printed before: the engine scoring each whole text once (1 encoder run per text), while
-    # the CLI's job runs the encoder once per sentence; not the same job, kept for comparison with older notes
+    # the figure this bench printed before: the engine scoring each whole text once (one encoder row per text),
+    # while the CLI's job encodes every sentence; not the same job, kept for comparison with older notes
     print(
-        f"  whole-text engine (text.predict_arrays, 1 run per text): {f['whole']:.0f} texts/s; bare encoder on whole "
+        f"  whole-text engine (text.predict_arrays, whole texts): {f['whole']:.0f} texts/s; bare encoder on whole "
         f"texts {f['bare_whole']:.0f} texts/s; ratio CLI / whole-text engine {f['cli'] / f['whole']:.2f}x"
     )
 

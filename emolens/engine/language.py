@@ -3,9 +3,10 @@
 Three parts, all loaded lazily once per process:
 
 1. ``encode``: all-MiniLM-L6-v2 (int8 ONNX, exported by :mod:`emolens.train.text_encoder`) -> mean-pooled,
-   L2-normalised 384-d sentence embeddings; one text per run, so a text's embedding never depends on the
+   L2-normalised 384-d sentence embeddings; texts share a run only with texts of their own token length (no
+   padding) and every token row is quantised with its own scale, so a text's embedding never depends on the
    other texts of a call (batch-independent, bit for bit). The shipped graph is rewritten for exactly that
-   (batch 1, no attention mask, fused Q/K/V projections: see :func:`emolens.train.text_encoder.simplify`).
+   (no attention mask, fused Q/K/V projections, per-token scales: see :mod:`emolens.train.text_encoder`).
 2. ``goemotion_probs``: the 28 GoEmotions labels from a blend of a TF-IDF (word + char n-gram) logistic
    regression and a small MLP on the MiniLM embedding, calibrated per label so that the label's
    dev-tuned decision threshold maps to 0.5 (weights in ``weights/language/emotions.npz``).
@@ -52,12 +53,12 @@ def _encoder() -> tuple[Any, Any]:
     if not onnx_path.exists():
         raise EngineError(f"missing {onnx_path}: run python -m emolens.train.text_encoder")
     opts = ort.SessionOptions()
-    # One thread per run: texts are encoded one per run, several runs at once (see encode), which keeps both
-    # cores busier than splitting one small run's matmuls, and makes results independent of EMOLENS_THREADS.
+    # One thread per run: several runs at once (see encode) keep both cores busier than splitting one small
+    # run's matmuls, and make results independent of EMOLENS_THREADS.
     opts.intra_op_num_threads = 1
     opts.inter_op_num_threads = 1
     sess = ort.InferenceSession(str(onnx_path), opts, providers=["CPUExecutionProvider"])
-    if [i.name for i in sess.get_inputs()] != ["input_ids"]:
+    if [(i.name, i.shape[0]) for i in sess.get_inputs()] != [("input_ids", "b")]:
         raise EngineError(f"{onnx_path} is an older encoder export: run python -m emolens.train.text_encoder")
     tok = Tokenizer.from_file(str(WEIGHTS / "minilm_tokenizer.json"))
     tok.enable_truncation(max_length=MAX_TOKENS)
@@ -76,22 +77,27 @@ def _pool() -> ThreadPoolExecutor:
     return _POOL[1]
 
 
-def _embed_one(ids: list[int]) -> np.ndarray:
-    """Mean-pooled, L2-normalised embedding of one tokenized text (a batch of one, no padding)."""
+RUN_ROWS = 16  # texts per encoder run: more fills the int8 kernels less well here (activations leave the cache)
+
+
+def _embed_run(ids: list[list[int]]) -> np.ndarray:
+    """Mean-pooled, L2-normalised embeddings (n, 384) of tokenized texts that all have the same length (no
+    padding). Each row is its text's own bits whatever the others are (per-token activation scales:
+    :func:`emolens.train.text_encoder.per_token`)."""
     sess, _ = _encoder()
-    hidden = sess.run(None, {"input_ids": np.asarray([ids], dtype=np.int64)})[0][0]
-    pooled = hidden.mean(axis=0)
-    return pooled / max(float(np.linalg.norm(pooled)), 1e-12)
+    hidden = sess.run(None, {"input_ids": np.asarray(ids, dtype=np.int64)})[0]
+    pooled = hidden.mean(axis=1)
+    return pooled / np.maximum(np.linalg.norm(pooled, axis=1, keepdims=True), 1e-12)
 
 
 def encode(texts: list[str]) -> np.ndarray:
     """Sentence embeddings (n, 384), float32, L2-normalised; each row depends on its own text only.
 
-    The encoder is dynamically quantised: activation scales are computed from the tensor being multiplied. Each
-    text is therefore run alone (no padding, no neighbours), so its scales, and its embedding, are the same
-    bit for bit whatever other texts are encoded with it; this is what makes scores batch-independent (and the
-    service's micro-batching safe). Runs go ``EMOLENS_THREADS`` at a time (onnxruntime releases the GIL), which
-    is faster on CPU than padded batches were.
+    The encoder is dynamically quantised with a scale per token row, computed from the row being multiplied.
+    Texts share a run only with texts of their own token length (nothing is padded), so a text's embedding is
+    the same bit for bit whatever other texts are encoded with it; this is what makes scores batch-independent
+    (and the service's micro-batching safe). Runs of up to ``RUN_ROWS`` texts go ``EMOLENS_THREADS`` at a time
+    (onnxruntime releases the GIL).
     """
     return encode_begin(texts)()
 
@@ -105,15 +111,23 @@ def encode_begin(texts: list[str]) -> Callable[[], np.ndarray]:
     if not texts:
         return lambda: out
     encs = tok.encode_batch([t if t.strip() else "." for t in texts])
-    ids = [e.ids for e in encs]
-    if _threads() == 1 or len(ids) == 1:
-        rows: Iterable[np.ndarray] = map(_embed_one, ids)  # lazy: runs when collected
+    by_length: dict[int, list[int]] = {}
+    for i, e in enumerate(encs):
+        by_length.setdefault(len(e.ids), []).append(i)
+    runs = [group[k : k + RUN_ROWS] for group in by_length.values() for k in range(0, len(group), RUN_ROWS)]
+    runs.sort(key=lambda run: -len(encs[run[0]].ids) * len(run))  # longest first: the threads end together
+
+    def embed(run: list[int]) -> np.ndarray:
+        return _embed_run([encs[i].ids for i in run])
+
+    if _threads() == 1 or len(runs) == 1:
+        rows: Iterable[np.ndarray] = map(embed, runs)  # lazy: runs when collected
     else:
-        rows = _pool().map(_embed_one, ids)  # submitted now
+        rows = _pool().map(embed, runs)  # submitted now
 
     def collect() -> np.ndarray:
-        for i, row in enumerate(rows):
-            out[i] = row
+        for run, emb in zip(runs, rows, strict=True):
+            out[run] = emb
         return out
 
     return collect

@@ -66,9 +66,28 @@ def test_encoding_does_not_depend_on_the_thread_count(monkeypatch: pytest.Monkey
     assert np.array_equal(default, serial) and np.array_equal(default, three)
 
 
-def test_shipped_encoder_runs_one_unpadded_text() -> None:
-    sess, _ = language._encoder()  # the graph rewritten for batch 1 without a mask (train.text_encoder.simplify)
-    assert [(i.name, i.shape[0]) for i in sess.get_inputs()] == [("input_ids", 1)]
+def test_shipped_encoder_quantises_each_token_row_on_its_own() -> None:
+    """No padding, no mask, any batch (train.text_encoder.simplify, per_token): its activations are quantised per
+    token row, not per tensor, so a run of texts of one length gives each text its own bits."""
+    sess, _ = language._encoder()
+    assert [(i.name, i.shape[0]) for i in sess.get_inputs()] == [("input_ids", "b")]
+    onnx = pytest.importorskip("onnx")
+    ops = [n.op_type for n in onnx.load(str(language.WEIGHTS / "minilm_l6_int8.onnx")).graph.node]
+    assert "DynamicQuantizeLinear" not in ops and ops.count("MatMulIntegerToFloat") == 24
+
+
+def test_texts_of_one_length_share_runs_and_keep_their_own_bits() -> None:
+    """40 different texts of exactly one token length: runs of RUN_ROWS (16) together, in any company, give each
+    text the bits it gets alone; one run is cheaper than 16 runs of one text, which is the point of it."""
+    _, tok = language._encoder()
+    texts = [f"I rated item {i} as {w} today" for i, w in enumerate(["great", "awful", "fine", "odd"] * 10)]
+    lengths = {len(tok.encode(t).ids) for t in texts}
+    assert len(lengths) == 1 and len(texts) > 2 * language.RUN_ROWS
+    together = language.encode(texts)
+    shifted = language.encode(texts[7:] + texts[:7])  # every run holds other neighbours now
+    alone = np.stack([language.encode([t])[0] for t in texts])
+    assert np.array_equal(together, alone) and np.array_equal(shifted, np.roll(alone, -7, axis=0))
+    assert len({together[i].tobytes() for i in range(len(texts))}) == len(texts)  # not one text's row copied
 
 
 def test_shipped_encoder_weights_fit_seven_bits() -> None:
