@@ -42,22 +42,35 @@ def _threads() -> int:
     return threads(2)
 
 
+def encoder_session(path: Path) -> Any:
+    """An onnxruntime session on the encoder graph at ``path``, set up as the engine runs it (training scripts use
+    this too, so that what they measure is what ships)."""
+    import onnxruntime as ort
+
+    opts = ort.SessionOptions()
+    # One thread per run: several runs at once (see encode) keep both cores busier than splitting one small
+    # run's matmuls, and make results independent of EMOLENS_THREADS.
+    opts.intra_op_num_threads = 1
+    opts.inter_op_num_threads = 1
+    # Without onnxruntime's SkipLayerNormalization fusion: on this graph its CPU kernel took several times as long
+    # as the Add, Add and LayerNormalization it replaces (~10 % of the encoder's CPU). The sums round a little
+    # differently (a median embedding moves by 1e-5); the heads were fitted on these embeddings (docs/models.md).
+    return ort.InferenceSession(
+        str(path), opts, providers=["CPUExecutionProvider"], disabled_optimizers=["SkipLayerNormFusion"]
+    )
+
+
 @lru_cache(maxsize=1)
 def _encoder() -> tuple[Any, Any]:
     try:
-        import onnxruntime as ort
+        import onnxruntime  # noqa: F401  (checked here, used by encoder_session)
         from tokenizers import Tokenizer
     except ImportError as e:  # pragma: no cover - dependency missing
         raise EngineError(f"the language model needs onnxruntime and tokenizers: pip install them ({e})") from e
     onnx_path = WEIGHTS / "minilm_l6_int8.onnx"
     if not onnx_path.exists():
         raise EngineError(f"missing {onnx_path}: run python -m emolens.train.text_encoder")
-    opts = ort.SessionOptions()
-    # One thread per run: several runs at once (see encode) keep both cores busier than splitting one small
-    # run's matmuls, and make results independent of EMOLENS_THREADS.
-    opts.intra_op_num_threads = 1
-    opts.inter_op_num_threads = 1
-    sess = ort.InferenceSession(str(onnx_path), opts, providers=["CPUExecutionProvider"])
+    sess = encoder_session(onnx_path)
     if [(i.name, i.shape[0]) for i in sess.get_inputs()] != [("input_ids", "b")]:
         raise EngineError(f"{onnx_path} is an older encoder export: run python -m emolens.train.text_encoder")
     tok = Tokenizer.from_file(str(WEIGHTS / "minilm_tokenizer.json"))

@@ -335,17 +335,14 @@ def per_token(src: Path, dst: Path) -> None:
 
 def check_batch_invariant(path: Path, n: int = 3000) -> None:
     """Fail unless ``n`` GoEmotions dev texts get the same hidden states bit for bit alone and in runs of up to 64
-    texts of their length (what :func:`emolens.engine.language.encode` relies on)."""
+    texts of their length (what :func:`emolens.engine.language.encode` relies on), in the engine's session."""
     import numpy as np
-    import onnxruntime as ort
     from tokenizers import Tokenizer
 
-    from emolens.engine.language import MAX_TOKENS
+    from emolens.engine.language import MAX_TOKENS, encoder_session
     from emolens.train.text_emotions import load_goemotions
 
-    opts = ort.SessionOptions()
-    opts.intra_op_num_threads = 1
-    sess = ort.InferenceSession(str(path), opts, providers=["CPUExecutionProvider"])
+    sess = encoder_session(path)
     tok = Tokenizer.from_file(str(TOKENIZER_PATH))
     tok.enable_truncation(max_length=MAX_TOKENS)
     tok.no_padding()
