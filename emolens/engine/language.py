@@ -43,8 +43,8 @@ def _threads() -> int:
 
 
 def encoder_session(path: Path) -> Any:
-    """An onnxruntime session on the encoder graph at ``path``, set up as the engine runs it (training scripts use
-    this too, so that what they measure is what ships)."""
+    """An onnxruntime session on the encoder graph at ``path``, set up as the engine runs it (the export's
+    batch-invariance check uses it too, so that what it checks is what ships)."""
     import onnxruntime as ort
 
     opts = ort.SessionOptions()
