@@ -45,7 +45,10 @@ def _threads() -> int:
 def encoder_session(path: Path) -> Any:
     """An onnxruntime session on the encoder graph at ``path``, set up as the engine runs it (the export's
     batch-invariance check uses it too, so that what it checks is what ships)."""
-    import onnxruntime as ort
+    try:
+        import onnxruntime as ort
+    except ImportError as e:  # pragma: no cover - dependency missing
+        raise EngineError(f"the language model needs onnxruntime: pip install it ({e})") from e
 
     opts = ort.SessionOptions()
     # One thread per run: several runs at once (see encode) keep both cores busier than splitting one small
@@ -63,10 +66,9 @@ def encoder_session(path: Path) -> Any:
 @lru_cache(maxsize=1)
 def _encoder() -> tuple[Any, Any]:
     try:
-        import onnxruntime  # noqa: F401  (checked here, used by encoder_session)
         from tokenizers import Tokenizer
     except ImportError as e:  # pragma: no cover - dependency missing
-        raise EngineError(f"the language model needs onnxruntime and tokenizers: pip install them ({e})") from e
+        raise EngineError(f"the language model needs tokenizers: pip install it ({e})") from e
     onnx_path = WEIGHTS / "minilm_l6_int8.onnx"
     if not onnx_path.exists():
         raise EngineError(f"missing {onnx_path}: run python -m emolens.train.text_encoder")

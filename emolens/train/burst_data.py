@@ -35,6 +35,7 @@ from emolens.engine.burst_features import (
     pool,
     whisper_mel,
 )
+from emolens.engine.transcribe import atomic_file
 
 DATASETS = Path(os.environ.get("EMOLENS_DATASETS", Path(__file__).resolve().parents[3] / "shared" / "datasets"))
 if not DATASETS.is_dir():
@@ -107,9 +108,8 @@ def emogator(split: str) -> dict[str, np.ndarray]:
             own_path = CACHE / f"own_emb_{split}_all.npz"
             if not own_path.is_file():
                 X = np.vstack([embed([excerpt(*_clip(root / f))]) for f in files]).astype(np.float16)
-                with open(own_path.with_suffix(".tmp"), "wb") as out:
+                with atomic_file(own_path) as out:
                     np.savez(out, X=X, ids=np.array(files))
-                own_path.with_suffix(".tmp").rename(own_path)
         own = np.load(own_path)
         pos = {f: i for i, f in enumerate(files)}
         keep = np.array([pos[str(f)] for f in own["ids"]])

@@ -106,6 +106,16 @@ def export() -> None:
     check_batch_invariant(ONNX_PATH)
 
 
+def _links(graph: Any) -> tuple[dict[str, Any], dict[str, list[Any]]]:
+    """The node producing each tensor, and the nodes consuming it."""
+    producer = {o: n for n in graph.node for o in n.output}
+    consumers: dict[str, list[Any]] = {}
+    for n in graph.node:
+        for x in n.input:
+            consumers.setdefault(x, []).append(n)
+    return producer, consumers
+
+
 def simplify(src: Path, dst: Path) -> None:
     """Rewrite the int8 graph exported by :func:`export` for one unpadded text per run (see the module doc)."""
     import numpy as np
@@ -156,10 +166,7 @@ def simplify(src: Path, dst: Path) -> None:
 
     # Q, K, V: MatMulInteger(a, W, a_zp, W_zp) -> Cast -> Mul(a_scale * W_scale) -> Add(bias), three times on the
     # same quantized input: one matmul over [Wq | Wk | Wv], then Split into the three Add outputs.
-    consumers: dict[str, list[Any]] = {}
-    for n in g.node:
-        for x in n.input:
-            consumers.setdefault(x, []).append(n)
+    _, consumers = _links(g)  # after the bypasses: their consumers have moved
 
     def only(name: str, op: str) -> Any:
         nodes = consumers.get(name, [])
@@ -259,11 +266,7 @@ def per_token(src: Path, dst: Path) -> None:
     g = model.graph
     if [i.type.tensor_type.shape.dim[0].dim_value for i in g.input] != [1]:
         raise SystemExit(f"{src}: not a simplified export (see simplify)")
-    producer = {o: n for n in g.node for o in n.output}
-    consumers: dict[str, list[Any]] = {}
-    for n in g.node:
-        for x in n.input:
-            consumers.setdefault(x, []).append(n)
+    producer, consumers = _links(g)
     c = "per_token/"
     inits = [
         numpy_helper.from_array(np.array(128, dtype=np.uint8), c + "zero_point"),
@@ -278,9 +281,7 @@ def per_token(src: Path, dst: Path) -> None:
     for n in g.node:
         if n.op_type == "DynamicQuantizeLinear":
             x, (q, _, zp) = n.input[0], n.output
-            width = 1536 if "intermediate_act_fn" in n.name else 384
             p = n.name + "/per_token/"
-            inits.append(numpy_helper.from_array(np.array([-1, width], dtype=np.int64), p + "rows_shape"))
             nodes += [
                 helper.make_node("Abs", [x], [p + "abs"], name=p + "Abs"),
                 helper.make_node("ReduceMax", [p + "abs"], [p + "amax"], axes=[-1], keepdims=1, name=p + "ReduceMax"),
@@ -290,7 +291,7 @@ def per_token(src: Path, dst: Path) -> None:
                 helper.make_node("Shape", [p + "scale_rows"], [p + "n"], name=p + "N"),
                 helper.make_node("Expand", [c + "zero_point", p + "n"], [p + "zp_rows"], name=p + "ZeroPoints"),
                 helper.make_node("Shape", [x], [p + "shape"], name=p + "Shape"),
-                helper.make_node("Reshape", [x, p + "rows_shape"], [p + "rows"], name=p + "Rows"),
+                helper.make_node("Flatten", [x], [p + "rows"], axis=-1, name=p + "Rows"),  # (b * t, width)
                 helper.make_node("QuantizeLinear", [p + "rows", p + "scale_rows", p + "zp_rows"], [p + "q_rows"],
                                  axis=0, name=p + "Quantize"),
                 helper.make_node("Reshape", [p + "q_rows", p + "shape"], [q], name=p + "Back"),
