@@ -326,3 +326,26 @@ def test_a_change_of_voice_inside_one_local_label_is_followed():
     assert speaker_at(turns, 5.0, 10.0)[0] != mee012
     assert speaker_at(turns, 20.7, 21.5)[0] == mee012
     assert der(ref, timeline(turns), (0.0, a.duration), collar=0.0)["der"] < 0.16
+
+
+@needs_shared
+def test_joined_meeting_split_keeps_each_excerpt_and_its_turns():
+    """The eval's ``_joined`` splits: one item per meeting, excerpts end to end, every reference turn shifted by
+    the excerpts before it, and the trñ00 file found under its ASCII name."""
+    from emolens.eval.diarization import MEETINGS, items
+
+    parts = {unicodedata.normalize("NFKD", n).encode("ascii", "ignore").decode(): (y, d, r)
+             for n, y, d, r in items("train", DIARIZATION)}  # fmt: skip
+    joined = items("train_joined", DIARIZATION)
+    assert [n for n, *_ in joined] == ["trn00-03", "trn07-08"]
+    for (_, y, duration, ref), meeting in zip(joined, MEETINGS["train"], strict=True):
+        assert duration == pytest.approx(sum(parts[m][1] for m in meeting))
+        assert len(y) == sum(len(parts[m][0]) for m in meeting)
+        off, want = 0.0, []
+        for m in meeting:
+            py, pd, pr = parts[m]
+            assert np.array_equal(y[int(round(off * 16000)) : int(round(off * 16000)) + len(py)], py)
+            want += [(b + off, e + off, s) for b, e, s in pr]
+            off += pd
+        assert ref == want
+    assert len({s for *_, s in joined[0][3]}) == 5  # one meeting's five participants, one label each
