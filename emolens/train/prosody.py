@@ -16,11 +16,11 @@ one core for all corpora and copies, computed once).
 Fit (deterministic: L-BFGS from zeros in float64, no random state):
 - masked multinomial logistic regression over :data:`~emolens.engine.prosody.CLASSES`: each clip's softmax runs
   over its corpus's classes only; RAVDESS "surprised" counts as either Surprise name (the loss is -log of their
-  summed probability). Every corpus weighs :data:`CORPUS_WEIGHT` (a speech corpus twice a burst corpus), every
-  class within a corpus the same; the speech corpora's clips come with a copy at 20 dB SNR white noise
-  (:data:`AUGMENTED`, cached like the clean clips) that weighs :data:`AUG_WEIGHT` of its corpus; the classes that
-  speech corpora name get a valence/arousal prior (their weights = NAME_AV coordinates x two shared maps + a
-  class-specific part under the stronger penalty :data:`L2_SPEECH`, see there);
+  summed probability). Every corpus weighs :data:`CORPUS_WEIGHT` (RAVDESS and EmoDB twice a burst corpus, ASED a
+  quarter of one), every class within a corpus the same; the speech corpora's clips come with a copy at 20 dB SNR
+  white noise (:data:`AUGMENTED`, cached like the clean clips) that weighs :data:`AUG_WEIGHT` of its corpus; the
+  classes that speech corpora name get a valence/arousal prior (their weights = NAME_AV coordinates x two shared
+  maps + a class-specific part under the stronger penalty :data:`L2_SPEECH`, see there);
 - ridge valence/arousal head (acted labels at their :data:`~emolens.engine.prosody_v1.NAME_AV` coordinates,
   BAVED low/neutral/high at arousal -0.5/0/0.6 with no valence target);
 - temperature: one scalar minimising the masked log loss of dev clips (EmoGator dev, ASED dev, RAVDESS actors
