@@ -1,13 +1,14 @@
 """Prosody v2: 48 speech-emotion scores from how something is said, learned for Hume's names.
 
-Input per segment: the 113 gain-invariant prosodic functionals of :mod:`emolens.engine.features` (all but
-``loud_mean_db``) ++ Whisper-base encoder layer-2 mean/std statistics of :mod:`emolens.engine.embed` (1024), each column
-standardised with the training mean/std. A multinomial logistic regression ("masked softmax": each corpus's clips
-only compete among the classes that corpus names, so a class no corpus shares cannot be learnt as "sounds like
-corpus X") maps it to the :data:`LEARNED` classes: 30 Hume names that the training data name (EmoGator's 27 as
-they stand, Joy from happy/happiness/elation, Calmness from calm/serenity, Romance from romantic love, Boredom
-from EmoDB) plus an internal Neutral that is never output. A ridge head predicts valence and arousal (acted labels'
-circumplex coordinates, BAVED's arousal levels).
+Input per segment: the gain-invariant prosodic functionals of :mod:`emolens.engine.features` that the weights name
+(those that survive noise, see :data:`emolens.train.prosody.ROBUST_R`; never ``loud_mean_db``) ++ Whisper-base
+encoder layer-2 mean/std statistics of :mod:`emolens.engine.embed` (1024), each column standardised with the
+training mean/std. A multinomial logistic regression ("masked softmax": each corpus's clips only compete among the
+classes that corpus names, so a class no corpus shares cannot be learnt as "sounds like corpus X") maps it to the
+:data:`LEARNED` classes: 30 Hume names that the training data name (EmoGator's 27 as they stand, Joy from
+happy/happiness/elation, Calmness from calm/serenity, Romance from romantic love, Boredom from EmoDB) plus an
+internal Neutral that is never output. A ridge head predicts valence and arousal (acted labels' circumplex
+coordinates, BAVED's arousal levels).
 
 Scores (independent 0..1, like Hume's):
 - a learned name scores its calibrated class probability ``softmax(logits / T)`` (T fitted on dev clips);

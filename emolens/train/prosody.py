@@ -8,7 +8,8 @@ ASED (Amharic, 65 speakers, 5), EmoGator (vocal bursts, 303 speakers, 30 categor
 the weights' temperature fit, see below) and BAVED (Arabic words, 60 speakers, 3 arousal levels: arousal head
 only). ``--permissive`` trains the commercial-friendly variant on EmoDB (CC0) and EmoGator (Apache-2.0) alone.
 
-Representation per clip (silence-trimmed): 113 functionals ++ 1024 Whisper-base statistics of encoder layer
+Representation per clip (silence-trimmed): 114 functionals (the model keeps the noise-robust ones, :data:`ROBUST_R`)
+++ 1024 Whisper-base statistics of encoder layer
 :data:`~emolens.engine.embed.LAYER` (:func:`emolens.engine.embed.whisper_stats`), cached per corpus in ``--cache``
 (``<corpus>/func.npz`` and ``<corpus>/wl<LAYER>.npz``, the Whisper statistics stored as float16; about an hour on
 one core for all corpora and copies, computed once).
@@ -109,6 +110,11 @@ L2_AV = 0.01
 #: heard as happy), pull the shared directions towards Amharic expression, and the other two corpora, held out,
 #: score 0.03-0.05 UAR lower (docs/models.md, "Corpus weights").
 CORPUS_WEIGHT = {"ravdess_speech": 2.0, "emodb": 2.0, "ased": 0.25, "emogator": 1.0, "baved": 1.0}
+#: Noise-robust functionals only (session 8): a functional is used only if, on every training speech corpus, its
+#: values on the clips and on their 20 dB noisy copies (AUGMENTED) correlate at least this much (Pearson); the
+#: Whisper statistics are always used. Loudness spread, spectral roll-off/centroid, pause and MFCC-spread
+#: functionals move most under noise, and a model leaning on them lost 0.107 UAR on RAVDESS at 20 dB. 0 = all.
+ROBUST_R = 0.8
 #: Augmented copies of the speech corpora in training (white noise at 20 dB SNR, see augment()), which together
 #: weigh AUG_WEIGHT of their corpus (the clean clips the rest).
 AUGMENTED = ("noise20",)
@@ -291,6 +297,22 @@ def _weights(parts: list[Corpus], corpus_weight: dict[str, float]) -> np.ndarray
     return np.concatenate(ws)
 
 
+def robust_functionals(parts: list[Corpus], min_r: float) -> list[int]:
+    """The :data:`FUNC_COLS` whose values on clean clips and on their noisy copies in ``parts`` (same corpus, same
+    clips) correlate at least ``min_r`` in every such corpus; all of them when ``parts`` holds no noisy copies."""
+    r = np.ones(len(FEATURE_NAMES))
+    for c in parts:
+        if c.variant != "noise20":
+            continue
+        clean = next(p for p in parts if p.variant == "clean" and p.name == c.name)
+        X, Y = clean.func.astype(np.float64), c.like(clean).func.astype(np.float64)
+        for j in FUNC_COLS:
+            sx, sy = X[:, j].std(), Y[:, j].std()
+            if sx > 0 and sy > 0:
+                r[j] = min(r[j], float(np.corrcoef(X[:, j], Y[:, j])[0, 1]))
+    return [j for j in FUNC_COLS if r[j] >= min_r]
+
+
 def _columns(features: str) -> np.ndarray:
     nf = len(FEATURE_NAMES)
     wcols = list(range(nf, len(INPUT_NAMES)))
@@ -364,6 +386,9 @@ def fit(
 ) -> ProsodyModel:
     """Fit the classifier and AV head on ``parts`` (clips of any corpora) and return the runtime model."""
     cols = _columns(features)
+    if ROBUST_R and features != "wbase":
+        fragile = set(FUNC_COLS) - set(robust_functionals(parts, ROBUST_R))
+        cols = np.array([j for j in cols if j not in fragile])
     X = np.vstack([c.rows() for c in parts])[:, cols]
     mean, scale = X.mean(0), X.std(0) + 1e-8
     Zfull = (X - mean) / scale

@@ -175,3 +175,29 @@ def test_permissive_variant_is_selected_by_setting(monkeypatch):
         monkeypatch.delenv("EMOLENS_PROSODY_WEIGHTS")
         get_settings.cache_clear()
         get_model.cache_clear()
+
+
+def test_only_noise_robust_functionals_are_kept():
+    """``train.prosody.robust_functionals``: a functional whose noisy-copy values follow the clean ones survives, one
+    that noise scrambles (in any one corpus) is left out, and without noisy copies every functional is kept."""
+    from emolens.train.prosody import FUNC_COLS, Corpus, robust_functionals
+
+    rng = np.random.default_rng(0)
+    n, nf = 200, len(F.FEATURE_NAMES)
+
+    def corpus(name: str, X: np.ndarray, variant: str = "clean") -> Corpus:
+        ids = np.array([f"{name}{i}" for i in range(n)])
+        return Corpus(name, ids, np.array(["x"] * n), ids, np.array([""] * n), X, np.zeros((n, 1024)), variant)
+
+    good, bad = FUNC_COLS[0], FUNC_COLS[1]
+    Xa, Xb = rng.standard_normal((n, nf)), rng.standard_normal((n, nf))
+    Ya, Yb = Xa + 0.1 * rng.standard_normal((n, nf)), Xb + 0.1 * rng.standard_normal((n, nf))
+    Yb[:, bad] = rng.standard_normal(n)  # noise scrambles this one in corpus b only
+    parts = [corpus("a", Xa), corpus("b", Xb), corpus("a", Ya, "noise20"), corpus("b", Yb, "noise20")]
+    kept = robust_functionals(parts, 0.8)
+    assert good in kept and bad not in kept and len(kept) == len(FUNC_COLS) - 1
+    assert robust_functionals(parts[:2], 0.8) == list(FUNC_COLS)
+    # the noisy copy is matched to its clean clips by id, whatever its order
+    rev = corpus("b", Yb[::-1].copy(), "noise20")
+    rev.ids = rev.ids[::-1].copy()
+    assert robust_functionals([parts[0], parts[1], parts[2], rev], 0.8) == kept
