@@ -23,7 +23,7 @@ not. Without a transcript (``words=None``) step 2 is skipped and only the acoust
 
 Scores: an ensemble over EmoGator's 30 categories (logistic regressions on the hand features and on the mean/std
 of intermediate Whisper encoder layers, and MLPs on both), temperature-calibrated on a speaker-disjoint part of the
-training split, mapped to Hume's 48 names by :data:`DERIVED`. The layers come from a float32 numpy copy of the
+training split, mapped to Hume's 48 names by :data:`DERIVED`. The layers come from a float32 copy of the
 encoder (:mod:`emolens.engine.whisper_layers`) run only on kept pieces and only as deep as needed.
 Shipped as a plain ``.npz`` (``emolens/weights/burst``; reproduce with ``python -m emolens.train.burst``).
 """
@@ -252,7 +252,7 @@ def get_model() -> BurstModel:
     from emolens.engine import whisper_layers
 
     model = BurstModel.load(WEIGHTS_DIR / WEIGHTS_FILE)
-    whisper_layers.load()
+    whisper_layers.load(max(int(v) for v in model.layers))
     return model
 
 

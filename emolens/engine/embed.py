@@ -3,7 +3,7 @@
 The clip is trimmed of leading/trailing silence, RMS-normalised to -23 dBFS (so recording gain cannot move the
 log-mel input), turned into Whisper's 80-band log-mel spectrogram *without* the 30 s padding (the encoder accepts
 any even number of frames up to 3000, and a 3 s clip costs a tenth of a padded window), run through the first
-:data:`LAYER` blocks of the encoder (:func:`emolens.engine.whisper_layers.hidden_states`, float32 numpy, weights read
+:data:`LAYER` blocks of the encoder (:func:`emolens.engine.whisper_layers.hidden_states`, float32, weights read
 from the ``base`` Whisper model that emolens ships for transcription, so nothing new is downloaded or shipped), and
 summarised as mean ++ standard deviation over its 20 ms frames (1024 values). A middle layer, not the final one:
 trained on the other corpora and tested on a whole unseen corpus, layer 2's statistics transfer far better than the

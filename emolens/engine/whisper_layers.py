@@ -1,9 +1,10 @@
-"""Every layer of Whisper base's encoder, in numpy, from the CTranslate2 weights the transcription stage ships.
+"""Every layer of Whisper base's encoder, from the CTranslate2 weights the transcription stage ships.
 
 CTranslate2's ``encode()`` returns only the final layer; for paralinguistics (bursts, prosody) the middle layers
 carry more of the voice. This module reads the encoder's variables straight out of the CTranslate2 ``model.bin``
 (see :func:`read_ct2_variables`: a small binary header, then named arrays; the shipped file stores float16) and
-runs the same network in float32 numpy:
+runs the same network in float32 (ONNX Runtime, :mod:`emolens.engine.whisper_onnx`; numpy as the reference and
+the fallback):
 
 - conv1 (80 -> 512, k=3, pad 1) + GELU, conv2 (512 -> 512, k=3, stride 2, pad 1) + GELU, + sinusoidal positions;
 - 6 pre-LayerNorm transformer blocks (8 heads, fused QKV, GELU feed-forward 2048);
@@ -15,19 +16,23 @@ returns (they agree to about 1e-2 relative error: CTranslate2 runs the weights i
 caller that needs layer 3 pays for 3 blocks. Input is any even number of 10 ms log-mel frames (at most 3000), as
 :func:`emolens.engine.burst_features.whisper_mel` makes; no padding to 30 s.
 
-The weights load lazily, once per process (about 40 MB of float32).
+The network loads lazily, once per process and depth (a depth-2 graph holds about 30 MB of float32).
 """
 
 from __future__ import annotations
 
+import logging
 import mmap
+import os
 import struct
-from functools import lru_cache
+from functools import cache, lru_cache
 from pathlib import Path
 
 import numpy as np
 
 from emolens.errors import EngineError
+
+log = logging.getLogger(__name__)
 
 N_LAYERS = 6
 WIDTH = 512
@@ -82,12 +87,20 @@ def read_ct2_variables(path: Path, prefix: str = "") -> dict[str, np.ndarray]:
     return out
 
 
-@lru_cache(maxsize=1)
-def _weights() -> dict[str, np.ndarray]:
+def raw_weights() -> dict[str, np.ndarray]:
+    """The encoder's variables as stored (linear weights (out, in), conv kernels (out, in, 3)), as float32, names
+    without the ``encoder/`` prefix, plus ``num_heads``. Read afresh on each call (the runtimes keep their own copy)."""
     from emolens.engine.transcribe import model_dir
 
     raw = read_ct2_variables(model_dir("base") / "model.bin", "encoder/")
     w = {k.removeprefix("encoder/"): v.astype(np.float32) for k, v in raw.items() if v.dtype != np.int16}
+    w["num_heads"] = np.asarray(int(raw["encoder/num_heads"]))
+    return w
+
+
+@lru_cache(maxsize=1)
+def _weights() -> dict[str, np.ndarray]:
+    w = raw_weights()
     # conv kernels as (out, in * 3) for an im2col product; linear weights transposed to (in, out).
     for c in ("conv1", "conv2"):
         k = w.pop(f"{c}/weight")
@@ -95,13 +108,30 @@ def _weights() -> dict[str, np.ndarray]:
     for name in list(w):
         if name.endswith("/weight") and not name.startswith("conv"):
             w[name] = np.ascontiguousarray(w[name].T)
-    w["num_heads"] = np.asarray(int(raw["encoder/num_heads"]))
     return w
 
 
-def load() -> None:
-    """Load the encoder weights now (once per process; otherwise the first :func:`hidden_states` call does)."""
-    _weights()
+def load(depth: int = N_LAYERS) -> None:
+    """Make the encoder to ``depth`` ready now (once per process; otherwise the first :func:`hidden_states` call
+    at that depth does)."""
+    _runtime(depth)
+
+
+@cache
+def _runtime(depth: int) -> str:
+    """ "onnx" when the ONNX Runtime graph of this depth builds and opens, else "numpy" (logged once)."""
+    if os.environ.get("EMOLENS_WHISPER_NUMPY"):
+        _weights()
+        return "numpy"
+    try:
+        from emolens.engine.whisper_onnx import session
+
+        session(depth)
+        return "onnx"
+    except Exception as e:  # noqa: BLE001 - the numpy network gives the same states within float rounding
+        log.warning("Whisper encoder layers run in numpy: the ONNX Runtime graph failed (%s)", e)
+        _weights()
+        return "numpy"
 
 
 def _gelu(x: np.ndarray) -> np.ndarray:
@@ -144,8 +174,21 @@ def hidden_states(mel: np.ndarray, depth: int = N_LAYERS) -> list[np.ndarray]:
     """Encoder states ``[h0, ..., h_depth]`` (each (n/2, 512), float32) of a log-mel ``mel`` (80, n).
 
     h0: conv stem + positions; h1..h5: residual stream after each block; h6: after the last block and the final
-    LayerNorm (CTranslate2's ``encode()``). ``depth`` < 6 stops after that many blocks.
+    LayerNorm (CTranslate2's ``encode()``). ``depth`` < 6 stops after that many blocks. Runs the ONNX Runtime
+    graph of :mod:`emolens.engine.whisper_onnx` (one thread), or :func:`hidden_states_numpy` where that cannot
+    load or ``EMOLENS_WHISPER_NUMPY`` is set; the two agree to about 1e-6 relative.
     """
+    if not 0 <= depth <= N_LAYERS:
+        raise ValueError(f"depth must be 0..{N_LAYERS}, got {depth}")
+    if _runtime(depth) == "onnx":
+        from emolens.engine.whisper_onnx import hidden_states as onnx_states
+
+        return onnx_states(mel, depth)
+    return hidden_states_numpy(mel, depth)
+
+
+def hidden_states_numpy(mel: np.ndarray, depth: int = N_LAYERS) -> list[np.ndarray]:
+    """:func:`hidden_states` in float32 numpy (the reference network; the fallback runtime)."""
     if not 0 <= depth <= N_LAYERS:
         raise ValueError(f"depth must be 0..{N_LAYERS}, got {depth}")
     w = _weights()

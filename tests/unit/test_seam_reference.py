@@ -20,11 +20,17 @@ subprocess with one BLAS/OpenMP thread, as the reference was.
 
 The int8 kernels of CTranslate2 (Whisper) also compute differently on different instruction sets (its int8
 GEMMs take other instructions on AVX2 than on AVX-512 VNNI): the same audio transcribes a few words
-differently, so byte identity holds per kernel family, and each family has its own reference folder
-(:func:`kernel_family`). ``avx512_vnni/`` is measured on an AMD EPYC with AVX-512 VNNI. The AVX2 references
-(6209121 .. d405162) were dropped when the text encoder changed, as there was no AVX2 machine to measure new
-ones on: on such a machine the test says so and skips; to add a family, run this module's ``_GENERATE`` there
-into ``tests/data/seam_reference/<family>/`` (gzip -9 -n).
+differently, so the references hold per kernel family, and each family has its own reference folder
+(:func:`kernel_family`). ``avx512_vnni/`` was measured on an AMD EPYC with AVX-512 VNNI, ``avx2/`` on an AMD EPYC
+with AVX2 only (session 9). When prosody's and the burst model's encoder layers moved from numpy to ONNX Runtime
+(``engine/whisper_onnx.py``: the same float32 network, another summation order; states within ~1e-6 relative),
+the last printed digit (1e-6) of 67 of the AVX2 samples' scores changed and nothing else; no VNNI machine was at
+hand to re-measure ``avx512_vnni/``, so a sample now matches its reference when the bytes are the same or when
+only numbers differ, each by at most one unit in the 6th decimal (:func:`_same`); text, words, times, speakers,
+structure and every larger difference still fail. Earlier AVX2 references (6209121 .. d405162) were dropped when
+the text encoder changed, as there was no AVX2 machine to measure new ones on; ``avx2/`` is new. On a machine of
+another family the test says so and skips; to add a family, run this module's ``_GENERATE`` there into
+``tests/data/seam_reference/<family>/`` (gzip -9 -n).
 """
 
 from __future__ import annotations
@@ -106,9 +112,35 @@ def measured(tmp_path_factory) -> Path:
     return out
 
 
+def _same(got: object, want: object, path: str = "") -> list[str]:
+    """Where two parsed JSON documents differ beyond one unit in the 6th decimal of a number (empty: they match)."""
+    if isinstance(want, dict) and isinstance(got, dict):
+        if list(got) != list(want):
+            return [f"{path}: keys {list(got)} != {list(want)}"]
+        return [d for k in want for d in _same(got[k], want[k], f"{path}/{k}")]
+    if isinstance(want, list) and isinstance(got, list):
+        if len(got) != len(want):
+            return [f"{path}: {len(got)} items != {len(want)}"]
+        return [d for i, (g, w) in enumerate(zip(got, want, strict=True)) for d in _same(g, w, f"{path}[{i}]")]
+    if isinstance(want, float) and isinstance(got, float | int) and not isinstance(got, bool):
+        return [] if abs(got - want) <= 1.000001e-6 else [f"{path}: {got} != {want}"]
+    return [] if type(got) is type(want) and got == want else [f"{path}: {got!r} != {want!r}"]
+
+
+def test_comparison_tolerates_only_the_last_printed_digit():
+    want = {"a": [0.001155, 0.5, "x"], "b": 1}
+    assert _same({"a": [0.001156, 0.499999, "x"], "b": 1}, want) == []
+    assert _same({"a": [0.001157, 0.5, "x"], "b": 1}, want) == ["/a[0]: 0.001157 != 0.001155"]
+    assert _same({"a": [0.001155, 0.5, "y"], "b": 1}, want) == ["/a[2]: 'y' != 'x'"]
+    assert _same({"a": [0.001155, 0.5], "b": 1}, want) == ["/a: 2 items != 3"]
+    assert _same({"b": 1, "a": [0.001155, 0.5, "x"]}, want) != []
+
+
 @pytest.mark.slow
 @pytest.mark.parametrize("fname", [s[0] for s in SAMPLES])
-def test_sample_json_is_byte_identical_to_the_pre_seam_engine(measured, fname):
+def test_sample_json_matches_the_pre_seam_engine(measured, fname):
     got = (measured / fname).read_text()
     want = gzip.decompress((REFERENCE / f"{fname}.gz").read_bytes()).decode()
-    assert got == want
+    if got != want:  # same bytes, or only the last printed digit of some scores (see the module docstring)
+        diffs = _same(json.loads(got), json.loads(want))
+        assert not diffs, f"{len(diffs)} differences, first: {diffs[:5]}"

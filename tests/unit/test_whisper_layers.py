@@ -1,4 +1,4 @@
-"""The numpy Whisper base encoder (every layer) against CTranslate2 on a real EmoGator dev clip."""
+"""The Whisper base encoder (every layer; ONNX Runtime and numpy) against CTranslate2 on a real EmoGator dev clip."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from emolens.engine.whisper_layers import N_LAYERS, WIDTH, hidden_states, read_ct2_variables
+from emolens.engine.whisper_layers import N_LAYERS, WIDTH, hidden_states, hidden_states_numpy, read_ct2_variables
 
 CLIP = Path(__file__).parents[1] / "data" / "bursts" / "000010-02-1.opus"
 
@@ -62,3 +62,41 @@ def test_reader_lists_named_arrays_and_rejects_garbage(tmp_path):
     bad.write_bytes(b"\x06\x00\x00\x00\xff\xff")
     with pytest.raises(EngineError):
         read_ct2_variables(bad)
+
+
+def test_onnx_runtime_graph_gives_the_numpy_networks_states(mel):
+    from emolens.engine import whisper_layers
+
+    for depth in (2, 3, N_LAYERS):
+        assert whisper_layers._runtime(depth) == "onnx"
+        got, ref = hidden_states(mel, depth), hidden_states_numpy(mel, depth)
+        assert len(got) == len(ref) == depth + 1
+        assert all(g.shape == r.shape and g.dtype == np.float32 for g, r in zip(got, ref, strict=True))
+        # another summation order, the same network: float rounding only
+        assert max(_rel(g, r) for g, r in zip(got, ref, strict=True)) < 1e-5
+    # a one-frame-pair input and an odd shape the stem still takes: same as numpy
+    short = np.ascontiguousarray(mel[:, :2])
+    assert _rel(hidden_states(short, 2)[2], hidden_states_numpy(short, 2)[2]) < 1e-5
+    with pytest.raises(ValueError):
+        hidden_states_numpy(mel, depth=-1)
+
+
+def test_numpy_runtime_when_asked_or_when_the_graph_cannot_build(mel, monkeypatch):
+    from emolens.engine import whisper_layers, whisper_onnx
+
+    whisper_layers._runtime.cache_clear()
+    try:
+        monkeypatch.setenv("EMOLENS_WHISPER_NUMPY", "1")
+        assert whisper_layers._runtime(1) == "numpy"
+        assert all(np.array_equal(a, b) for a, b in zip(hidden_states(mel, 1), hidden_states_numpy(mel, 1)))
+        monkeypatch.delenv("EMOLENS_WHISPER_NUMPY")
+        whisper_layers._runtime.cache_clear()
+
+        def broken(depth: int) -> None:
+            raise RuntimeError("no onnxruntime here")
+
+        monkeypatch.setattr(whisper_onnx, "session", broken)
+        assert whisper_layers._runtime(1) == "numpy"
+        assert all(np.array_equal(a, b) for a, b in zip(hidden_states(mel, 1), hidden_states_numpy(mel, 1)))
+    finally:
+        whisper_layers._runtime.cache_clear()
