@@ -63,6 +63,9 @@ class Settings(BaseSettings):
     #: Prosody weights: "default" (all five training corpora; research/non-commercial) or "permissive" (EmoDB CC0 +
     #: EmoGator Apache-2.0 only).
     prosody_weights: str = "default"
+    #: Run the Whisper encoder layers of prosody and bursts in float32 numpy instead of ONNX Runtime (the reference
+    #: network: the same states within float rounding, about twice the CPU time).
+    whisper_numpy: bool = False
 
 
 @lru_cache(maxsize=1)

@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import logging
 import mmap
-import os
 import struct
 from functools import cache, lru_cache
 from pathlib import Path
@@ -120,7 +119,9 @@ def load(depth: int = N_LAYERS) -> None:
 @cache
 def _runtime(depth: int) -> str:
     """ "onnx" when the ONNX Runtime graph of this depth builds and opens, else "numpy" (logged once)."""
-    if os.environ.get("EMOLENS_WHISPER_NUMPY"):
+    from emolens.settings import get_settings
+
+    if get_settings().whisper_numpy:
         _weights()
         return "numpy"
     try:

@@ -83,13 +83,16 @@ def test_onnx_runtime_graph_gives_the_numpy_networks_states(mel):
 
 def test_numpy_runtime_when_asked_or_when_the_graph_cannot_build(mel, monkeypatch):
     from emolens.engine import whisper_layers, whisper_onnx
+    from emolens.settings import get_settings
 
     whisper_layers._runtime.cache_clear()
+    get_settings.cache_clear()
     try:
         monkeypatch.setenv("EMOLENS_WHISPER_NUMPY", "1")
         assert whisper_layers._runtime(1) == "numpy"
         assert all(np.array_equal(a, b) for a, b in zip(hidden_states(mel, 1), hidden_states_numpy(mel, 1)))
         monkeypatch.delenv("EMOLENS_WHISPER_NUMPY")
+        get_settings.cache_clear()
         whisper_layers._runtime.cache_clear()
 
         def broken(depth: int) -> None:
@@ -99,4 +102,5 @@ def test_numpy_runtime_when_asked_or_when_the_graph_cannot_build(mel, monkeypatc
         assert whisper_layers._runtime(1) == "numpy"
         assert all(np.array_equal(a, b) for a, b in zip(hidden_states(mel, 1), hidden_states_numpy(mel, 1)))
     finally:
+        get_settings.cache_clear()
         whisper_layers._runtime.cache_clear()
