@@ -3,7 +3,7 @@
 The numpy encoder spends about a third of its time outside the matrix products (scipy's float32 ``erf`` in GELU,
 layer norms, softmax, each a pass of Python-level numpy over the whole state), and OpenBLAS on one thread runs
 these skinny products at about a quarter of the core's peak. The same network as one ONNX graph (Conv stem,
-LayerNormalization, fused GELU, MLAS products) on one ONNX Runtime thread takes 0.5-0.6 of the numpy time per
+LayerNormalization, fused GELU, MLAS products) on one ONNX Runtime thread takes 0.4-0.7 of the numpy time per
 segment, with states equal to about 1e-6 relative (float rounding: another summation order).
 
 The graph is built here from the weights :mod:`emolens.engine.whisper_layers` reads (nothing is exported or
