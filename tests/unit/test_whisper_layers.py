@@ -74,7 +74,7 @@ def test_onnx_runtime_graph_gives_the_numpy_networks_states(mel):
         assert all(g.shape == r.shape and g.dtype == np.float32 for g, r in zip(got, ref, strict=True))
         # another summation order, the same network: float rounding only
         assert max(_rel(g, r) for g, r in zip(got, ref, strict=True)) < 1e-5
-    # a one-frame-pair input and an odd shape the stem still takes: same as numpy
+    # the shortest input the stem takes (two mel frames, one state): same as numpy
     short = np.ascontiguousarray(mel[:, :2])
     assert _rel(hidden_states(short, 2)[2], hidden_states_numpy(short, 2)[2]) < 1e-5
     with pytest.raises(ValueError):
